@@ -1,0 +1,29 @@
+import type { AccessRequest, ApprovalRule, Principal } from '@leash/core';
+import { ApprovalError, ApprovalErrorCode } from './approval.errors';
+
+/** Refuses approvers who are conflicted (the requester or its owner) or in none of the rule's groups. */
+export function assertEligibleApprover(
+  request: AccessRequest,
+  rule: ApprovalRule,
+  approver: Principal,
+  approverGroups: string[],
+): void {
+  if (approver.id === request.principal && approver.issuer === request.issuer) {
+    throw new ApprovalError(ApprovalErrorCode.SelfApproval, 'the requester cannot approve or deny its own request');
+  }
+  const ownerIds = [approver.id, approver.email].filter((v): v is string => v !== undefined);
+  if (request.owner !== undefined && ownerIds.includes(request.owner)) {
+    throw new ApprovalError(
+      ApprovalErrorCode.SelfApproval,
+      `the owner (${request.owner}) launched this agent and cannot approve or deny its requests`,
+    );
+  }
+  const needed = rule.kind === 'quorum' ? [...new Set(rule.requirements.flatMap((r) => r.groups))] : [];
+  if (!needed.some((g) => approverGroups.includes(g))) {
+    throw new ApprovalError(
+      ApprovalErrorCode.NotApprover,
+      `approvers must be members of ${needed.length > 0 ? needed.join(' or ') : 'an approver group'}`,
+      { requiredGroups: needed },
+    );
+  }
+}

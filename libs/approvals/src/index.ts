@@ -1,0 +1,5 @@
+export * from './approval-notifier.port';
+export * from './approval.errors';
+export * from './approver-eligibility';
+export * from './log-notifier.adapter';
+export * from './quorum';

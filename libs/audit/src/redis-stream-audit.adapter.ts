@@ -1,0 +1,32 @@
+import type { Redis } from 'ioredis';
+import type { AuditEvent, AuditLog } from './audit-event';
+
+/** Audit events in a Redis stream; the stream id is the event's sequence number. */
+export class RedisStreamAuditLog implements AuditLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private get key(): string {
+    return `${this.prefix}:audit`;
+  }
+
+  async append(event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & { time?: string }): Promise<void> {
+    const full = { ...event, time: event.time ?? new Date().toISOString() };
+    await this.redis.xadd(this.key, '*', 'event', JSON.stringify(full));
+  }
+
+  async list(options: { limit: number; requestId?: string; leaseId?: string }): Promise<AuditEvent[]> {
+    const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', Math.min(options.limit * 20, 10000));
+    return rows
+      .map(([id, fields]) => ({ ...(JSON.parse(fields[1]) as AuditEvent), seq: id }))
+      .filter(
+        (e) =>
+          (!options.requestId || e.requestId === options.requestId) &&
+          (!options.leaseId || e.leaseId === options.leaseId),
+      )
+      .slice(0, options.limit)
+      .reverse();
+  }
+}

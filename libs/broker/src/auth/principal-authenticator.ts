@@ -1,0 +1,132 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { Principal } from '@leash/core';
+import type { IssuerDefinition } from '@leash/policy';
+import type { PolicyHolder } from '../policy/policy.holder';
+import type { DevIssuer } from './dev-issuer';
+import { AuthError, AuthErrorCode } from './auth.errors';
+
+const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'];
+const CLOCK_SKEW_SECONDS = 60;
+
+/** Verifies identity tokens against the policy's trusted issuers and maps claims to a Principal. */
+export class PrincipalAuthenticator {
+  private readonly remoteSets = new Map<string, JWTVerifyGetKey>();
+
+  constructor(
+    private readonly policy: PolicyHolder,
+    private readonly devIssuer?: DevIssuer,
+  ) {}
+
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(authorization ?? '');
+    if (!match) {
+      throw new AuthError(
+        AuthErrorCode.MissingToken,
+        authorization ? 'Authorization must be "Bearer <token>"' : 'missing Authorization: Bearer <token>',
+      );
+    }
+    const token = match[1];
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      throw new AuthError(AuthErrorCode.InvalidToken, 'the bearer token is not a JWT');
+    }
+    const issuer = this.findIssuer(unverified.iss);
+    if (!issuer) {
+      throw new AuthError(AuthErrorCode.InvalidToken, 'the token issuer is not trusted by the policy');
+    }
+    const { entry, iss } = issuer;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keysFor(entry), {
+        issuer: iss,
+        audience: entry.audience,
+        algorithms: ALGORITHMS,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (err) {
+      throw this.translate(err);
+    }
+    return this.toPrincipal(payload, entry, iss);
+  }
+
+  private findIssuer(iss: string | undefined): { entry: IssuerDefinition; iss: string } | undefined {
+    if (!iss) {
+      return undefined;
+    }
+    for (const entry of this.policy.current.document.issuers) {
+      if (entry.devIssuer) {
+        if (this.devIssuer && this.devIssuer.issuer === iss) {
+          return { entry, iss };
+        }
+      } else if (entry.issuer === iss) {
+        return { entry, iss };
+      }
+    }
+    return undefined;
+  }
+
+  private keysFor(entry: IssuerDefinition): JWTVerifyGetKey {
+    if (entry.devIssuer && this.devIssuer) {
+      return createLocalJWKSet({ keys: [this.devIssuer.publicJwk] });
+    }
+    if (entry.jwks) {
+      return createLocalJWKSet(entry.jwks as Parameters<typeof createLocalJWKSet>[0]);
+    }
+    const url = entry.jwksUrl as string;
+    let set = this.remoteSets.get(url);
+    if (!set) {
+      set = createRemoteJWKSet(new URL(url), { timeoutDuration: 3000 });
+      this.remoteSets.set(url, set);
+    }
+    return set;
+  }
+
+  private translate(err: unknown): AuthError {
+    if (err instanceof joseErrors.JWTExpired) {
+      return new AuthError(AuthErrorCode.InvalidToken, 'the token has expired');
+    }
+    if (err instanceof joseErrors.JWTClaimValidationFailed) {
+      return new AuthError(AuthErrorCode.InvalidToken, `token claim "${err.claim}" is invalid: ${err.reason}`);
+    }
+    if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && err.name === 'TypeError')) {
+      return new AuthError(AuthErrorCode.IssuerUnavailable, 'the issuer JWKS could not be fetched', { cause: err });
+    }
+    if (err instanceof joseErrors.JOSEAlgNotAllowed) {
+      return new AuthError(AuthErrorCode.InvalidToken, 'the token algorithm is not allowed (EdDSA, ES256, RS256)');
+    }
+    if (err instanceof joseErrors.JOSEError) {
+      return new AuthError(AuthErrorCode.InvalidToken, `the token is invalid (${err.code})`);
+    }
+    return new AuthError(AuthErrorCode.InvalidToken, 'the token is invalid', { cause: err });
+  }
+
+  private toPrincipal(payload: JWTPayload, entry: IssuerDefinition, iss: string): Principal {
+    const claim = (name: string): unknown => payload[name];
+    const id = claim(entry.claims.principal);
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+      throw new AuthError(AuthErrorCode.InvalidToken, `token claim "${entry.claims.principal}" is missing`);
+    }
+    const groupsClaim = claim(entry.claims.groups);
+    const groups = Array.isArray(groupsClaim) ? groupsClaim.filter((g): g is string => typeof g === 'string') : [];
+    const owner = claim(entry.claims.owner);
+    const email = claim(entry.claims.email);
+    return {
+      id,
+      issuer: iss,
+      groups,
+      ...(typeof owner === 'string' && owner.length > 0 ? { owner } : {}),
+      ...(typeof email === 'string' && email.length > 0 ? { email } : {}),
+    };
+  }
+}

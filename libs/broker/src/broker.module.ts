@@ -1,0 +1,130 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core';
+import type { SharedConfig } from '@leash/config';
+import { LEASE_STORE, RedisLeaseStore } from '@leash/leases';
+import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
+import { APPROVAL_NOTIFIERS, WebLinkNotifier } from '@leash/approvals';
+import { JwtKeySet, JwtProvider, ProviderRegistry, RedisJwtDenylist, type CredentialProvider } from '@leash/providers';
+import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, PUBLIC_URL, type BrokerLogger } from './broker.tokens';
+import { PolicyHolder } from './policy/policy.holder';
+import { DevIssuer } from './auth/dev-issuer';
+import { PrincipalAuthenticator } from './auth/principal-authenticator';
+import { createRedisClient } from './infrastructure/redis.factory';
+import { BullmqRevocationScheduler } from './revocation/bullmq-revocation-scheduler.adapter';
+import { REVOCATION_SCHEDULER } from './revocation/revocation-scheduler.port';
+import { CreateAccessRequest } from './use-cases/create-access-request.use-case';
+import { GetAccessRequest } from './use-cases/get-access-request.use-case';
+import { DecideRequest } from './use-cases/decide-request.use-case';
+import { ClaimCredential } from './use-cases/claim-credential.use-case';
+import { CancelRequest } from './use-cases/cancel-request.use-case';
+import { LeaseQueries } from './use-cases/lease-queries.use-case';
+import { RevokeLease } from './use-cases/revoke-lease.use-case';
+import { RevokeLeaseNow } from './use-cases/revoke-lease-now.use-case';
+import { RevokeSession } from './use-cases/revoke-session.use-case';
+import { Reconcile } from './use-cases/reconcile.use-case';
+import { NotifyApprovers } from './use-cases/notify-approvers.service';
+
+export const REDIS = Symbol('Redis');
+export const JWT_PROVIDER = Symbol('JwtProvider');
+export const DEV_ISSUER = Symbol('DevIssuer');
+export const AUTHENTICATOR = Symbol('PrincipalAuthenticator');
+
+export interface BrokerModuleOptions {
+  config: SharedConfig;
+  logger: BrokerLogger;
+  /** Data directory of the development issuer; the issuer exists only when this is set. */
+  devIssuerDataDir?: string;
+}
+
+const USE_CASES = [
+  CreateAccessRequest,
+  GetAccessRequest,
+  DecideRequest,
+  ClaimCredential,
+  CancelRequest,
+  LeaseQueries,
+  RevokeLease,
+  RevokeLeaseNow,
+  RevokeSession,
+  Reconcile,
+  NotifyApprovers,
+];
+
+/** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
+@Module({})
+export class BrokerModule {
+  static forRoot(options: BrokerModuleOptions): DynamicModule {
+    const { config } = options;
+    const providers: Provider[] = [
+      { provide: BROKER_LOGGER, useValue: options.logger },
+      { provide: PUBLIC_URL, useValue: config.publicUrl },
+      { provide: CLOCK, useValue: new SystemClock() },
+      { provide: ID_GENERATOR, useValue: new RandomIdGenerator() },
+      { provide: REDIS, useFactory: () => createRedisClient(config.redis.url) },
+      {
+        provide: LEASE_STORE,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds),
+      },
+      {
+        provide: AUDIT_LOG,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => new RedisStreamAuditLog(redis, config.redis.prefix),
+      },
+      {
+        provide: JWT_PROVIDER,
+        inject: [REDIS],
+        useFactory: async (redis: Redis) =>
+          config.jwtKeysPath
+            ? new JwtProvider(
+                await JwtKeySet.fromFile(config.jwtKeysPath),
+                new RedisJwtDenylist(redis, config.redis.prefix),
+                config.publicUrl,
+              )
+            : undefined,
+      },
+      {
+        provide: PROVIDER_REGISTRY,
+        inject: [JWT_PROVIDER],
+        useFactory: (jwt: JwtProvider | undefined) =>
+          new ProviderRegistry([jwt].filter((p): p is CredentialProvider & JwtProvider => p !== undefined)),
+      },
+      {
+        provide: POLICY_HOLDER,
+        inject: [PROVIDER_REGISTRY],
+        useFactory: (registry: ProviderRegistry) => new PolicyHolder(config.policyPath, registry),
+      },
+      {
+        provide: DEV_ISSUER,
+        useFactory: async () =>
+          options.devIssuerDataDir ? DevIssuer.open(options.devIssuerDataDir, `${config.publicUrl}/dev`) : undefined,
+      },
+      {
+        provide: AUTHENTICATOR,
+        inject: [POLICY_HOLDER, DEV_ISSUER],
+        useFactory: (policy: PolicyHolder, dev: DevIssuer | undefined) => new PrincipalAuthenticator(policy, dev),
+      },
+      {
+        provide: REVOCATION_SCHEDULER,
+        useFactory: () =>
+          new BullmqRevocationScheduler(createRedisClient(config.redis.url), {
+            attempts: config.revocation.attempts,
+            backoffMs: config.revocation.backoffMs,
+            prefix: config.redis.prefix,
+          }),
+      },
+      {
+        provide: APPROVAL_NOTIFIERS,
+        useFactory: () => [new WebLinkNotifier({ log: (m) => options.logger.log(m) })],
+      },
+      ...USE_CASES,
+    ];
+    return {
+      module: BrokerModule,
+      global: true,
+      providers,
+      exports: providers.map((p) => ('provide' in p ? p.provide : p)),
+    };
+  }
+}

@@ -1,0 +1,11 @@
+/** Injection tokens of the broker's collaborators. */
+export const POLICY_HOLDER = Symbol('PolicyHolder');
+export const PROVIDER_REGISTRY = Symbol('ProviderRegistry');
+export const PUBLIC_URL = Symbol('PublicUrl');
+export const BROKER_LOGGER = Symbol('BrokerLogger');
+
+export interface BrokerLogger {
+  log(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}

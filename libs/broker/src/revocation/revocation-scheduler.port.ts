@@ -1,0 +1,17 @@
+import type { RevokeReason } from '@leash/contracts';
+
+/** Schedules revocation jobs for the worker. */
+export interface RevocationScheduler {
+  /** A delayed job (jobId = lease id) that revokes the lease at its expiry. */
+  scheduleAtExpiry(leaseId: string, expiresAt: number, now: number): Promise<void>;
+  /** Removes the delayed job after an early revocation; a job already running is left to finish. */
+  cancel(leaseId: string): Promise<void>;
+  /** Runs a revocation as soon as possible (retries, overdue leases, quarantined leases). */
+  revokeSoon(leaseId: string, reason: RevokeReason): Promise<void>;
+  /** Adds a job for a lease that has none waiting (a missed or deleted job); leaves existing jobs alone. */
+  ensureScheduled(leaseId: string, reason: RevokeReason): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const REVOCATION_SCHEDULER = Symbol('RevocationScheduler');

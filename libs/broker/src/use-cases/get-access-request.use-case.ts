@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock, type Principal } from '@leash/core';
+import type { RequestView } from '@leash/contracts';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { capacitiesFor, forbidden, notFound } from '../access-control';
+import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
+import type { PolicyHolder } from '../policy/policy.holder';
+import { toRequestView } from '../views';
+
+/** Reads a request; with waitSeconds, holds the answer while the request is pending. */
+@Injectable()
+export class GetAccessRequest {
+  constructor(
+    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PUBLIC_URL) private readonly publicUrl: string,
+  ) {}
+
+  async execute(command: { principal: Principal; id: string; waitSeconds?: number }): Promise<RequestView> {
+    const deadline = this.clock.now() + (command.waitSeconds ?? 0) * 1000;
+    let found = await this.store.getRequest(command.id);
+    if (!found) {
+      throw notFound(`request ${command.id}`);
+    }
+    if (capacitiesFor(this.policy.current.document, found.request, command.principal).length === 0) {
+      throw forbidden('only the requester, its owner, approvers and admins may read this request');
+    }
+    while (found && found.request.state === 'pending' && this.clock.now() < deadline) {
+      const pendingUntil = Math.min(deadline, found.request.expiresAt + 50);
+      await this.store.waitForChange(command.id, Math.max(10, pendingUntil - this.clock.now()));
+      found = await this.store.getRequest(command.id);
+      if (found && found.request.state === 'pending' && this.clock.now() >= found.request.expiresAt) {
+        // The approval timeout passed; report it without waiting for the reconciler.
+        found = { ...found, request: { ...found.request, state: 'expired' } };
+      }
+    }
+    if (!found) {
+      throw notFound(`request ${command.id}`);
+    }
+    return toRequestView(found.request, found.approvals, this.publicUrl);
+  }
+}

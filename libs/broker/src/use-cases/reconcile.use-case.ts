@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '@leash/core';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { BROKER_LOGGER, type BrokerLogger } from '../broker.tokens';
+import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+
+export interface ReconcileReport {
+  overdueLeases: number;
+  quarantineRetries: number;
+  expiredRequests: number;
+}
+
+const BATCH = 1000;
+
+/**
+ * Safety net behind the delayed jobs: enqueues revocation for every lease past its expiry that is
+ * still not revoked (a missed or deleted job), retries quarantined leases, and expires requests
+ * whose approval timeout or claim window has passed.
+ */
+@Injectable()
+export class Reconcile {
+  constructor(
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+  ) {}
+
+  async execute(): Promise<ReconcileReport> {
+    const now = this.clock.now();
+    const overdue = await this.store.overdueLeases(now, BATCH);
+    for (const id of overdue) {
+      await this.scheduler.ensureScheduled(id, 'reconciler');
+    }
+    const quarantined = await this.store.quarantinedDue(now, BATCH);
+    for (const id of quarantined) {
+      await this.scheduler.ensureScheduled(id, 'reconciler');
+    }
+    let expiredRequests = 0;
+    for (const id of await this.store.overdueRequests(now, BATCH)) {
+      const found = await this.store.getRequest(id);
+      const moved = await this.store.transitionRequest({
+        id,
+        from: ['pending', 'approved'],
+        to: 'expired',
+        now,
+        deadline: 'after',
+        expiresAt: null,
+      });
+      if (moved.ok && found) {
+        expiredRequests += 1;
+        await this.audit.append({
+          actor: { id: 'system', channel: 'system' },
+          action: 'request.expired',
+          requestId: id,
+          sessionId: found.request.session?.id,
+          role: found.request.role,
+          environment: found.request.environment,
+          policyVersion: found.request.policyVersion,
+          details: { from: found.request.state },
+        });
+      }
+    }
+    if (overdue.length > 0 || quarantined.length > 0) {
+      this.logger.log('reconciler enqueued revocations', { overdue: overdue.length, quarantined: quarantined.length });
+    }
+    return { overdueLeases: overdue.length, quarantineRetries: quarantined.length, expiredRequests };
+  }
+}

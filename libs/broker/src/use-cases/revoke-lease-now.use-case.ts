@@ -1,0 +1,41 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Principal } from '@leash/core';
+import type { LeaseView } from '@leash/contracts';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { forbidden, isPrivileged, notFound } from '../access-control';
+import { POLICY_HOLDER } from '../broker.tokens';
+import type { PolicyHolder } from '../policy/policy.holder';
+import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { toLeaseView } from '../views';
+import { RevokeLease } from './revoke-lease.use-case';
+
+/** Early revocation from the API: revoke at once; if the provider refuses, the worker retries. */
+@Injectable()
+export class RevokeLeaseNow {
+  constructor(
+    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    private readonly revoke: RevokeLease,
+  ) {}
+
+  async execute(cmd: { principal: Principal; id: string }): Promise<{ lease: LeaseView; pending: boolean }> {
+    const lease = await this.store.getLease(cmd.id);
+    if (!lease) {
+      throw notFound(`lease ${cmd.id}`);
+    }
+    if (lease.principal !== cmd.principal.id && !isPrivileged(this.policy.current.document, cmd.principal)) {
+      throw forbidden('only the requester, approvers and admins may revoke this lease');
+    }
+    const result = await this.revoke.execute({
+      leaseId: cmd.id,
+      reason: 'early',
+      actor: { id: cmd.principal.id, channel: 'api' },
+      final: false,
+    });
+    if (result.outcome === 'retry') {
+      await this.scheduler.revokeSoon(cmd.id, 'early');
+    }
+    return { lease: toLeaseView(result.lease), pending: result.outcome === 'retry' };
+  }
+}

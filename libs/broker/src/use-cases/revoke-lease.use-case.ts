@@ -1,0 +1,118 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock, type Lease } from '@leash/core';
+import type { RevokeReason } from '@leash/contracts';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { ProviderError, type ProviderRegistry } from '@leash/providers';
+import { notFound } from '../access-control';
+import { BROKER_LOGGER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
+import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+
+export interface RevokeCommand {
+  leaseId: string;
+  reason: RevokeReason;
+  actor: { id: string; channel: 'api' | 'system' | 'web' | 'slack' };
+  /** True on the worker's last attempt: a failure then quarantines the lease as revocation_failed. */
+  final: boolean;
+}
+
+export type RevokeOutcome =
+  | { outcome: 'revoked'; lease: Lease; lagMs?: number }
+  | { outcome: 'already_revoked'; lease: Lease }
+  | { outcome: 'not_due'; lease: Lease }
+  | { outcome: 'retry'; lease: Lease; error: string }
+  | { outcome: 'failed'; lease: Lease; error: string };
+
+const QUARANTINE_RETRY_MS = 60_000;
+
+/** Revokes one lease through its provider; idempotent and safe to run concurrently. */
+@Injectable()
+export class RevokeLease {
+  constructor(
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
+    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+  ) {}
+
+  async execute(cmd: RevokeCommand): Promise<RevokeOutcome> {
+    const current = await this.store.getLease(cmd.leaseId);
+    if (!current) {
+      throw notFound(`lease ${cmd.leaseId}`);
+    }
+    if (current.state === 'revoked') {
+      return { outcome: 'already_revoked', lease: current };
+    }
+    // A job that fires early for a lease still active (e.g. clock skew) is left alone.
+    if (cmd.reason === 'expired' && current.state === 'active' && current.expiresAt > this.clock.now()) {
+      return { outcome: 'not_due', lease: current };
+    }
+    const begun = await this.store.beginRevoke(cmd.leaseId, cmd.reason, this.clock.now());
+    if (!begun.ok) {
+      const lease = (await this.store.getLease(cmd.leaseId)) ?? current;
+      return { outcome: 'already_revoked', lease };
+    }
+    const { lease, handle } = begun;
+    try {
+      await this.providers.get(lease.provider).revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle });
+    } catch (err) {
+      return this.failed(cmd, lease, err);
+    }
+    const now = this.clock.now();
+    const done = await this.store.completeRevoke(lease.id, now);
+    const after = (await this.store.getLease(lease.id)) ?? lease;
+    if (!done.ok) {
+      return { outcome: 'already_revoked', lease: after };
+    }
+    if (cmd.reason !== 'expired') {
+      await this.scheduler.cancel(lease.id);
+    }
+    const lagMs = Math.max(0, now - lease.expiresAt);
+    const expiredFirst = now >= lease.expiresAt;
+    await this.audit.append({
+      actor: cmd.actor,
+      action: 'lease.revoked',
+      requestId: lease.requestId,
+      leaseId: lease.id,
+      sessionId: lease.sessionId,
+      role: lease.role,
+      environment: lease.environment,
+      provider: lease.provider,
+      providerRef: lease.providerRef,
+      details: { reason: expiredFirst ? 'expired' : cmd.reason, lagMs: expiredFirst ? lagMs : undefined },
+    });
+    return { outcome: 'revoked', lease: after, ...(expiredFirst ? { lagMs } : {}) };
+  }
+
+  private async failed(cmd: RevokeCommand, lease: Lease, err: unknown): Promise<RevokeOutcome> {
+    const permanent = err instanceof ProviderError && !err.retryable;
+    const final = cmd.final || permanent;
+    const error = err instanceof ProviderError ? `${err.providerCode}: ${err.message}` : 'provider error';
+    const now = this.clock.now();
+    await this.store.failRevoke(lease.id, error, final, now, now + QUARANTINE_RETRY_MS);
+    await this.audit.append({
+      actor: cmd.actor,
+      action: final ? 'lease.revocation_failed' : 'lease.revoke_failed',
+      requestId: lease.requestId,
+      leaseId: lease.id,
+      sessionId: lease.sessionId,
+      role: lease.role,
+      environment: lease.environment,
+      provider: lease.provider,
+      details: { error, attempt: lease.attempts, final },
+    });
+    const after = (await this.store.getLease(lease.id)) ?? lease;
+    if (final) {
+      this.logger.error('lease revocation failed; lease quarantined as revocation_failed', {
+        leaseId: lease.id,
+        provider: lease.provider,
+        error,
+      });
+      return { outcome: 'failed', lease: after, error };
+    }
+    this.logger.warn('lease revocation attempt failed; will retry', { leaseId: lease.id, error });
+    return { outcome: 'retry', lease: after, error };
+  }
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock, type Principal } from '@leash/core';
+import { isAdmin } from '@leash/policy';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { forbidden, notFound } from '../access-control';
+import { POLICY_HOLDER } from '../broker.tokens';
+import type { PolicyHolder } from '../policy/policy.holder';
+import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { RevokeLease } from './revoke-lease.use-case';
+
+export interface SessionRevocation {
+  sessionId: string;
+  revokedLeases: string[];
+  pendingLeases: string[];
+  cancelledRequests: string[];
+}
+
+/** Ends an agent session: revokes every lease and cancels every open request of it. */
+@Injectable()
+export class RevokeSession {
+  constructor(
+    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    private readonly revoke: RevokeLease,
+  ) {}
+
+  async execute(cmd: { principal: Principal; sessionId: string }): Promise<SessionRevocation> {
+    const leases = await this.store.listLeases({ session: cmd.sessionId, limit: 10000 });
+    const requestIds = await this.store.listSessionRequests(cmd.sessionId);
+    const requests = (await Promise.all(requestIds.map((id) => this.store.getRequest(id)))).flatMap((r) =>
+      r ? [r.request] : [],
+    );
+    if (leases.length === 0 && requests.length === 0) {
+      throw notFound(`session ${cmd.sessionId}`);
+    }
+    const owners = new Set([...leases.map((l) => l.principal), ...requests.map((r) => r.principal)]);
+    const ownsAll = owners.size === 1 && owners.has(cmd.principal.id);
+    if (!ownsAll && !isAdmin(this.policy.current.document, cmd.principal)) {
+      throw forbidden('only the session\'s requester and admins may end a session');
+    }
+    const actor = { id: cmd.principal.id, channel: 'api' as const };
+    const cancelledRequests: string[] = [];
+    for (const request of requests.filter((r) => r.state === 'pending' || r.state === 'approved')) {
+      const moved = await this.store.transitionRequest({
+        id: request.id,
+        from: ['pending', 'approved'],
+        to: 'cancelled',
+        now: this.clock.now(),
+        expiresAt: null,
+      });
+      if (moved.ok) {
+        cancelledRequests.push(request.id);
+      }
+    }
+    const revokedLeases: string[] = [];
+    const pendingLeases: string[] = [];
+    for (const lease of leases.filter((l) => l.state !== 'revoked')) {
+      const result = await this.revoke.execute({ leaseId: lease.id, reason: 'session', actor, final: false });
+      if (result.outcome === 'retry') {
+        pendingLeases.push(lease.id);
+        await this.scheduler.revokeSoon(lease.id, 'session');
+      } else {
+        revokedLeases.push(lease.id);
+      }
+    }
+    await this.audit.append({
+      actor,
+      action: 'session.revoked',
+      sessionId: cmd.sessionId,
+      details: { revokedLeases, pendingLeases, cancelledRequests },
+    });
+    return { sessionId: cmd.sessionId, revokedLeases, pendingLeases, cancelledRequests };
+  }
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { ConfigError } from './config.errors';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Sensitive variables: never printed, even in validation errors. */
+const SENSITIVE = new Set<string>(['LEASH_REDIS_URL']);
+
+const sharedShape = {
+  LEASH_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  LEASH_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9{}_-]{1,32}$/)
+    .default('leash'),
+  LEASH_POLICY: z.string({ error: 'is required (path to the policy YAML file)' }).min(1),
+  LEASH_JWT_KEYS: z.string().min(1).optional(),
+  LEASH_PUBLIC_URL: z.string().url().optional(),
+  LEASH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LEASH_REVOKE_ATTEMPTS: int(1, 50).default(5),
+  LEASH_REVOKE_BACKOFF_MS: int(10, 600000).default(1000),
+  LEASH_RETENTION_SECONDS: int(60, 31536000).default(7 * 86400),
+};
+
+const apiSchema = z.object({
+  ...sharedShape,
+  LEASH_HOST: z.string().min(1).default('127.0.0.1'),
+  LEASH_PORT: int(0, 65535).default(8080),
+  LEASH_DEV_ISSUER: bool.default(false),
+  LEASH_DATA_DIR: z.string().min(1).default('.leash-data'),
+  LEASH_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(65536),
+  LEASH_RATE_LIMIT_PER_MINUTE: int(1, 1000000).default(1200),
+});
+
+const workerSchema = z.object({
+  ...sharedShape,
+  LEASH_RECONCILE_INTERVAL_MS: int(200, 5000).default(2000),
+  LEASH_WORKER_CONCURRENCY: int(1, 1000).default(50),
+});
+
+export interface SharedConfig {
+  redis: { url: string; prefix: string };
+  policyPath: string;
+  jwtKeysPath?: string;
+  publicUrl: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  revocation: { attempts: number; backoffMs: number };
+  retentionSeconds: number;
+}
+
+export interface ApiConfig extends SharedConfig {
+  host: string;
+  port: number;
+  devIssuer: boolean;
+  dataDir: string;
+  bodyLimitBytes: number;
+  rateLimitPerMinute: number;
+}
+
+export interface WorkerConfig extends SharedConfig {
+  reconcileIntervalMs: number;
+  concurrency: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function parse<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const shown = SENSITIVE.has(name) || env[name] === undefined ? '' : ` (got "${env[name]}")`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return result.data;
+}
+
+function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string): SharedConfig {
+  return {
+    redis: { url: e.LEASH_REDIS_URL, prefix: e.LEASH_REDIS_PREFIX },
+    policyPath: e.LEASH_POLICY,
+    jwtKeysPath: e.LEASH_JWT_KEYS,
+    publicUrl: (e.LEASH_PUBLIC_URL ?? fallbackUrl).replace(/\/+$/, ''),
+    logLevel: e.LEASH_LOG_LEVEL,
+    revocation: { attempts: e.LEASH_REVOKE_ATTEMPTS, backoffMs: e.LEASH_REVOKE_BACKOFF_MS },
+    retentionSeconds: e.LEASH_RETENTION_SECONDS,
+  };
+}
+
+/** Reads and validates the API's configuration; throws ConfigError naming every bad variable. */
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  const e = parse(apiSchema, env);
+  return {
+    ...shared(e, `http://${e.LEASH_HOST}:${e.LEASH_PORT}`),
+    host: e.LEASH_HOST,
+    port: e.LEASH_PORT,
+    devIssuer: e.LEASH_DEV_ISSUER,
+    dataDir: e.LEASH_DATA_DIR,
+    bodyLimitBytes: e.LEASH_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: e.LEASH_RATE_LIMIT_PER_MINUTE,
+  };
+}
+
+/** Reads and validates the worker's configuration. */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const e = parse(workerSchema, env);
+  return {
+    ...shared(e, 'http://127.0.0.1:8080'),
+    reconcileIntervalMs: e.LEASH_RECONCILE_INTERVAL_MS,
+    concurrency: e.LEASH_WORKER_CONCURRENCY,
+  };
+}
+
+export const API_CONFIG = Symbol('ApiConfig');
+export const SHARED_CONFIG = Symbol('SharedConfig');
+export const WORKER_CONFIG = Symbol('WorkerConfig');

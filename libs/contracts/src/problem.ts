@@ -1,0 +1,33 @@
+/** Stable problem type URIs of the API (RFC 9457). */
+export const PROBLEM_BASE = 'https://leash.dev/problems/';
+
+export const ProblemType = {
+  Validation: `${PROBLEM_BASE}validation`,
+  MalformedJson: `${PROBLEM_BASE}malformed-json`,
+  PayloadTooLarge: `${PROBLEM_BASE}payload-too-large`,
+  Unauthenticated: `${PROBLEM_BASE}unauthenticated`,
+  Forbidden: `${PROBLEM_BASE}forbidden`,
+  PolicyDenied: `${PROBLEM_BASE}policy-denied`,
+  SelfApproval: `${PROBLEM_BASE}self-approval`,
+  NotApprover: `${PROBLEM_BASE}not-approver`,
+  NotFound: `${PROBLEM_BASE}not-found`,
+  Conflict: `${PROBLEM_BASE}conflict`,
+  AlreadyClaimed: `${PROBLEM_BASE}already-claimed`,
+  NotPending: `${PROBLEM_BASE}not-pending`,
+  Expired: `${PROBLEM_BASE}expired`,
+  RateLimited: `${PROBLEM_BASE}rate-limited`,
+  Unavailable: `${PROBLEM_BASE}unavailable`,
+  ProviderFailed: `${PROBLEM_BASE}provider-failed`,
+  Internal: `${PROBLEM_BASE}internal`,
+  UnsupportedMediaType: `${PROBLEM_BASE}unsupported-media-type`,
+  IdempotencyMismatch: `${PROBLEM_BASE}idempotency-key-reused`,
+} as const;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  [extension: string]: unknown;
+}

@@ -1,0 +1,147 @@
+import type { SecretFingerprint } from './fingerprint';
+
+export type RequestState = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'issuing' | 'issued';
+export type LeaseState = 'active' | 'revoking' | 'revoked' | 'revocation_failed';
+export type Decision = 'auto_approved' | 'needs_approval' | 'denied';
+export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
+export type Channel = 'web' | 'slack' | 'api' | 'system';
+export type ProviderKind = 'jwt' | 'aws' | 'gcp' | 'kubernetes';
+
+/** An authenticated caller: an agent session's identity or an approver. */
+export interface Principal {
+  /** Stable subject (`sub` of the identity token). */
+  id: string;
+  issuer: string;
+  /** The human who launched the agent, when the token says so. */
+  owner?: string;
+  email?: string;
+  groups: string[];
+}
+
+export interface Risk {
+  level: RiskLevel;
+  reasons: string[];
+}
+
+export interface SessionRef {
+  id: string;
+  agent?: string;
+  host?: string;
+}
+
+export interface RequestContext {
+  plan?: string;
+  ticket?: string;
+  command?: string;
+}
+
+/** The part of a request an approval is bound to; its canonical digest is the request digest. */
+export interface RequestDigestInput {
+  role: string;
+  environment: string;
+  ttlSeconds: number;
+  scope: unknown;
+  context: RequestContext;
+}
+
+export interface AccessRequest {
+  id: string;
+  state: RequestState;
+  role: string;
+  environment: string;
+  ttlSeconds: number;
+  reason: string;
+  principal: string;
+  issuer: string;
+  owner?: string;
+  session?: SessionRef;
+  context: RequestContext;
+  decision: Exclude<Decision, 'denied'>;
+  /** Snapshot of the role's approval rule when the request was made. */
+  approval: ApprovalRule;
+  provider: ProviderKind;
+  risk: Risk;
+  digest: string;
+  policyVersion: string;
+  createdAt: number;
+  /** Deadline of the current state: approval timeout while pending, claim window once approved. */
+  expiresAt: number;
+  decidedAt?: number;
+  leaseId?: string;
+  denial?: { by: string; comment?: string };
+}
+
+export interface Approval {
+  approver: string;
+  /** Approver groups the approver belonged to when approving. */
+  groups: string[];
+  digest: string;
+  channel: Channel;
+  at: number;
+  comment?: string;
+}
+
+export interface Lease {
+  id: string;
+  requestId: string;
+  state: LeaseState;
+  role: string;
+  environment: string;
+  provider: ProviderKind;
+  principal: string;
+  owner?: string;
+  sessionId?: string;
+  issuedAt: number;
+  expiresAt: number;
+  fingerprint: SecretFingerprint;
+  /** Provider-side identifiers for joining audit logs (e.g. JWT jti). Never secret. */
+  providerRef: Record<string, string>;
+  revokedAt?: number;
+  revokeReason?: string;
+  attempts: number;
+  lastError?: string;
+}
+
+const REQUEST_TRANSITIONS: Record<RequestState, readonly RequestState[]> = {
+  pending: ['approved', 'denied', 'expired', 'cancelled'],
+  approved: ['issuing', 'expired', 'cancelled'],
+  issuing: ['issued', 'approved'],
+  issued: [],
+  denied: [],
+  expired: [],
+  cancelled: [],
+};
+
+const LEASE_TRANSITIONS: Record<LeaseState, readonly LeaseState[]> = {
+  active: ['revoking'],
+  revoking: ['revoked', 'revocation_failed', 'revoking'],
+  revocation_failed: ['revoking'],
+  revoked: [],
+};
+
+export function canTransitionRequest(from: RequestState, to: RequestState): boolean {
+  return REQUEST_TRANSITIONS[from].includes(to);
+}
+
+export function canTransitionLease(from: LeaseState, to: LeaseState): boolean {
+  return LEASE_TRANSITIONS[from].includes(to);
+}
+
+export function isTerminalRequestState(state: RequestState): boolean {
+  return REQUEST_TRANSITIONS[state].length === 0;
+}
+
+/** One AND-ed clause of an approval rule: `quorum` distinct approvers from any of `groups`. */
+export interface QuorumRequirement {
+  groups: string[];
+  quorum: number;
+}
+
+export type ApprovalRule =
+  | { kind: 'auto'; claimWindowSeconds: number }
+  | {
+      kind: 'quorum';
+      requirements: QuorumRequirement[];
+      timeoutSeconds: number;
+      claimWindowSeconds: number;
+    };

@@ -1,0 +1,3 @@
+export * from './lease-store.port';
+export * from './lease.errors';
+export * from './redis-lease-store.adapter';

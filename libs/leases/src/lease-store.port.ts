@@ -1,0 +1,57 @@
+import type { AccessRequest, Approval, Lease, LeaseState, RequestState } from '@leash/core';
+
+export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | 'state' | 'deadline'; state?: string };
+
+export type AddApprovalResult =
+  | { ok: true; approvals: Approval[] }
+  | { ok: false; reason: 'missing' | 'state' | 'deadline' | 'digest' | 'duplicate'; state?: string };
+
+export type BeginRevokeResult =
+  | { ok: true; lease: Lease; handle: Record<string, unknown> }
+  | { ok: false; reason: 'missing' | 'state'; state?: LeaseState };
+
+export interface RequestTransition {
+  id: string;
+  from: RequestState[];
+  to: RequestState;
+  now: number;
+  /** 'before': only while now < expiresAt; 'after': only once now >= expiresAt. */
+  deadline?: 'before' | 'after';
+  /** New deadline for the target state; null removes the request from the deadline index. */
+  expiresAt?: number | null;
+  decidedAt?: number;
+  denial?: { by: string; comment?: string };
+}
+
+export interface LeaseFilter {
+  session?: string;
+  principal?: string;
+  environment?: string;
+  role?: string;
+  state?: LeaseState;
+  limit: number;
+}
+
+/** Persistence of requests, approvals and leases with atomic state transitions. */
+export interface LeaseStore {
+  createRequest(request: AccessRequest): Promise<void>;
+  getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined>;
+  transitionRequest(t: RequestTransition): Promise<TransitionResult>;
+  addApproval(id: string, approval: Approval, now: number): Promise<AddApprovalResult>;
+  /** Atomically marks the request issued and records the lease with its indexes. */
+  recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult>;
+  getLease(id: string): Promise<Lease | undefined>;
+  listLeases(filter: LeaseFilter): Promise<Lease[]>;
+  listSessionRequests(sessionId: string): Promise<string[]>;
+  beginRevoke(id: string, reason: string, now: number): Promise<BeginRevokeResult>;
+  completeRevoke(id: string, now: number): Promise<TransitionResult>;
+  failRevoke(id: string, error: string, final: boolean, now: number, retryAt: number): Promise<TransitionResult>;
+  overdueLeases(now: number, limit: number): Promise<string[]>;
+  quarantinedDue(now: number, limit: number): Promise<string[]>;
+  overdueRequests(now: number, limit: number): Promise<string[]>;
+  /** Resolves when the request's state may have changed, or after timeoutMs. */
+  waitForChange(id: string, timeoutMs: number): Promise<void>;
+  ping(): Promise<void>;
+}
+
+export const LEASE_STORE = Symbol('LeaseStore');

@@ -1,0 +1,335 @@
+import type { Redis } from 'ioredis';
+import type { AccessRequest, Approval, Lease, LeaseState } from '@leash/core';
+import type {
+  AddApprovalResult,
+  BeginRevokeResult,
+  LeaseFilter,
+  LeaseStore,
+  RequestTransition,
+  TransitionResult,
+} from './lease-store.port';
+import { LeaseError, LeaseErrorCode } from './lease.errors';
+import * as scripts from './redis-lease-store.scripts';
+
+type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+type Reply = [string, ...unknown[]];
+
+const TERMINAL = new Set(['denied', 'expired', 'cancelled']);
+
+/** Redis adapter of the lease store. Keys share one prefix; use a hash tag (e.g. `{leash}`) on Redis Cluster. */
+export class RedisLeaseStore implements LeaseStore {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private subscriber?: Redis;
+  private subscribing?: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retentionSeconds: number,
+  ) {
+    for (const [name, lua] of Object.entries({
+      leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
+      leashAddApproval: [scripts.ADD_APPROVAL, 2],
+      leashRecordLease: [scripts.RECORD_LEASE, 7],
+      leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
+      leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
+      leashFailRevoke: [scripts.FAIL_REVOKE, 3],
+    } as const)) {
+      redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
+    }
+  }
+
+  private k = {
+    req: (id: string) => `${this.prefix}:req:${id}`,
+    approvals: (id: string) => `${this.prefix}:req:${id}:approvals`,
+    deadlines: () => `${this.prefix}:req:deadlines`,
+    sessionReqs: (sid: string) => `${this.prefix}:session:${sid}:reqs`,
+    sessionLeases: (sid: string) => `${this.prefix}:session:${sid}:leases`,
+    principalLeases: (p: string) => `${this.prefix}:principal:${p}:leases`,
+    lease: (id: string) => `${this.prefix}:lease:${id}`,
+    expiry: () => `${this.prefix}:leases:expiry`,
+    all: () => `${this.prefix}:leases:all`,
+    quarantine: () => `${this.prefix}:leases:quarantine`,
+    events: () => `${this.prefix}:events:requests`,
+  };
+
+  private async run(name: string, ...args: (string | number)[]): Promise<Reply> {
+    const fn = (this.redis as unknown as Record<string, ScriptFn>)[name].bind(this.redis);
+    return (await this.guard(fn(...args))) as Reply;
+  }
+
+  private async guard<T>(op: Promise<T>): Promise<T> {
+    try {
+      return await op;
+    } catch (cause) {
+      throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'the lease store (Redis) is unavailable', { cause });
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.guard(this.redis.ping());
+  }
+
+  async createRequest(r: AccessRequest): Promise<void> {
+    const { state, expiresAt, digest, ...data } = r;
+    const tx = this.redis
+      .multi()
+      .hset(this.k.req(r.id), { data: JSON.stringify(data), state, expiresAt: String(expiresAt), digest })
+      .zadd(this.k.deadlines(), expiresAt, r.id)
+      .expire(this.k.req(r.id), this.retentionSeconds + Math.ceil((expiresAt - r.createdAt) / 1000) * 2);
+    if (r.session) {
+      tx.sadd(this.k.sessionReqs(r.session.id), r.id).expire(this.k.sessionReqs(r.session.id), this.retentionSeconds);
+    }
+    const results = await this.guard(tx.exec());
+    if (!results || results.some(([err]) => err)) {
+      throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'could not record the request');
+    }
+  }
+
+  async getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined> {
+    const res = await this.guard(this.redis.pipeline().hgetall(this.k.req(id)).hvals(this.k.approvals(id)).exec());
+    const hash = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    const approvals = ((res?.[1]?.[1] ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
+    if (!hash.data) {
+      return undefined;
+    }
+    const request: AccessRequest = {
+      ...(JSON.parse(hash.data) as Omit<AccessRequest, 'state' | 'expiresAt' | 'digest'>),
+      state: hash.state as AccessRequest['state'],
+      expiresAt: Number(hash.expiresAt),
+      digest: hash.digest,
+      ...(hash.decidedAt ? { decidedAt: Number(hash.decidedAt) } : {}),
+      ...(hash.leaseId ? { leaseId: hash.leaseId } : {}),
+      ...(hash.denial ? { denial: JSON.parse(hash.denial) as AccessRequest['denial'] } : {}),
+    };
+    approvals.sort((a, b) => a.at - b.at);
+    return { request, approvals };
+  }
+
+  async transitionRequest(t: RequestTransition): Promise<TransitionResult> {
+    const expires = t.expiresAt === undefined ? '' : t.expiresAt === null ? '-1' : String(t.expiresAt);
+    const reply = await this.run(
+      'leashReqTransition',
+      this.k.req(t.id),
+      this.k.deadlines(),
+      this.k.approvals(t.id),
+      t.id,
+      t.from.join(','),
+      t.to,
+      t.now,
+      t.deadline ?? '',
+      expires,
+      t.decidedAt === undefined ? '' : String(t.decidedAt),
+      t.denial ? JSON.stringify(t.denial) : '',
+      this.k.events(),
+      TERMINAL.has(t.to) ? String(this.retentionSeconds) : '',
+    );
+    return toResult(reply);
+  }
+
+  async addApproval(id: string, approval: Approval, now: number): Promise<AddApprovalResult> {
+    const reply = await this.run(
+      'leashAddApproval',
+      this.k.req(id),
+      this.k.approvals(id),
+      approval.approver,
+      approval.digest,
+      JSON.stringify(approval),
+      now,
+      this.k.events(),
+      id,
+    );
+    if (reply[0] === 'ok') {
+      return { ok: true, approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval) };
+    }
+    return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
+  }
+
+  async recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult> {
+    const { state: _state, attempts: _attempts, ...data } = lease;
+    const keep = this.retentionSeconds + Math.ceil((lease.expiresAt - now) / 1000);
+    const reply = await this.run(
+      'leashRecordLease',
+      this.k.req(lease.requestId),
+      this.k.deadlines(),
+      this.k.lease(lease.id),
+      this.k.expiry(),
+      this.k.all(),
+      this.k.sessionLeases(lease.sessionId ?? '-'),
+      this.k.principalLeases(lease.principal),
+      lease.requestId,
+      lease.id,
+      now,
+      JSON.stringify(data),
+      JSON.stringify(handle),
+      lease.expiresAt,
+      lease.issuedAt,
+      lease.sessionId ? '1' : '0',
+      this.k.events(),
+      keep,
+    );
+    return toResult(reply);
+  }
+
+  async getLease(id: string): Promise<Lease | undefined> {
+    return decodeLease(await this.guard(this.redis.hgetall(this.k.lease(id))));
+  }
+
+  async listLeases(f: LeaseFilter): Promise<Lease[]> {
+    let ids: string[];
+    if (f.session) {
+      ids = await this.guard(this.redis.smembers(this.k.sessionLeases(f.session)));
+    } else if (f.principal) {
+      ids = await this.guard(this.redis.smembers(this.k.principalLeases(f.principal)));
+    } else if (f.state === 'active' || f.state === 'revoking') {
+      ids = await this.guard(this.redis.zrange(this.k.expiry(), '0', '9999'));
+    } else if (f.state === 'revocation_failed') {
+      ids = await this.guard(this.redis.zrange(this.k.quarantine(), '0', '9999'));
+    } else {
+      ids = await this.guard(this.redis.zrevrange(this.k.all(), 0, 9999));
+    }
+    const pipeline = this.redis.pipeline();
+    ids.forEach((id) => pipeline.hgetall(this.k.lease(id)));
+    const rows = ids.length > 0 ? ((await this.guard(pipeline.exec())) ?? []) : [];
+    return rows
+      .map(([, hash]) => decodeLease(hash as Record<string, string>))
+      .filter((l): l is Lease => l !== undefined)
+      .filter(
+        (l) =>
+          (!f.principal || l.principal === f.principal) &&
+          (!f.environment || l.environment === f.environment) &&
+          (!f.role || l.role === f.role) &&
+          (!f.state || l.state === f.state),
+      )
+      .sort((a, b) => b.issuedAt - a.issuedAt)
+      .slice(0, f.limit);
+  }
+
+  async listSessionRequests(sessionId: string): Promise<string[]> {
+    return this.guard(this.redis.smembers(this.k.sessionReqs(sessionId)));
+  }
+
+  async beginRevoke(id: string, reason: string, _now: number): Promise<BeginRevokeResult> {
+    const reply = await this.run('leashBeginRevoke', this.k.lease(id), reason);
+    if (reply[0] !== 'ok') {
+      return { ok: false, reason: reply[0] as 'missing', state: reply[1] as LeaseState | undefined };
+    }
+    const flat = reply[1] as string[];
+    const hash: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) {
+      hash[flat[i]] = flat[i + 1];
+    }
+    const lease = decodeLease(hash);
+    if (!lease) {
+      throw new LeaseError(LeaseErrorCode.Corrupt, `lease ${id} has no data`);
+    }
+    return { ok: true, lease, handle: JSON.parse(hash.handle ?? '{}') as Record<string, unknown> };
+  }
+
+  async completeRevoke(id: string, now: number): Promise<TransitionResult> {
+    return toResult(
+      await this.run(
+        'leashCompleteRevoke',
+        this.k.lease(id),
+        this.k.expiry(),
+        this.k.quarantine(),
+        id,
+        now,
+        this.retentionSeconds,
+      ),
+    );
+  }
+
+  async failRevoke(id: string, error: string, final: boolean, _now: number, retryAt: number): Promise<TransitionResult> {
+    return toResult(
+      await this.run(
+        'leashFailRevoke',
+        this.k.lease(id),
+        this.k.expiry(),
+        this.k.quarantine(),
+        id,
+        error.slice(0, 500),
+        final ? '1' : '0',
+        retryAt,
+      ),
+    );
+  }
+
+  overdueLeases(now: number, limit: number): Promise<string[]> {
+    return this.guard(this.redis.zrangebyscore(this.k.expiry(), '-inf', now, 'LIMIT', 0, limit));
+  }
+
+  quarantinedDue(now: number, limit: number): Promise<string[]> {
+    return this.guard(this.redis.zrangebyscore(this.k.quarantine(), '-inf', now, 'LIMIT', 0, limit));
+  }
+
+  overdueRequests(now: number, limit: number): Promise<string[]> {
+    return this.guard(this.redis.zrangebyscore(this.k.deadlines(), '-inf', now, 'LIMIT', 0, limit));
+  }
+
+  async waitForChange(id: string, timeoutMs: number): Promise<void> {
+    await this.ensureSubscribed();
+    await new Promise<void>((resolve) => {
+      const set = this.waiters.get(id) ?? new Set<() => void>();
+      this.waiters.set(id, set);
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) {
+          this.waiters.delete(id);
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      set.add(done);
+    });
+  }
+
+  private ensureSubscribed(): Promise<void> {
+    if (!this.subscribing) {
+      const sub = this.redis.duplicate({ enableOfflineQueue: true });
+      this.subscriber = sub;
+      sub.on('error', () => undefined);
+      sub.on('message', (_channel: string, id: string) => {
+        for (const wake of [...(this.waiters.get(id) ?? [])]) {
+          wake();
+        }
+      });
+      this.subscribing = this.guard(sub.subscribe(this.k.events()).then(() => undefined));
+      this.subscribing.catch(() => {
+        this.subscribing = undefined;
+        sub.disconnect();
+      });
+    }
+    return this.subscribing;
+  }
+
+  async close(): Promise<void> {
+    this.subscriber?.disconnect();
+    for (const set of this.waiters.values()) {
+      set.forEach((wake) => wake());
+    }
+  }
+}
+
+function toResult(reply: Reply): TransitionResult {
+  if (reply[0] === 'ok') {
+    return { ok: true };
+  }
+  return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
+}
+
+function decodeLease(hash: Record<string, string>): Lease | undefined {
+  if (!hash.data) {
+    return undefined;
+  }
+  const data = JSON.parse(hash.data) as Omit<Lease, 'state' | 'attempts'>;
+  return {
+    ...data,
+    state: hash.state as LeaseState,
+    attempts: Number(hash.attempts ?? 0),
+    ...(hash.revokedAt ? { revokedAt: Number(hash.revokedAt) } : {}),
+    ...(hash.revokeReason ? { revokeReason: hash.revokeReason } : {}),
+    ...(hash.lastError ? { lastError: hash.lastError } : {}),
+  };
+}

@@ -1,0 +1,97 @@
+/** Lua scripts for atomic state transitions; every key a script touches is passed in KEYS. */
+
+export const REQUEST_TRANSITION = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {'missing'}
+end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do if s == state then allowed = true end end
+if not allowed then return {'state', state} end
+local now = tonumber(ARGV[4])
+local exp = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+if ARGV[5] == 'before' and now >= exp then return {'deadline', state} end
+if ARGV[5] == 'after' and now < exp then return {'deadline', state} end
+redis.call('HSET', KEYS[1], 'state', ARGV[3])
+if ARGV[6] == '-1' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+elseif ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'expiresAt', ARGV[6])
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'decidedAt', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'denial', ARGV[8]) end
+if ARGV[10] ~= '' then
+  redis.call('EXPIRE', KEYS[1], ARGV[10])
+  redis.call('EXPIRE', KEYS[3], ARGV[10])
+end
+redis.call('PUBLISH', ARGV[9], ARGV[1])
+return {'ok'}
+`;
+
+export const ADD_APPROVAL = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'pending' then return {'state', state} end
+if tonumber(ARGV[4]) >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return {'deadline', state} end
+if redis.call('HGET', KEYS[1], 'digest') ~= ARGV[2] then return {'digest', state} end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return {'duplicate', state} end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return {'ok', redis.call('HVALS', KEYS[2])}
+`;
+
+export const RECORD_LEASE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'issuing' then return {'state', state} end
+redis.call('HSET', KEYS[1], 'state', 'issued', 'leaseId', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[10])
+redis.call('HSET', KEYS[3], 'data', ARGV[4], 'state', 'active', 'handle', ARGV[5], 'attempts', '0')
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])
+if ARGV[8] == '1' then
+  redis.call('SADD', KEYS[6], ARGV[2])
+  redis.call('EXPIRE', KEYS[6], ARGV[10])
+end
+redis.call('SADD', KEYS[7], ARGV[2])
+redis.call('EXPIRE', KEYS[7], ARGV[10])
+redis.call('PUBLISH', ARGV[9], ARGV[1])
+return {'ok'}
+`;
+
+export const BEGIN_REVOKE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state == 'revoked' then return {'state', state} end
+redis.call('HSET', KEYS[1], 'state', 'revoking')
+redis.call('HSETNX', KEYS[1], 'revokeReason', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+return {'ok', redis.call('HGETALL', KEYS[1])}
+`;
+
+export const COMPLETE_REVOKE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'revoking' then return {'state', state} end
+redis.call('HSET', KEYS[1], 'state', 'revoked', 'revokedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], 'lastError')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {'ok'}
+`;
+
+export const FAIL_REVOKE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'revoking' then return {'state', state} end
+redis.call('HSET', KEYS[1], 'lastError', ARGV[2])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'state', 'revocation_failed')
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+end
+return {'ok'}
+`;

@@ -1,0 +1,5 @@
+export * from './policy.errors';
+export * from './policy.evaluator';
+export * from './policy.loader';
+export * from './policy.schema';
+export * from './risk.assessor';

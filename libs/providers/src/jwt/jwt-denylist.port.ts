@@ -1,0 +1,7 @@
+/** Revoked JWT ids, kept until the token's own expiry. */
+export interface JwtDenylist {
+  add(jti: string, expiresAtMs: number): Promise<void>;
+  has(jti: string): Promise<boolean>;
+}
+
+export const JWT_DENYLIST = Symbol('JwtDenylist');

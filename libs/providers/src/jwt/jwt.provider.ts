@@ -1,0 +1,125 @@
+import { errors as joseErrors, jwtVerify, SignJWT, decodeProtectedHeader } from 'jose';
+import type { CredentialProvider, IssueCommand, IssuedCredential, RevokeCommand } from '../credential-provider.port';
+import { ProviderError, ProviderErrorCode } from '../provider.errors';
+import type { JwtDenylist } from './jwt-denylist.port';
+import type { JwtKeySet } from './jwt-key-set';
+
+export interface JwtSettings {
+  audience: string[];
+  scope: string;
+}
+
+export type IntrospectionResult = { active: false } | ({ active: true } & Record<string, unknown>);
+
+function parseSettings(settings: Record<string, unknown>): { value?: JwtSettings; problems: string[] } {
+  const problems: string[] = [];
+  const aud = settings.audience;
+  const audience = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
+  if (!audience || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.length > 0)) {
+    problems.push('settings.audience must be a non-empty string or list of strings');
+  }
+  const sc = settings.scope ?? [];
+  const scopes = typeof sc === 'string' ? sc.split(/\s+/).filter(Boolean) : Array.isArray(sc) ? sc : undefined;
+  if (!scopes || !scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) {
+    problems.push('settings.scope must be a string or list of scope tokens');
+  }
+  const unknown = Object.keys(settings).filter((k) => k !== 'audience' && k !== 'scope');
+  if (unknown.length > 0) {
+    problems.push(`unknown jwt settings: ${unknown.join(', ')}`);
+  }
+  return problems.length > 0
+    ? { problems }
+    : { value: { audience: audience as string[], scope: (scopes as string[]).join(' ') }, problems };
+}
+
+/** Broker-signed JWTs (EdDSA/ES256); revocation denylists the jti until expiry. */
+export class JwtProvider implements CredentialProvider {
+  readonly kind = 'jwt' as const;
+
+  constructor(
+    private readonly keys: JwtKeySet,
+    private readonly denylist: JwtDenylist,
+    private readonly issuer: string,
+  ) {}
+
+  validateSettings(settings: Record<string, unknown>): string[] {
+    return parseSettings(settings).problems;
+  }
+
+  async issue(cmd: IssueCommand): Promise<IssuedCredential> {
+    const { value: settings } = parseSettings(cmd.role.settings);
+    if (!settings) {
+      throw new ProviderError(ProviderErrorCode.Permanent, 'jwt', 'InvalidSettings', 'invalid jwt role settings');
+    }
+    const claims: Record<string, unknown> = {
+      env: cmd.environment,
+      scope: settings.scope,
+      role: cmd.role.id,
+      leash_request: cmd.requestId,
+    };
+    if (cmd.sessionId) {
+      claims.leash_session = cmd.sessionId;
+    }
+    if (cmd.owner) {
+      claims.act = { sub: cmd.owner };
+    }
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: this.keys.signing.alg, kid: this.keys.signing.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setSubject(cmd.principal)
+      .setAudience(settings.audience.length === 1 ? settings.audience[0] : settings.audience)
+      .setJti(cmd.leaseId)
+      .setIssuedAt(Math.floor(cmd.issuedAt / 1000))
+      .setExpirationTime(Math.floor(cmd.expiresAt / 1000))
+      .sign(this.keys.signing.privateKey);
+    return {
+      credential: { token, tokenType: 'Bearer', expiresAt: new Date(cmd.expiresAt).toISOString() },
+      secret: token,
+      revocationHandle: { jti: cmd.leaseId },
+      expiresAt: Math.floor(cmd.expiresAt / 1000) * 1000,
+      providerRef: { jti: cmd.leaseId, kid: this.keys.signing.kid },
+    };
+  }
+
+  async revoke(cmd: RevokeCommand): Promise<void> {
+    const jti = typeof cmd.handle.jti === 'string' ? cmd.handle.jti : cmd.leaseId;
+    try {
+      await this.denylist.add(jti, cmd.expiresAt);
+    } catch (cause) {
+      throw new ProviderError(ProviderErrorCode.Retryable, 'jwt', 'DenylistUnavailable', 'denylist write failed', {
+        cause,
+      });
+    }
+  }
+
+  async checkHealth(): Promise<void> {
+    await this.denylist.has('health-probe');
+  }
+
+  jwks(): { keys: object[] } {
+    return this.keys.publicJwks;
+  }
+
+  /** RFC 7662 introspection of a broker-issued JWT; denylisted or invalid tokens are inactive. */
+  async introspect(token: string): Promise<IntrospectionResult> {
+    let payload: Record<string, unknown>;
+    try {
+      const header = decodeProtectedHeader(token);
+      const key = this.keys.verifyKey(header.kid);
+      if (!key) {
+        return { active: false };
+      }
+      ({ payload } = await jwtVerify(token, key.key, { issuer: this.issuer, algorithms: [key.alg] }));
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {
+        return { active: false };
+      }
+      throw err;
+    }
+    const jti = typeof payload.jti === 'string' ? payload.jti : undefined;
+    if (!jti || (await this.denylist.has(jti))) {
+      return { active: false };
+    }
+    return { active: true, token_type: 'Bearer', ...payload };
+  }
+}
