@@ -1,2 +1,3 @@
 export * from './audit-event';
 export * from './redis-stream-audit.adapter';
+export * from './audit.errors';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent, AuditLog } from './audit-event';
+import { AuditError } from './audit.errors';
 
 /** Audit events in a Redis stream; the stream id is the event's sequence number. */
 export class RedisStreamAuditLog implements AuditLog {
@@ -14,7 +15,11 @@ export class RedisStreamAuditLog implements AuditLog {
 
   async append(event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & { time?: string }): Promise<void> {
     const full = { ...event, time: event.time ?? new Date().toISOString() };
-    await this.redis.xadd(this.key, '*', 'event', JSON.stringify(full));
+    try {
+      await this.redis.xadd(this.key, '*', 'event', JSON.stringify(full));
+    } catch (cause) {
+      throw new AuditError('the audit log (Redis) is unavailable', { cause });
+    }
   }
 
   async list(options: { limit: number; requestId?: string; leaseId?: string }): Promise<AuditEvent[]> {

@@ -108,7 +108,7 @@ export class BrokerModule {
       {
         provide: REVOCATION_SCHEDULER,
         useFactory: () =>
-          new BullmqRevocationScheduler(createRedisClient(config.redis.url), {
+          new BullmqRevocationScheduler(() => createRedisClient(config.redis.url, { enableOfflineQueue: true }), {
             attempts: config.revocation.attempts,
             backoffMs: config.revocation.backoffMs,
             prefix: config.redis.prefix,

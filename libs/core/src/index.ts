@@ -7,3 +7,4 @@ export * from './fingerprint';
 export * from './glob';
 export * from './ids';
 export * from './leash-error';
+export * from './json-logger';

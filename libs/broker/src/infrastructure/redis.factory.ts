@@ -9,6 +9,7 @@ export function createRedisClient(url: string, overrides: RedisOptions = {}): Re
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    commandTimeout: 5000,
     retryStrategy: (times) => Math.min(100 * times, 1000),
     ...overrides,
   });

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CoreError, CoreErrorCode } from '@leash/core';
 import { JobName, REVOCATION_QUEUE, type RevokeLeaseJob, type RevokeReason } from '@leash/contracts';
 import type { RevocationScheduler } from './revocation-scheduler.port';
 
@@ -9,20 +10,43 @@ export interface RevocationQueueOptions {
   prefix: string;
 }
 
-/** BullMQ producer of revocation jobs (the worker consumes them). */
+/**
+ * BullMQ producer of revocation jobs (the worker consumes them). BullMQ's connection set-up fails
+ * for good when Redis is down at that moment, so a failed queue is dropped and rebuilt on next use.
+ */
 export class BullmqRevocationScheduler implements RevocationScheduler {
-  readonly queue: Queue<RevokeLeaseJob>;
+  private current?: Queue<RevokeLeaseJob>;
 
   constructor(
-    connection: Redis,
+    private readonly connect: () => Redis,
     private readonly options: RevocationQueueOptions,
-  ) {
-    this.queue = new Queue<RevokeLeaseJob>(REVOCATION_QUEUE, {
-      connection,
-      prefix: `${options.prefix}:bull`,
-      skipWaitingForReady: true,
-    });
-    this.queue.on('error', () => undefined);
+  ) {}
+
+  private get queue(): Queue<RevokeLeaseJob> {
+    if (!this.current) {
+      const queue = new Queue<RevokeLeaseJob>(REVOCATION_QUEUE, {
+        connection: this.connect(),
+        prefix: `${this.options.prefix}:bull`,
+        skipWaitingForReady: true,
+      });
+      queue.on('error', () => undefined);
+      this.current = queue;
+    }
+    return this.current;
+  }
+
+  private async guard<T>(op: (queue: Queue<RevokeLeaseJob>) => Promise<T>): Promise<T> {
+    const queue = this.queue;
+    try {
+      return await op(queue);
+    } catch (cause) {
+      if (this.current === queue) {
+        this.current = undefined;
+        void queue.close().catch(() => undefined);
+        void queue.disconnect().catch(() => undefined);
+      }
+      throw new CoreError(CoreErrorCode.Unavailable, 'the revocation queue (Redis) is unavailable', {}, { cause });
+    }
   }
 
   private jobOptions(leaseId: string, delay: number): JobsOptions {
@@ -38,43 +62,44 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
 
   async scheduleAtExpiry(leaseId: string, expiresAt: number, now: number): Promise<void> {
     const data: RevokeLeaseJob = { leaseId, reason: 'expired', actor: 'system' };
-    await this.queue.add(JobName.RevokeLease, data, this.jobOptions(leaseId, expiresAt - now));
+    await this.guard((q) => q.add(JobName.RevokeLease, data, this.jobOptions(leaseId, expiresAt - now)));
   }
 
   async cancel(leaseId: string): Promise<void> {
-    try {
-      await this.queue.remove(leaseId);
-    } catch {
-      // The job is running right now; it re-reads the lease and finds it revoked.
-    }
+    // A job that is running right now cannot be removed; it re-reads the lease and finds it revoked.
+    await this.guard((q) => q.remove(leaseId)).catch(() => undefined);
   }
 
-  async revokeSoon(leaseId: string, reason: RevokeReason): Promise<void> {
-    const existing = await this.queue.getJob(leaseId);
-    if (existing && (await existing.isDelayed())) {
-      await existing.promote().catch(() => undefined);
-      return;
-    }
-    if (existing && ((await existing.isCompleted()) || (await existing.isFailed()))) {
-      await existing.remove().catch(() => undefined);
-    }
-    await this.queue.add(JobName.RevokeLease, { leaseId, reason, actor: 'system' }, this.jobOptions(leaseId, 0));
+  revokeSoon(leaseId: string, reason: RevokeReason): Promise<void> {
+    return this.guard(async (q) => {
+      const existing = await q.getJob(leaseId);
+      if (existing && (await existing.isDelayed())) {
+        await existing.promote().catch(() => undefined);
+        return;
+      }
+      if (existing && ((await existing.isCompleted()) || (await existing.isFailed()))) {
+        await existing.remove().catch(() => undefined);
+      }
+      await q.add(JobName.RevokeLease, { leaseId, reason, actor: 'system' }, this.jobOptions(leaseId, 0));
+    });
   }
 
-  async ensureScheduled(leaseId: string, reason: RevokeReason): Promise<void> {
-    const existing = await this.queue.getJob(leaseId);
-    if (existing && !(await existing.isCompleted()) && !(await existing.isFailed())) {
-      return;
-    }
-    await existing?.remove().catch(() => undefined);
-    await this.queue.add(JobName.RevokeLease, { leaseId, reason, actor: 'system' }, this.jobOptions(leaseId, 0));
+  ensureScheduled(leaseId: string, reason: RevokeReason): Promise<void> {
+    return this.guard(async (q) => {
+      const existing = await q.getJob(leaseId);
+      if (existing && !(await existing.isCompleted()) && !(await existing.isFailed())) {
+        return;
+      }
+      await existing?.remove().catch(() => undefined);
+      await q.add(JobName.RevokeLease, { leaseId, reason, actor: 'system' }, this.jobOptions(leaseId, 0));
+    });
   }
 
   async ping(): Promise<void> {
-    await this.queue.getJobCounts('delayed');
+    await this.guard((q) => q.getJobCounts('delayed'));
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await this.current?.close();
   }
 }

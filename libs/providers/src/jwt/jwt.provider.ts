@@ -63,6 +63,7 @@ export class JwtProvider implements CredentialProvider {
     if (cmd.owner) {
       claims.act = { sub: cmd.owner };
     }
+    const exp = Math.floor(cmd.expiresAt / 1000);
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: this.keys.signing.alg, kid: this.keys.signing.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
@@ -70,13 +71,13 @@ export class JwtProvider implements CredentialProvider {
       .setAudience(settings.audience.length === 1 ? settings.audience[0] : settings.audience)
       .setJti(cmd.leaseId)
       .setIssuedAt(Math.floor(cmd.issuedAt / 1000))
-      .setExpirationTime(Math.floor(cmd.expiresAt / 1000))
+      .setExpirationTime(exp)
       .sign(this.keys.signing.privateKey);
     return {
-      credential: { token, tokenType: 'Bearer', expiresAt: new Date(cmd.expiresAt).toISOString() },
+      credential: { token, tokenType: 'Bearer', expiresAt: new Date(exp * 1000).toISOString() },
       secret: token,
       revocationHandle: { jti: cmd.leaseId },
-      expiresAt: Math.floor(cmd.expiresAt / 1000) * 1000,
+      expiresAt: exp * 1000,
       providerRef: { jti: cmd.leaseId, kid: this.keys.signing.kid },
     };
   }

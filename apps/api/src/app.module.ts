@@ -1,0 +1,56 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Redis } from 'ioredis';
+import type { JsonLogger } from '@leash/core';
+import type { ApiConfig } from '@leash/config';
+import { API_CONFIG } from '@leash/config';
+import { BrokerModule, REDIS } from '@leash/broker';
+import { IdempotencyStore } from '@leash/leases';
+import { RATE_LIMITER } from './http/auth.guard';
+import { IDEMPOTENCY_STORE } from './http/idempotency.interceptor';
+import { ProblemFilter } from './http/problem.filter';
+import { RateLimiter } from './http/rate-limiter';
+import { RequestsController } from './requests/requests.controller';
+import { LeasesController } from './leases/leases.controller';
+import { SessionsController } from './sessions/sessions.controller';
+import { TokensController } from './tokens/tokens.controller';
+import { DevTokensController } from './dev/dev-tokens.controller';
+import { HealthController } from './health/health.controller';
+import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
+
+@Module({})
+export class AppModule {
+  static register(config: ApiConfig, logger: JsonLogger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        BrokerModule.forRoot({
+          config,
+          logger,
+          ...(config.devIssuer ? { devIssuerDataDir: config.dataDir } : {}),
+        }),
+      ],
+      controllers: [
+        RequestsController,
+        LeasesController,
+        SessionsController,
+        TokensController,
+        HealthController,
+        DocsController,
+        // The development issuer's route exists only when it is enabled.
+        ...(config.devIssuer ? [DevTokensController] : []),
+      ],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: DEV_ISSUER_ENABLED, useValue: config.devIssuer },
+        { provide: RATE_LIMITER, useValue: new RateLimiter(config.rateLimitPerMinute) },
+        {
+          provide: IDEMPOTENCY_STORE,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new IdempotencyStore(redis, config.redis.prefix),
+        },
+        { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
+      ],
+    };
+  }
+}

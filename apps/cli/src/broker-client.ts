@@ -1,0 +1,71 @@
+import type { ClaimResponse, RequestView } from '@leash/contracts';
+
+export class BrokerUnreachable extends Error {}
+
+export class BrokerProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: { type?: string; title?: string; detail?: string; reasons?: string[]; errors?: { field: string; message: string }[] },
+  ) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+  }
+}
+
+/** Minimal HTTP client of the Leash API. */
+export class BrokerClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new BrokerUnreachable(`cannot reach the Leash broker at ${this.baseUrl}: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    const parsed: unknown = text ? JSON.parse(text) : {};
+    if (!res.ok) {
+      throw new BrokerProblem(res.status, parsed as BrokerProblem['problem']);
+    }
+    return parsed as T;
+  }
+
+  createRequest(body: Record<string, unknown>): Promise<RequestView> {
+    return this.call('POST', '/v1/requests', body);
+  }
+
+  getRequest(id: string, waitSeconds = 0): Promise<RequestView> {
+    return this.call('GET', `/v1/requests/${id}${waitSeconds ? `?waitSeconds=${waitSeconds}` : ''}`, undefined, (waitSeconds + 15) * 1000);
+  }
+
+  claim(id: string): Promise<ClaimResponse> {
+    return this.call('POST', `/v1/requests/${id}/credentials`);
+  }
+
+  cancel(id: string): Promise<RequestView> {
+    return this.call('DELETE', `/v1/requests/${id}`);
+  }
+
+  decide(id: string, decision: 'approve' | 'deny', comment?: string): Promise<RequestView> {
+    return this.call('POST', `/v1/requests/${id}/${decision}`, comment ? { comment } : {});
+  }
+
+  revokeLease(id: string): Promise<unknown> {
+    return this.call('DELETE', `/v1/leases/${id}`);
+  }
+
+  revokeSession(id: string): Promise<unknown> {
+    return this.call('DELETE', `/v1/sessions/${id}`);
+  }
+}

@@ -1,0 +1,48 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CoreError, CoreErrorCode, type JsonLogger } from '@leash/core';
+import { REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
+import type { RevokeLease } from '@leash/broker';
+
+/** Runs revoke-lease jobs: at expiry (delayed jobs), early revocations the API handed over, and reconciler finds. */
+export function startRevocationWorker(
+  revokeLease: RevokeLease,
+  connection: Redis,
+  options: { prefix: string; concurrency: number },
+  logger: JsonLogger,
+): Worker<RevokeLeaseJob> {
+  const worker = new Worker<RevokeLeaseJob>(
+    REVOCATION_QUEUE,
+    async (job: Job<RevokeLeaseJob>) => {
+      const attempts = job.opts.attempts ?? 1;
+      const final = job.attemptsMade + 1 >= attempts;
+      try {
+        const result = await revokeLease.execute({
+          leaseId: job.data.leaseId,
+          reason: job.data.reason,
+          actor: { id: job.data.actor, channel: 'system' },
+          final,
+        });
+        if (result.outcome === 'retry') {
+          // Throwing hands the job back to BullMQ's exponential backoff.
+          throw new Error(`revocation of ${job.data.leaseId} failed: ${result.error}`);
+        }
+        if (result.outcome === 'revoked') {
+          logger.debug('lease revoked', { leaseId: job.data.leaseId, lagMs: result.lagMs });
+        }
+        return result.outcome;
+      } catch (err) {
+        if (err instanceof CoreError && err.code === CoreErrorCode.NotFound) {
+          return 'missing';
+        }
+        throw err;
+      }
+    },
+    { connection, prefix: `${options.prefix}:bull`, concurrency: options.concurrency },
+  );
+  worker.on('error', (err) => logger.warn('revocation worker error', { err: err.message }));
+  worker.on('failed', (job, err) =>
+    logger.warn('revocation job attempt failed', { leaseId: job?.data.leaseId, attempt: job?.attemptsMade, err: err.message }),
+  );
+  return worker;
+}
