@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+'use strict';
+// Installs what `npm run demo` and `npm test` need on a fresh machine: npm packages and redis-server.
+const { execSync, spawnSync } = require('node:child_process');
+const { existsSync, statSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const say = (m) => process.stderr.write(`[setup] ${m}\n`);
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureNodeModules() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) {
+    return;
+  }
+  say('installing npm packages (npm ci)…');
+  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}
+
+function ensureDebianPackage(command, pkg) {
+  if (has(command)) {
+    return;
+  }
+  if (process.getuid && process.getuid() !== 0) {
+    say(`${command} is missing; install the Debian package "${pkg}" (sudo apt-get install -y ${pkg}) and retry`);
+    process.exit(1);
+  }
+  say(`installing ${pkg} from Debian…`);
+  execSync('apt-get update -qq', { stdio: 'inherit' });
+  execSync(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`, { stdio: 'inherit' });
+}
+
+ensureNodeModules();
+ensureDebianPackage('redis-server', 'redis-server');
+for (const extra of process.argv.slice(2)) {
+  const [command, pkg] = extra.split(':');
+  ensureDebianPackage(command, pkg ?? command);
+}
