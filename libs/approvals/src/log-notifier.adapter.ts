@@ -14,14 +14,15 @@ export class WebLinkNotifier implements ApprovalNotifier {
 
   constructor(private readonly logger: NotifierLogger) {}
 
-  async broadcast(request: AccessRequest, approvalUrl: string): Promise<MessageRef[]> {
+  broadcast(request: AccessRequest, approvalUrl: string): Promise<MessageRef[]> {
     this.logger.log(
       `approval needed: ${request.id} ${request.role}@${request.environment} for ${request.principal} → ${approvalUrl}`,
     );
-    return [{ notifier: this.name, ref: { url: approvalUrl } }];
+    return Promise.resolve([{ notifier: this.name, ref: { url: approvalUrl } }]);
   }
 
-  async update(_refs: MessageRef[], request: AccessRequest, outcome: ApprovalOutcome): Promise<void> {
+  update(_refs: MessageRef[], request: AccessRequest, outcome: ApprovalOutcome): Promise<void> {
     this.logger.log(`request ${request.id}: ${outcome.kind}`);
+    return Promise.resolve();
   }
 }

@@ -304,11 +304,12 @@ export class RedisLeaseStore implements LeaseStore {
     return this.subscribing;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.subscriber?.disconnect();
     for (const set of this.waiters.values()) {
       set.forEach((wake) => wake());
     }
+    return Promise.resolve();
   }
 }
 

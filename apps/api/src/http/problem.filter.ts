@@ -59,7 +59,7 @@ export class ProblemFilter implements ExceptionFilter {
       return p(ProblemType.Validation, 'Invalid request', 400, { errors: error.errors });
     }
     if (error instanceof LeashError) {
-      return this.domain(error);
+      return this.domain(error as LeashError<string>);
     }
     if (error instanceof HttpException) {
       return this.http(error);
@@ -72,7 +72,7 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   private fastify(status: number, code: string | undefined, message: string | undefined): P {
-    switch (code) {
+    switch (code ?? '') {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return p(ProblemType.PayloadTooLarge, 'Payload too large', 413, { detail: 'the request body is too large' });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

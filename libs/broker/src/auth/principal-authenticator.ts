@@ -81,7 +81,7 @@ export class PrincipalAuthenticator {
       return createLocalJWKSet({ keys: [this.devIssuer.publicJwk] });
     }
     if (entry.jwks) {
-      return createLocalJWKSet(entry.jwks as Parameters<typeof createLocalJWKSet>[0]);
+      return createLocalJWKSet(entry.jwks);
     }
     const url = entry.jwksUrl as string;
     let set = this.remoteSets.get(url);
