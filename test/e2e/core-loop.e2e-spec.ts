@@ -29,7 +29,10 @@ describe('core loop: request → approve → credential → lease → revoked at
     agentToken = await stack.devToken(agent);
     approverToken = await stack.devToken({ subject: 'alice' });
     ownerToken = await stack.devToken({ subject: 'bob' });
-    strangerToken = await stack.devToken({ subject: 'mallory', groups: ['developers'] });
+    strangerToken = await stack.devToken({
+      subject: 'mallory',
+      groups: ['developers'],
+    });
   });
 
   afterAll(async () => {
@@ -42,10 +45,20 @@ describe('core loop: request → approve → credential → lease → revoked at
   it('auto-approves staging, issues a JWT that verifies against the JWKS, and the worker revokes it at expiry', async () => {
     const created = await stack.call('POST', '/v1/requests', {
       token: agentToken,
-      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 5, reason: 'read logs', session: { id: 'sess-core-1' } },
+      body: {
+        role: 'demo-staging-read',
+        environment: 'staging',
+        ttlSeconds: 5,
+        reason: 'read logs',
+        session: { id: 'sess-core-1' },
+      },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ state: 'approved', decision: 'auto_approved', risk: { level: 'low' } });
+    expect(created.body).toMatchObject({
+      state: 'approved',
+      decision: 'auto_approved',
+      risk: { level: 'low' },
+    });
 
     const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agentToken });
     expect(claim.status).toBe(201);
@@ -72,7 +85,9 @@ describe('core loop: request → approve → credential → lease → revoked at
     expect((await introspect(token)).active).toBe(true);
 
     const revoked = await waitFor(async () => {
-      const lease = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agentToken });
+      const lease = await stack.call('GET', `/v1/leases/${leaseId}`, {
+        token: agentToken,
+      });
       return lease.body.state === 'revoked' ? lease.body : undefined;
     }, 15_000);
     expect(revoked.revokeReason).toBe('expired');
@@ -82,58 +97,98 @@ describe('core loop: request → approve → credential → lease → revoked at
     const events = (await redis.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
     redis.disconnect();
     const revokedEvent = events.find((e) => e.action === 'lease.revoked' && e.leaseId === leaseId);
-    expect(revokedEvent).toMatchObject({ actor: { id: 'system', channel: 'system' }, details: { reason: 'expired' } });
+    expect(revokedEvent).toMatchObject({
+      actor: { id: 'system', channel: 'system' },
+      details: { reason: 'expired' },
+    });
     expect(typeof revokedEvent.details.lagMs).toBe('number');
     expect(revokedEvent.details.lagMs).toBeLessThan(5000);
-    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['request.created', 'credential.issued', 'lease.revoked']));
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['request.created', 'credential.issued', 'lease.revoked']),
+    );
   });
 
   it('production write waits for a member of prod-approvers; conflicted and non-member approvers are refused', async () => {
     const created = await stack.call('POST', '/v1/requests', {
       token: agentToken,
-      body: { role: 'demo-prod-write', environment: 'production', ttlSeconds: 300, reason: 'apply migration 42', context: { ticket: 'OPS-1' } },
+      body: {
+        role: 'demo-prod-write',
+        environment: 'production',
+        ttlSeconds: 300,
+        reason: 'apply migration 42',
+        context: { ticket: 'OPS-1' },
+      },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ state: 'pending', decision: 'needs_approval', quorum: { satisfied: false, progress: '0 of 1: prod-approvers' } });
-    expect(created.body.risk.reasons).toEqual(expect.arrayContaining(['Affects production environment', 'Elevated privileges required']));
+    expect(created.body).toMatchObject({
+      state: 'pending',
+      decision: 'needs_approval',
+      quorum: { satisfied: false, progress: '0 of 1: prod-approvers' },
+    });
+    expect(created.body.risk.reasons).toEqual(
+      expect.arrayContaining(['Affects production environment', 'Elevated privileges required']),
+    );
     const id = created.body.id as string;
 
-    const early = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agentToken });
+    const early = await stack.call('POST', `/v1/requests/${id}/credentials`, {
+      token: agentToken,
+    });
     expect(early.status).toBe(409);
 
-    const self = await stack.call('POST', `/v1/requests/${id}/approve`, { token: agentToken, body: {} });
+    const self = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: agentToken,
+      body: {},
+    });
     expect(self.status).toBe(403);
     expect(self.headers.get('content-type')).toContain('application/problem+json');
     expect(self.body.type).toMatch(/self-approval$/);
 
-    const owner = await stack.call('POST', `/v1/requests/${id}/approve`, { token: ownerToken, body: {} });
+    const owner = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: ownerToken,
+      body: {},
+    });
     expect(owner.status).toBe(403);
     expect(owner.body.detail).toContain('owner');
 
-    const stranger = await stack.call('POST', `/v1/requests/${id}/approve`, { token: strangerToken, body: {} });
+    const stranger = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: strangerToken,
+      body: {},
+    });
     expect(stranger.status).toBe(403);
     expect(stranger.body.type).toMatch(/not-approver$/);
 
     // A long-poll started before the approval returns as soon as the state changes.
-    const poll = stack.call('GET', `/v1/requests/${id}?waitSeconds=20`, { token: agentToken });
+    const poll = stack.call('GET', `/v1/requests/${id}?waitSeconds=20`, {
+      token: agentToken,
+    });
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
-    const approved = await stack.call('POST', `/v1/requests/${id}/approve`, { token: approverToken, body: { comment: 'looks fine' } });
+    const approved = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: approverToken,
+      body: { comment: 'looks fine' },
+    });
     expect(approved.status).toBe(200);
     expect(approved.body.state).toBe('approved');
     const polled = await poll;
     expect(polled.body.state).toBe('approved');
     expect(Date.now() - started).toBeLessThan(5000);
 
-    const again = await stack.call('POST', `/v1/requests/${id}/approve`, { token: approverToken, body: {} });
+    const again = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: approverToken,
+      body: {},
+    });
     expect(again.status).toBe(409);
 
-    const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agentToken });
+    const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, {
+      token: agentToken,
+    });
     expect(claim.status).toBe(201);
     const token = claim.body.credential.token as string;
     expect((await introspect(token)).active).toBe(true);
 
-    const second = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agentToken });
+    const second = await stack.call('POST', `/v1/requests/${id}/credentials`, {
+      token: agentToken,
+    });
     expect(second.status).toBe(409);
     expect(second.body.type).toMatch(/already-claimed$/);
 
@@ -151,10 +206,19 @@ describe('core loop: request → approve → credential → lease → revoked at
   it('lets exactly one of 20 concurrent claims of an approved request succeed', async () => {
     const created = await stack.call('POST', '/v1/requests', {
       token: agentToken,
-      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'race' },
+      body: {
+        role: 'demo-staging-read',
+        environment: 'staging',
+        ttlSeconds: 60,
+        reason: 'race',
+      },
     });
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agentToken })),
+      Array.from({ length: 20 }, () =>
+        stack.call('POST', `/v1/requests/${created.body.id}/credentials`, {
+          token: agentToken,
+        }),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -166,23 +230,54 @@ describe('core loop: request → approve → credential → lease → revoked at
   it('denies, cancels, and refuses to approve decided requests', async () => {
     const a = await stack.call('POST', '/v1/requests', {
       token: agentToken,
-      body: { role: 'demo-prod-write', environment: 'production', reason: 'deny me' },
+      body: {
+        role: 'demo-prod-write',
+        environment: 'production',
+        reason: 'deny me',
+      },
     });
-    const denied = await stack.call('POST', `/v1/requests/${a.body.id}/deny`, { token: approverToken, body: { comment: 'not now' } });
+    const denied = await stack.call('POST', `/v1/requests/${a.body.id}/deny`, {
+      token: approverToken,
+      body: { comment: 'not now' },
+    });
     expect(denied.status).toBe(200);
-    expect(denied.body).toMatchObject({ state: 'denied', denial: { by: 'alice', comment: 'not now' } });
-    const late = await stack.call('POST', `/v1/requests/${a.body.id}/approve`, { token: approverToken, body: {} });
+    expect(denied.body).toMatchObject({
+      state: 'denied',
+      denial: { by: 'alice', comment: 'not now' },
+    });
+    const late = await stack.call('POST', `/v1/requests/${a.body.id}/approve`, {
+      token: approverToken,
+      body: {},
+    });
     expect(late.status).toBe(409);
     expect(late.body.type).toMatch(/not-pending$/);
 
     const b = await stack.call('POST', '/v1/requests', {
       token: agentToken,
-      body: { role: 'demo-prod-write', environment: 'production', reason: 'cancel me' },
+      body: {
+        role: 'demo-prod-write',
+        environment: 'production',
+        reason: 'cancel me',
+      },
     });
-    expect((await stack.call('DELETE', `/v1/requests/${b.body.id}`, { token: approverToken })).status).toBe(403);
-    const cancelled = await stack.call('DELETE', `/v1/requests/${b.body.id}`, { token: agentToken });
+    expect(
+      (
+        await stack.call('DELETE', `/v1/requests/${b.body.id}`, {
+          token: approverToken,
+        })
+      ).status,
+    ).toBe(403);
+    const cancelled = await stack.call('DELETE', `/v1/requests/${b.body.id}`, {
+      token: agentToken,
+    });
     expect(cancelled.body.state).toBe('cancelled');
-    expect((await stack.call('POST', `/v1/requests/${b.body.id}/credentials`, { token: agentToken })).status).toBe(409);
+    expect(
+      (
+        await stack.call('POST', `/v1/requests/${b.body.id}/credentials`, {
+          token: agentToken,
+        })
+      ).status,
+    ).toBe(409);
   });
 
   it('revokes every lease of a session and cancels its open requests', async () => {
@@ -192,7 +287,13 @@ describe('core loop: request → approve → credential → lease → revoked at
     for (let i = 0; i < 2; i += 1) {
       const r = await stack.call('POST', '/v1/requests', {
         token: agentToken,
-        body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 600, reason: `s${i}`, session },
+        body: {
+          role: 'demo-staging-read',
+          environment: 'staging',
+          ttlSeconds: 600,
+          reason: `s${i}`,
+          session,
+        },
       });
       const c = await stack.call('POST', `/v1/requests/${r.body.id}/credentials`, { token: agentToken });
       leaseIds.push(c.body.lease.id);
@@ -200,19 +301,40 @@ describe('core loop: request → approve → credential → lease → revoked at
     }
     const pending = await stack.call('POST', '/v1/requests', {
       token: agentToken,
-      body: { role: 'demo-prod-write', environment: 'production', reason: 'pending in session', session },
+      body: {
+        role: 'demo-prod-write',
+        environment: 'production',
+        reason: 'pending in session',
+        session,
+      },
     });
-    expect((await stack.call('DELETE', `/v1/sessions/${session.id}`, { token: strangerToken })).status).toBe(403);
-    const ended = await stack.call('DELETE', `/v1/sessions/${session.id}`, { token: agentToken });
+    expect(
+      (
+        await stack.call('DELETE', `/v1/sessions/${session.id}`, {
+          token: strangerToken,
+        })
+      ).status,
+    ).toBe(403);
+    const ended = await stack.call('DELETE', `/v1/sessions/${session.id}`, {
+      token: agentToken,
+    });
     expect(ended.status).toBe(200);
     expect(ended.body.revokedLeases.sort()).toEqual([...leaseIds].sort());
     expect(ended.body.cancelledRequests).toEqual([pending.body.id]);
     for (const token of tokens) {
       expect((await introspect(token)).active).toBe(false);
     }
-    const listed = await stack.call('GET', `/v1/leases?session=${session.id}`, { token: agentToken });
+    const listed = await stack.call('GET', `/v1/leases?session=${session.id}`, {
+      token: agentToken,
+    });
     expect(listed.body.leases.map((l: { state: string }) => l.state)).toEqual(['revoked', 'revoked']);
-    expect((await stack.call('DELETE', '/v1/sessions/no-such-session', { token: agentToken })).status).toBe(404);
+    expect(
+      (
+        await stack.call('DELETE', '/v1/sessions/no-such-session', {
+          token: agentToken,
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('shows requesters only their own leases', async () => {

@@ -7,5 +7,8 @@ module.exports = async () => {
   if (!existsSync(join(root, 'dist/apps/api/src/main.js'))) {
     throw new Error('dist/ is missing: run `npm test` (it builds first) or `npm run build`');
   }
-  rmSync(join(root, '.test-artifacts', 'logs'), { recursive: true, force: true });
+  rmSync(join(root, '.test-artifacts', 'logs'), {
+    recursive: true,
+    force: true,
+  });
 };

@@ -47,7 +47,12 @@ export class LeashStack {
     let doc = parse(readFileSync(DEMO_POLICY, 'utf8')) as Record<string, unknown>;
     if (options.idp) {
       const issuers = doc.issuers as unknown[];
-      issuers.push({ name: 'test-idp', issuer: TEST_IDP_ISSUER, audience: TEST_IDP_AUDIENCE, jwks: options.idp.jwks() });
+      issuers.push({
+        name: 'test-idp',
+        issuer: TEST_IDP_ISSUER,
+        audience: TEST_IDP_AUDIENCE,
+        jwks: options.idp.jwks(),
+      });
     }
     if (options.policy) {
       doc = options.policy(doc);
@@ -68,8 +73,20 @@ export class LeashStack {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...options.env,
     };
-    const api = new ProcessHandle(`${options.name}-api`, process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], env, /leash api listening/);
-    const worker = new ProcessHandle(`${options.name}-worker`, process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], env, /leash worker started/);
+    const api = new ProcessHandle(
+      `${options.name}-api`,
+      process.execPath,
+      [join(ROOT, 'dist/apps/api/src/main.js')],
+      env,
+      /leash api listening/,
+    );
+    const worker = new ProcessHandle(
+      `${options.name}-worker`,
+      process.execPath,
+      [join(ROOT, 'dist/apps/worker/src/main.js')],
+      env,
+      /leash worker started/,
+    );
     const stack = new LeashStack(redis, api, worker, `http://127.0.0.1:${port}`, dir, options.redis === undefined);
     await api.start();
     if (options.worker !== false) {
@@ -86,7 +103,13 @@ export class LeashStack {
     }
   }
 
-  async devToken(claims: { subject: string; owner?: string; groups?: string[]; email?: string; ttlSeconds?: number }): Promise<string> {
+  async devToken(claims: {
+    subject: string;
+    owner?: string;
+    groups?: string[];
+    email?: string;
+    ttlSeconds?: number;
+  }): Promise<string> {
     const res = await fetch(`${this.url}/v1/dev/tokens`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -99,7 +122,16 @@ export class LeashStack {
   }
 
   /** Calls the API; records every credential secret it sees for the leak scan. */
-  async call(method: string, path: string, options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  async call(
+    method: string,
+    path: string,
+    options: {
+      token?: string;
+      body?: unknown;
+      raw?: string;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<{ status: number; body: any; headers: Headers }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
       headers: {
@@ -152,7 +184,10 @@ function readAof(dir: string): string {
 }
 
 async function writeJwtKeys(path: string): Promise<void> {
-  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const { privateKey } = await generateKeyPair('EdDSA', {
+    crv: 'Ed25519',
+    extractable: true,
+  });
   const jwk = await exportJWK(privateKey);
   jwk.kid = await calculateJwkThumbprint(jwk);
   mkdirSync(join(path, '..'), { recursive: true });

@@ -12,10 +12,18 @@ export class TestIdp {
   ) {}
 
   static async create(): Promise<TestIdp> {
-    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', {
+      crv: 'Ed25519',
+      extractable: true,
+    });
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
-    return new TestIdp(privateKey, kid, { ...jwk, kid, alg: 'EdDSA', use: 'sig' });
+    return new TestIdp(privateKey, kid, {
+      ...jwk,
+      kid,
+      alg: 'EdDSA',
+      use: 'sig',
+    });
   }
 
   jwks(): { keys: JWK[] } {
@@ -24,9 +32,18 @@ export class TestIdp {
 
   token(
     claims: { sub: string; owner?: string; groups?: string[]; email?: string },
-    options: { audience?: string; issuer?: string; expiresIn?: string | number; notBefore?: number } = {},
+    options: {
+      audience?: string;
+      issuer?: string;
+      expiresIn?: string | number;
+      notBefore?: number;
+    } = {},
   ): Promise<string> {
-    const jwt = new SignJWT({ ...(claims.groups ? { groups: claims.groups } : {}), ...(claims.owner ? { owner: claims.owner } : {}), ...(claims.email ? { email: claims.email } : {}) })
+    const jwt = new SignJWT({
+      ...(claims.groups ? { groups: claims.groups } : {}),
+      ...(claims.owner ? { owner: claims.owner } : {}),
+      ...(claims.email ? { email: claims.email } : {}),
+    })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.kid })
       .setIssuer(options.issuer ?? TEST_IDP_ISSUER)
       .setSubject(claims.sub)

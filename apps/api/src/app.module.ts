@@ -43,7 +43,10 @@ export class AppModule {
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: DEV_ISSUER_ENABLED, useValue: config.devIssuer },
-        { provide: RATE_LIMITER, useValue: new RateLimiter(config.rateLimitPerMinute) },
+        {
+          provide: RATE_LIMITER,
+          useValue: new RateLimiter(config.rateLimitPerMinute),
+        },
         {
           provide: IDEMPOTENCY_STORE,
           inject: [REDIS],

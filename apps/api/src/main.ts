@@ -11,9 +11,14 @@ async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
   const logger = new JsonLogger('leash-api', config.logLevel);
   if (config.devIssuer) {
-    logger.warn('LEASH_DEV_ISSUER=true: the development token issuer is ON; anyone reaching this API can mint identities. Never enable it in production.');
+    logger.warn(
+      'LEASH_DEV_ISSUER=true: the development token issuer is ON; anyone reaching this API can mint identities. Never enable it in production.',
+    );
   }
-  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: false });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+  });
   const fastify = adapter.getInstance();
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
     logger: {
@@ -29,7 +34,10 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port, config.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log('leash api listening', { url: `http://${config.host}:${port}`, publicUrl: config.publicUrl });
+  logger.log('leash api listening', {
+    url: `http://${config.host}:${port}`,
+    publicUrl: config.publicUrl,
+  });
 }
 
 bootstrap().catch((err: unknown) => {

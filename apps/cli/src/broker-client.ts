@@ -5,7 +5,13 @@ export class BrokerUnreachable extends Error {}
 export class BrokerProblem extends Error {
   constructor(
     readonly status: number,
-    readonly problem: { type?: string; title?: string; detail?: string; reasons?: string[]; errors?: { field: string; message: string }[] },
+    readonly problem: {
+      type?: string;
+      title?: string;
+      detail?: string;
+      reasons?: string[];
+      errors?: { field: string; message: string }[];
+    },
   ) {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
   }
@@ -46,7 +52,12 @@ export class BrokerClient {
   }
 
   getRequest(id: string, waitSeconds = 0): Promise<RequestView> {
-    return this.call('GET', `/v1/requests/${id}${waitSeconds ? `?waitSeconds=${waitSeconds}` : ''}`, undefined, (waitSeconds + 15) * 1000);
+    return this.call(
+      'GET',
+      `/v1/requests/${id}${waitSeconds ? `?waitSeconds=${waitSeconds}` : ''}`,
+      undefined,
+      (waitSeconds + 15) * 1000,
+    );
   }
 
   claim(id: string): Promise<ClaimResponse> {

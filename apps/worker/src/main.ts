@@ -14,7 +14,12 @@ async function bootstrap(): Promise<void> {
   const logger = new JsonLogger('leash-worker', config.logLevel);
   const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger), { logger: false });
   // BullMQ workers block on Redis: their connections must retry forever and queue while offline.
-  const blocking = () => createRedisClient(config.redis.url, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined });
+  const blocking = () =>
+    createRedisClient(config.redis.url, {
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+    });
   const revoker = startRevocationWorker(
     app.get(RevokeLease),
     blocking(),

@@ -12,12 +12,18 @@ export async function startReconciler(
   logger: JsonLogger,
 ): Promise<{ queue: Queue; worker: Worker }> {
   const prefix = `${options.prefix}:bull`;
-  const queue = new Queue(MAINTENANCE_QUEUE, { connection: connections.queue, prefix });
+  const queue = new Queue(MAINTENANCE_QUEUE, {
+    connection: connections.queue,
+    prefix,
+  });
   queue.on('error', (err) => logger.warn('maintenance queue error', { err: err.message }));
   await queue.upsertJobScheduler(
     JobName.Reconcile,
     { every: options.intervalMs },
-    { name: JobName.Reconcile, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    {
+      name: JobName.Reconcile,
+      opts: { removeOnComplete: true, removeOnFail: 100 },
+    },
   );
   const worker = new Worker(
     MAINTENANCE_QUEUE,

@@ -28,7 +28,10 @@ export function startRevocationWorker(
           throw new Error(`revocation of ${job.data.leaseId} failed: ${result.error}`);
         }
         if (result.outcome === 'revoked') {
-          logger.debug('lease revoked', { leaseId: job.data.leaseId, lagMs: result.lagMs });
+          logger.debug('lease revoked', {
+            leaseId: job.data.leaseId,
+            lagMs: result.lagMs,
+          });
         }
         return result.outcome;
       } catch (err) {
@@ -38,11 +41,19 @@ export function startRevocationWorker(
         throw err;
       }
     },
-    { connection, prefix: `${options.prefix}:bull`, concurrency: options.concurrency },
+    {
+      connection,
+      prefix: `${options.prefix}:bull`,
+      concurrency: options.concurrency,
+    },
   );
   worker.on('error', (err) => logger.warn('revocation worker error', { err: err.message }));
   worker.on('failed', (job, err) =>
-    logger.warn('revocation job attempt failed', { leaseId: job?.data.leaseId, attempt: job?.attemptsMade, err: err.message }),
+    logger.warn('revocation job attempt failed', {
+      leaseId: job?.data.leaseId,
+      attempt: job?.attemptsMade,
+      err: err.message,
+    }),
   );
   return worker;
 }

@@ -41,7 +41,11 @@ export interface AuditEvent {
 
 /** Append-only audit log. */
 export interface AuditLog {
-  append(event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & { time?: string }): Promise<void>;
+  append(
+    event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & {
+      time?: string;
+    },
+  ): Promise<void>;
   list(options: { limit: number; requestId?: string; leaseId?: string }): Promise<AuditEvent[]>;
 }
 

@@ -13,7 +13,11 @@ export class RedisStreamAuditLog implements AuditLog {
     return `${this.prefix}:audit`;
   }
 
-  async append(event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & { time?: string }): Promise<void> {
+  async append(
+    event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & {
+      time?: string;
+    },
+  ): Promise<void> {
     const full = { ...event, time: event.time ?? new Date().toISOString() };
     try {
       await this.redis.xadd(this.key, '*', 'event', JSON.stringify(full));
@@ -25,7 +29,10 @@ export class RedisStreamAuditLog implements AuditLog {
   async list(options: { limit: number; requestId?: string; leaseId?: string }): Promise<AuditEvent[]> {
     const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', Math.min(options.limit * 20, 10000));
     return rows
-      .map(([id, fields]) => ({ ...(JSON.parse(fields[1]) as AuditEvent), seq: id }))
+      .map(([id, fields]) => ({
+        ...(JSON.parse(fields[1]) as AuditEvent),
+        seq: id,
+      }))
       .filter(
         (e) =>
           (!options.requestId || e.requestId === options.requestId) &&

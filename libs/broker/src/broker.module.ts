@@ -5,7 +5,8 @@ import type { SharedConfig } from '@leash/config';
 import { LEASE_STORE, RedisLeaseStore } from '@leash/leases';
 import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
 import { APPROVAL_NOTIFIERS, WebLinkNotifier } from '@leash/approvals';
-import { JwtKeySet, JwtProvider, ProviderRegistry, RedisJwtDenylist, type CredentialProvider } from '@leash/providers';
+import { ProviderRegistry } from '@leash/providers';
+import { createCredentialProviders, type BuiltProviders } from './infrastructure/credential-providers.factory';
 import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, PUBLIC_URL, type BrokerLogger } from './broker.tokens';
 import { PolicyHolder } from './policy/policy.holder';
 import { DevIssuer } from './auth/dev-issuer';
@@ -27,6 +28,7 @@ import { NotifyApprovers } from './use-cases/notify-approvers.service';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
+const BUILT_PROVIDERS = Symbol('BuiltProviders');
 export const DEV_ISSUER = Symbol('DevIssuer');
 export const AUTHENTICATOR = Symbol('PrincipalAuthenticator');
 
@@ -73,22 +75,19 @@ export class BrokerModule {
         useFactory: (redis: Redis) => new RedisStreamAuditLog(redis, config.redis.prefix),
       },
       {
-        provide: JWT_PROVIDER,
+        provide: BUILT_PROVIDERS,
         inject: [REDIS],
-        useFactory: async (redis: Redis) =>
-          config.jwtKeysPath
-            ? new JwtProvider(
-                await JwtKeySet.fromFile(config.jwtKeysPath),
-                new RedisJwtDenylist(redis, config.redis.prefix),
-                config.publicUrl,
-              )
-            : undefined,
+        useFactory: (redis: Redis) => createCredentialProviders(config, redis),
+      },
+      {
+        provide: JWT_PROVIDER,
+        inject: [BUILT_PROVIDERS],
+        useFactory: (built: BuiltProviders) => built.jwt,
       },
       {
         provide: PROVIDER_REGISTRY,
-        inject: [JWT_PROVIDER],
-        useFactory: (jwt: JwtProvider | undefined) =>
-          new ProviderRegistry([jwt].filter((p): p is CredentialProvider & JwtProvider => p !== undefined)),
+        inject: [BUILT_PROVIDERS],
+        useFactory: (built: BuiltProviders) => new ProviderRegistry(built.all),
       },
       {
         provide: POLICY_HOLDER,

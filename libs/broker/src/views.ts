@@ -33,7 +33,11 @@ export function toRequestView(request: AccessRequest, approvals: Approval[], pub
     createdAt: iso(request.createdAt),
     expiresAt: iso(request.expiresAt),
     approvalUrl: approvalUrlOf(publicUrl, request.id),
-    approvals: approvals.map((a) => ({ approver: a.approver, channel: a.channel, at: iso(a.at) })),
+    approvals: approvals.map((a) => ({
+      approver: a.approver,
+      channel: a.channel,
+      at: iso(a.at),
+    })),
     quorum: quorumOf(request, approvals),
     ...(request.leaseId ? { leaseId: request.leaseId } : {}),
     ...(request.denial ? { denial: request.denial } : {}),

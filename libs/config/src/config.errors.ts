@@ -7,6 +7,8 @@ export enum ConfigErrorCode {
 export class ConfigError extends LeashError<ConfigErrorCode> {
   readonly code = ConfigErrorCode.Invalid;
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      problems,
+    });
   }
 }

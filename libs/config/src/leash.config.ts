@@ -87,7 +87,10 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
     jwtKeysPath: e.LEASH_JWT_KEYS,
     publicUrl: (e.LEASH_PUBLIC_URL ?? fallbackUrl).replace(/\/+$/, ''),
     logLevel: e.LEASH_LOG_LEVEL,
-    revocation: { attempts: e.LEASH_REVOKE_ATTEMPTS, backoffMs: e.LEASH_REVOKE_BACKOFF_MS },
+    revocation: {
+      attempts: e.LEASH_REVOKE_ATTEMPTS,
+      backoffMs: e.LEASH_REVOKE_BACKOFF_MS,
+    },
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
   };
 }

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 
-const idText = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@/+-]+$/, 'letters, digits and ._:@/+- only');
+const idText = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@/+-]+$/, 'letters, digits and ._:@/+- only');
 
 export const SessionSchema = z.strictObject({
   id: idText,

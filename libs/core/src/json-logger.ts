@@ -1,9 +1,15 @@
 type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const ORDER: Record<Level, number> = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+};
 
 // Compact JWS/JWT (three base64url parts, header starting with eyJ) and bearer headers.
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
-const SECRET_KEYS = /^(authorization|token|secret|password|credential|accessToken|secretAccessKey|sessionToken|id_token|cookie)$/i;
+const SECRET_KEYS =
+  /^(authorization|token|secret|password|credential|accessToken|secretAccessKey|sessionToken|id_token|cookie)$/i;
 
 /** Removes anything that looks like a bearer secret from a log value. */
 export function redact(value: unknown, depth = 0): unknown {

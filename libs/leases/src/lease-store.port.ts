@@ -4,7 +4,11 @@ export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | '
 
 export type AddApprovalResult =
   | { ok: true; approvals: Approval[] }
-  | { ok: false; reason: 'missing' | 'state' | 'deadline' | 'digest' | 'duplicate'; state?: string };
+  | {
+      ok: false;
+      reason: 'missing' | 'state' | 'deadline' | 'digest' | 'duplicate';
+      state?: string;
+    };
 
 export type BeginRevokeResult =
   | { ok: true; lease: Lease; handle: Record<string, unknown> }

@@ -74,7 +74,12 @@ export class RedisLeaseStore implements LeaseStore {
     const { state, expiresAt, digest, ...data } = r;
     const tx = this.redis
       .multi()
-      .hset(this.k.req(r.id), { data: JSON.stringify(data), state, expiresAt: String(expiresAt), digest })
+      .hset(this.k.req(r.id), {
+        data: JSON.stringify(data),
+        state,
+        expiresAt: String(expiresAt),
+        digest,
+      })
       .zadd(this.k.deadlines(), expiresAt, r.id)
       .expire(this.k.req(r.id), this.retentionSeconds + Math.ceil((expiresAt - r.createdAt) / 1000) * 2);
     if (r.session) {
@@ -140,9 +145,16 @@ export class RedisLeaseStore implements LeaseStore {
       id,
     );
     if (reply[0] === 'ok') {
-      return { ok: true, approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval) };
+      return {
+        ok: true,
+        approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval),
+      };
     }
-    return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
+    return {
+      ok: false,
+      reason: reply[0] as 'missing',
+      state: reply[1] as string | undefined,
+    };
   }
 
   async recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult> {
@@ -212,7 +224,11 @@ export class RedisLeaseStore implements LeaseStore {
   async beginRevoke(id: string, reason: string, _now: number): Promise<BeginRevokeResult> {
     const reply = await this.run('leashBeginRevoke', this.k.lease(id), reason);
     if (reply[0] !== 'ok') {
-      return { ok: false, reason: reply[0] as 'missing', state: reply[1] as LeaseState | undefined };
+      return {
+        ok: false,
+        reason: reply[0] as 'missing',
+        state: reply[1] as LeaseState | undefined,
+      };
     }
     const flat = reply[1] as string[];
     const hash: Record<string, string> = {};
@@ -223,7 +239,11 @@ export class RedisLeaseStore implements LeaseStore {
     if (!lease) {
       throw new LeaseError(LeaseErrorCode.Corrupt, `lease ${id} has no data`);
     }
-    return { ok: true, lease, handle: JSON.parse(hash.handle ?? '{}') as Record<string, unknown> };
+    return {
+      ok: true,
+      lease,
+      handle: JSON.parse(hash.handle ?? '{}') as Record<string, unknown>,
+    };
   }
 
   async completeRevoke(id: string, now: number): Promise<TransitionResult> {
@@ -240,7 +260,13 @@ export class RedisLeaseStore implements LeaseStore {
     );
   }
 
-  async failRevoke(id: string, error: string, final: boolean, _now: number, retryAt: number): Promise<TransitionResult> {
+  async failRevoke(
+    id: string,
+    error: string,
+    final: boolean,
+    _now: number,
+    retryAt: number,
+  ): Promise<TransitionResult> {
     return toResult(
       await this.run(
         'leashFailRevoke',
@@ -317,7 +343,11 @@ function toResult(reply: Reply): TransitionResult {
   if (reply[0] === 'ok') {
     return { ok: true };
   }
-  return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
+  return {
+    ok: false,
+    reason: reply[0] as 'missing',
+    state: reply[1] as string | undefined,
+  };
 }
 
 function decodeLease(hash: Record<string, string>): Lease | undefined {

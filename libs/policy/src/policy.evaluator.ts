@@ -26,7 +26,11 @@ export type Evaluation =
 /** Decides whether a principal may request a role in an environment, and how it gets approved. */
 export function evaluateRequest(policy: LoadedPolicy, input: EvaluationInput): Evaluation {
   const doc = policy.document;
-  const denied = (reasons: string[]): Evaluation => ({ decision: 'denied', reasons, policyVersion: policy.version });
+  const denied = (reasons: string[]): Evaluation => ({
+    decision: 'denied',
+    reasons,
+    policyVersion: policy.version,
+  });
   const role = doc.roles.find((r) => r.id === input.role);
   const env = doc.environments[input.environment];
   if (!role) {
@@ -55,7 +59,12 @@ export function evaluateRequest(policy: LoadedPolicy, input: EvaluationInput): E
     return denied(reasons);
   }
   const approval = approvalRuleOf(doc, role);
-  const risk = assessRisk({ tier: env.tier, privilege: role.privilege, ttlSeconds, plan: input.plan });
+  const risk = assessRisk({
+    tier: env.tier,
+    privilege: role.privilege,
+    ttlSeconds,
+    plan: input.plan,
+  });
   return {
     decision: approval.kind === 'auto' ? 'auto_approved' : 'needs_approval',
     role,
@@ -79,7 +88,10 @@ export function approvalRuleOf(doc: PolicyDocument, role: RoleDefinition): Appro
     return { kind: 'auto', claimWindowSeconds: doc.defaults.claimWindow };
   }
   if ('auto' in a) {
-    return { kind: 'auto', claimWindowSeconds: a.claimWindow ?? doc.defaults.claimWindow };
+    return {
+      kind: 'auto',
+      claimWindowSeconds: a.claimWindow ?? doc.defaults.claimWindow,
+    };
   }
   const pooled = a.groups.filter((g): g is string => typeof g === 'string');
   const requirements: QuorumRequirement[] = a.groups

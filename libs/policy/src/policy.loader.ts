@@ -14,7 +14,11 @@ export interface LoadedPolicy {
 /** Parses and validates policy YAML text; errors name the file, line and reason. */
 export function parsePolicy(text: string, path: string): LoadedPolicy {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((err) => {
       const pos = lineCounter.linePos(err.pos[0]);

@@ -4,7 +4,10 @@ import { z } from 'zod';
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDurationSeconds(value);
   if (seconds === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use 90, 90s, 15m, 1h)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a duration (use 90, 90s, 15m, 1h)`,
+    });
     return z.NEVER;
   }
   return seconds;
@@ -12,7 +15,10 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits and ._- only');
 
-const jwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() });
+const jwkSchema = z.looseObject({
+  kty: z.string(),
+  kid: z.string().optional(),
+});
 
 export const IssuerSchema = z
   .strictObject({
@@ -30,15 +36,27 @@ export const IssuerSchema = z
         groups: z.string().default('groups'),
         email: z.string().default('email'),
       })
-      .default({ principal: 'sub', owner: 'owner', groups: 'groups', email: 'email' }),
+      .default({
+        principal: 'sub',
+        owner: 'owner',
+        groups: 'groups',
+        email: 'email',
+      }),
   })
   .superRefine((issuer, ctx) => {
     const sources = [issuer.jwksUrl, issuer.jwks, issuer.devIssuer || undefined].filter((s) => s !== undefined);
     if (sources.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'set exactly one of jwksUrl, jwks or devIssuer: true' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set exactly one of jwksUrl, jwks or devIssuer: true',
+      });
     }
     if (!issuer.devIssuer && issuer.issuer === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'issuer is required unless devIssuer is true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuer'],
+        message: 'issuer is required unless devIssuer is true',
+      });
     }
   });
 
@@ -50,7 +68,11 @@ export const EnvironmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.defaultTtl !== undefined && env.defaultTtl > env.maxTtl) {
-      ctx.addIssue({ code: 'custom', path: ['defaultTtl'], message: 'defaultTtl exceeds maxTtl' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultTtl'],
+        message: 'defaultTtl exceeds maxTtl',
+      });
     }
   });
 
@@ -79,7 +101,15 @@ const approvalSchema = z.union([
   }),
   z.strictObject({
     groups: z
-      .array(z.union([name, z.strictObject({ group: name, quorum: z.number().int().min(1).max(20).default(1) })]))
+      .array(
+        z.union([
+          name,
+          z.strictObject({
+            group: name,
+            quorum: z.number().int().min(1).max(20).default(1),
+          }),
+        ]),
+      )
       .min(1),
     quorum: z.number().int().min(1).max(20).optional(),
     timeout: duration.optional(),
@@ -102,7 +132,11 @@ export const RoleSchema = z
   })
   .superRefine((role, ctx) => {
     if (role.minTtl !== undefined && role.minTtl > role.maxTtl) {
-      ctx.addIssue({ code: 'custom', path: ['minTtl'], message: 'minTtl exceeds maxTtl' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minTtl'],
+        message: 'minTtl exceeds maxTtl',
+      });
     }
   });
 
@@ -125,7 +159,11 @@ export const PolicySchema = z
     const seen = new Set<string>();
     policy.roles.forEach((role, index) => {
       if (seen.has(role.id)) {
-        ctx.addIssue({ code: 'custom', path: ['roles', index, 'id'], message: `duplicate role id "${role.id}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roles', index, 'id'],
+          message: `duplicate role id "${role.id}"`,
+        });
       }
       seen.add(role.id);
       role.environments.forEach((env, envIndex) => {

@@ -12,7 +12,8 @@ type AuthedRequest = FastifyRequest & { principal?: Principal };
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
   constructor(
-    @Inject(AUTHENTICATOR) private readonly authenticator: PrincipalAuthenticator,
+    @Inject(AUTHENTICATOR)
+    private readonly authenticator: PrincipalAuthenticator,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
   ) {}
 

@@ -40,7 +40,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const key = Array.isArray(header) ? header[0] : header;
     if (!KEY_PATTERN.test(key)) {
-      throw new ValidationProblem([{ field: 'header.Idempotency-Key', message: 'must be 1-255 printable characters' }]);
+      throw new ValidationProblem([
+        {
+          field: 'header.Idempotency-Key',
+          message: 'must be 1-255 printable characters',
+        },
+      ]);
     }
     const scope = `${canonicalDigest([request.principal.issuer, request.principal.id]).slice(0, 24)}:${request.method}:${request.url.split('?')[0]}`;
     const fingerprint = canonicalDigest(request.body ?? null);
@@ -62,7 +67,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
             throw new CoreError(CoreErrorCode.Conflict, 'a call with this Idempotency-Key is still in progress');
           case 'mismatch':
             throw new ValidationProblem([
-              { field: 'header.Idempotency-Key', message: 'was already used with a different request body' },
+              {
+                field: 'header.Idempotency-Key',
+                message: 'was already used with a different request body',
+              },
             ]);
           case 'new':
             return next.handle().pipe(
@@ -71,7 +79,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
                   this.store.complete(scope, key, fingerprint, options.status, options.storeBody ? body : null),
                 ).pipe(switchMap(() => of(body))),
               ),
-              catchError((err: unknown) => from(this.store.release(scope, key)).pipe(switchMap(() => throwError(() => err)))),
+              catchError((err: unknown) =>
+                from(this.store.release(scope, key)).pipe(switchMap(() => throwError(() => err))),
+              ),
             );
         }
       }),

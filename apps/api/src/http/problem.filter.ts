@@ -56,7 +56,9 @@ export class ProblemFilter implements ExceptionFilter {
 
   toProblem(error: unknown): P {
     if (error instanceof ValidationProblem) {
-      return p(ProblemType.Validation, 'Invalid request', 400, { errors: error.errors });
+      return p(ProblemType.Validation, 'Invalid request', 400, {
+        errors: error.errors,
+      });
     }
     if (error instanceof LeashError) {
       return this.domain(error as LeashError<string>);
@@ -64,51 +66,73 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof HttpException) {
       return this.http(error);
     }
-    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    const fastifyError = error as {
+      statusCode?: number;
+      code?: string;
+      message?: string;
+    };
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
       return this.fastify(fastifyError.statusCode, fastifyError.code, fastifyError.message);
     }
-    return p(ProblemType.Internal, 'Internal error', 500, { detail: 'an internal error occurred; see the broker log' });
+    return p(ProblemType.Internal, 'Internal error', 500, {
+      detail: 'an internal error occurred; see the broker log',
+    });
   }
 
   private fastify(status: number, code: string | undefined, message: string | undefined): P {
     switch (code ?? '') {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return p(ProblemType.PayloadTooLarge, 'Payload too large', 413, { detail: 'the request body is too large' });
+        return p(ProblemType.PayloadTooLarge, 'Payload too large', 413, {
+          detail: 'the request body is too large',
+        });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return p(ProblemType.UnsupportedMediaType, 'Unsupported media type', 415, {
           detail: 'send application/json',
         });
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return p(ProblemType.MalformedJson, 'Malformed JSON', 400, { detail: 'the JSON body is empty' });
+        return p(ProblemType.MalformedJson, 'Malformed JSON', 400, {
+          detail: 'the JSON body is empty',
+        });
       default:
         if (status === 400) {
           return p(ProblemType.MalformedJson, 'Malformed JSON', 400, {
             detail: `the request body is not valid JSON (${(message ?? '').slice(0, 120)})`,
           });
         }
-        return p(ProblemType.Validation, 'Bad request', status, { detail: (message ?? 'bad request').slice(0, 200) });
+        return p(ProblemType.Validation, 'Bad request', status, {
+          detail: (message ?? 'bad request').slice(0, 200),
+        });
     }
   }
 
   private http(error: HttpException): P {
     const status = error.getStatus();
     if (status === 404) {
-      return p(ProblemType.NotFound, 'Not found', 404, { detail: 'no such resource' });
+      return p(ProblemType.NotFound, 'Not found', 404, {
+        detail: 'no such resource',
+      });
     }
     if (status === 413) {
-      return p(ProblemType.PayloadTooLarge, 'Payload too large', 413, { detail: 'the request body is too large' });
+      return p(ProblemType.PayloadTooLarge, 'Payload too large', 413, {
+        detail: 'the request body is too large',
+      });
     }
     if (status === 415) {
       return p(ProblemType.UnsupportedMediaType, 'Unsupported media type', 415, { detail: 'send application/json' });
     }
     if (status === 400 && /JSON/i.test(error.message)) {
-      return p(ProblemType.MalformedJson, 'Malformed JSON', 400, { detail: 'the request body is not valid JSON' });
+      return p(ProblemType.MalformedJson, 'Malformed JSON', 400, {
+        detail: 'the request body is not valid JSON',
+      });
     }
     if (status >= 500) {
-      return p(ProblemType.Internal, 'Internal error', status, { detail: 'an internal error occurred' });
+      return p(ProblemType.Internal, 'Internal error', status, {
+        detail: 'an internal error occurred',
+      });
     }
-    return p(ProblemType.Validation, 'Bad request', status, { detail: error.message.slice(0, 200) });
+    return p(ProblemType.Validation, 'Bad request', status, {
+      detail: error.message.slice(0, 200),
+    });
   }
 
   private domain(error: LeashError): P {
@@ -158,7 +182,9 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof AuditError) {
       switch (error.code) {
         case AuditErrorCode.Unavailable:
-          return p(ProblemType.Unavailable, 'Service unavailable', 503, { detail: 'the audit log is unavailable' });
+          return p(ProblemType.Unavailable, 'Service unavailable', 503, {
+            detail: 'the audit log is unavailable',
+          });
         default:
           return assertUnreachable(error.code);
       }
@@ -176,7 +202,9 @@ export class ProblemFilter implements ExceptionFilter {
             providerCode: error.providerCode,
           });
         case ProviderErrorCode.NotConfigured:
-          return p(ProblemType.Unavailable, 'Provider not configured', 503, { provider: error.provider });
+          return p(ProblemType.Unavailable, 'Provider not configured', 503, {
+            provider: error.provider,
+          });
         default:
           return assertUnreachable(error.code);
       }
@@ -184,12 +212,16 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof ConfigError) {
       switch (error.code) {
         case ConfigErrorCode.Invalid:
-          return p(ProblemType.Internal, 'Internal error', 500, { detail: 'configuration error' });
+          return p(ProblemType.Internal, 'Internal error', 500, {
+            detail: 'configuration error',
+          });
         default:
           return assertUnreachable(error.code);
       }
     }
-    return p(ProblemType.Internal, 'Internal error', 500, { detail: 'an internal error occurred' });
+    return p(ProblemType.Internal, 'Internal error', 500, {
+      detail: 'an internal error occurred',
+    });
   }
 
   private core(error: CoreError): P {
@@ -202,12 +234,16 @@ export class ProblemFilter implements ExceptionFilter {
         return p(ProblemType.NotFound, 'Not found', 404);
       case CoreErrorCode.Conflict:
         if (error.details.alreadyClaimed) {
-          return p(ProblemType.AlreadyClaimed, 'Already claimed', 409, { state: error.details.state });
+          return p(ProblemType.AlreadyClaimed, 'Already claimed', 409, {
+            state: error.details.state,
+          });
         }
         if (error.details.expired) {
           return p(ProblemType.Expired, 'Expired', 409, { state: 'expired' });
         }
-        return p(ProblemType.Conflict, 'Conflict', 409, { state: error.details.state });
+        return p(ProblemType.Conflict, 'Conflict', 409, {
+          state: error.details.state,
+        });
       case CoreErrorCode.Invalid:
         return p(ProblemType.Validation, 'Invalid request', 400);
       case CoreErrorCode.Unavailable:
@@ -224,9 +260,13 @@ export class ProblemFilter implements ExceptionFilter {
       case ApprovalErrorCode.SelfApproval:
         return p(ProblemType.SelfApproval, 'Conflicted approver', 403);
       case ApprovalErrorCode.NotApprover:
-        return p(ProblemType.NotApprover, 'Not an approver', 403, { requiredGroups: error.details.requiredGroups });
+        return p(ProblemType.NotApprover, 'Not an approver', 403, {
+          requiredGroups: error.details.requiredGroups,
+        });
       case ApprovalErrorCode.NotPending:
-        return p(ProblemType.NotPending, 'Not pending', 409, { state: error.details.state });
+        return p(ProblemType.NotPending, 'Not pending', 409, {
+          state: error.details.state,
+        });
       case ApprovalErrorCode.AlreadyDecided:
         return p(ProblemType.Conflict, 'Already approved', 409);
       case ApprovalErrorCode.DigestMismatch:

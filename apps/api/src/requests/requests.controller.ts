@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { Principal } from '@leash/core';
 import {
   CreateRequestSchema,
@@ -42,7 +53,8 @@ export class RequestsController {
   getRequest(
     @CurrentPrincipal() principal: Principal,
     @Param('id', idPipe) id: string,
-    @Query(new ZodPipe(GetRequestQuerySchema, 'query')) query: { waitSeconds?: number },
+    @Query(new ZodPipe(GetRequestQuerySchema, 'query'))
+    query: { waitSeconds?: number },
   ): Promise<RequestView> {
     return this.get.execute({ principal, id, waitSeconds: query.waitSeconds });
   }
@@ -53,9 +65,16 @@ export class RequestsController {
   approve(
     @CurrentPrincipal() principal: Principal,
     @Param('id', idPipe) id: string,
-    @Body(new ZodPipe(DecisionSchema.optional())) body: DecisionBody | undefined,
+    @Body(new ZodPipe(DecisionSchema.optional()))
+    body: DecisionBody | undefined,
   ): Promise<RequestView> {
-    return this.decide.execute({ principal, id, decision: 'approve', comment: body?.comment, channel: 'api' });
+    return this.decide.execute({
+      principal,
+      id,
+      decision: 'approve',
+      comment: body?.comment,
+      channel: 'api',
+    });
   }
 
   @Post(':id/deny')
@@ -64,9 +83,16 @@ export class RequestsController {
   deny(
     @CurrentPrincipal() principal: Principal,
     @Param('id', idPipe) id: string,
-    @Body(new ZodPipe(DecisionSchema.optional())) body: DecisionBody | undefined,
+    @Body(new ZodPipe(DecisionSchema.optional()))
+    body: DecisionBody | undefined,
   ): Promise<RequestView> {
-    return this.decide.execute({ principal, id, decision: 'deny', comment: body?.comment, channel: 'api' });
+    return this.decide.execute({
+      principal,
+      id,
+      decision: 'deny',
+      comment: body?.comment,
+      channel: 'api',
+    });
   }
 
   @Post(':id/credentials')

@@ -13,7 +13,8 @@ export class SessionsController {
   @Delete(':id')
   revoke(
     @CurrentPrincipal() principal: Principal,
-    @Param('id', new ZodPipe(SessionIdParamSchema, 'path.id')) sessionId: string,
+    @Param('id', new ZodPipe(SessionIdParamSchema, 'path.id'))
+    sessionId: string,
   ): Promise<SessionRevocation> {
     return this.revokeSession.execute({ principal, sessionId });
   }

@@ -28,7 +28,9 @@ export class DevIssuer {
     if (existsSync(file)) {
       jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
     } else {
-      const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });
+      const { privateKey } = await generateKeyPair('Ed25519', {
+        extractable: true,
+      });
       jwk = await exportJWK(privateKey);
       jwk.kid = await calculateJwkThumbprint(jwk);
       writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
@@ -36,7 +38,11 @@ export class DevIssuer {
     chmodSync(file, 0o600);
     const privateKey = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
     const { d: _d, ...publicJwk } = jwk;
-    return new DevIssuer(issuer, privateKey, { ...publicJwk, alg: 'EdDSA', use: 'sig' });
+    return new DevIssuer(issuer, privateKey, {
+      ...publicJwk,
+      alg: 'EdDSA',
+      use: 'sig',
+    });
   }
 
   async mint(input: DevTokenInput, audience: string | string[]): Promise<string> {

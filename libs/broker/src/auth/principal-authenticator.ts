@@ -108,7 +108,9 @@ export class PrincipalAuthenticator {
     if (err instanceof joseErrors.JOSEError) {
       return new AuthError(AuthErrorCode.InvalidToken, `the token is invalid (${err.code})`);
     }
-    return new AuthError(AuthErrorCode.InvalidToken, 'the token is invalid', { cause: err });
+    return new AuthError(AuthErrorCode.InvalidToken, 'the token is invalid', {
+      cause: err,
+    });
   }
 
   private toPrincipal(payload: JWTPayload, entry: IssuerDefinition, iss: string): Principal {

@@ -61,7 +61,11 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
   }
 
   async scheduleAtExpiry(leaseId: string, expiresAt: number, now: number): Promise<void> {
-    const data: RevokeLeaseJob = { leaseId, reason: 'expired', actor: 'system' };
+    const data: RevokeLeaseJob = {
+      leaseId,
+      reason: 'expired',
+      actor: 'system',
+    };
     await this.guard((q) => q.add(JobName.RevokeLease, data, this.jobOptions(leaseId, expiresAt - now)));
   }
 

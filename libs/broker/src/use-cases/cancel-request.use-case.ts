@@ -35,13 +35,20 @@ export class CancelRequest {
       expiresAt: null,
     });
     if (!moved.ok) {
-      throw new CoreError(CoreErrorCode.Conflict, `request ${cmd.id} is ${moved.state ?? 'gone'} and cannot be cancelled`, {
-        state: moved.state,
-      });
+      throw new CoreError(
+        CoreErrorCode.Conflict,
+        `request ${cmd.id} is ${moved.state ?? 'gone'} and cannot be cancelled`,
+        {
+          state: moved.state,
+        },
+      );
     }
     const actor = cmd.principal === 'system' ? (cmd.actor ?? 'system') : cmd.principal.id;
     await this.audit.append({
-      actor: { id: actor, channel: cmd.principal === 'system' ? 'system' : 'api' },
+      actor: {
+        id: actor,
+        channel: cmd.principal === 'system' ? 'system' : 'api',
+      },
       action: 'request.cancelled',
       requestId: cmd.id,
       sessionId: found.request.session?.id,

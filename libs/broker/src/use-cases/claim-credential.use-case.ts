@@ -36,7 +36,8 @@ export class ClaimCredential {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
-    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(REVOCATION_SCHEDULER)
+    private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     private readonly notify: NotifyApprovers,
   ) {}
@@ -116,7 +117,10 @@ export class ClaimCredential {
       policyVersion: request.policyVersion,
       provider: lease.provider,
       providerRef: lease.providerRef,
-      details: { expiresAt: new Date(lease.expiresAt).toISOString(), fingerprint: lease.fingerprint },
+      details: {
+        expiresAt: new Date(lease.expiresAt).toISOString(),
+        fingerprint: lease.fingerprint,
+      },
     });
     this.notify.update(request, { kind: 'issued', leaseId });
     return { lease: toLeaseView(lease), credential: issued.credential };
@@ -151,8 +155,18 @@ export class ClaimCredential {
 
   private async unlock(request: AccessRequest): Promise<void> {
     await this.store
-      .transitionRequest({ id: request.id, from: ['issuing'], to: 'approved', now: this.clock.now() })
-      .catch((err: unknown) => this.logger.error('could not release claim lock', { requestId: request.id, err: String(err) }));
+      .transitionRequest({
+        id: request.id,
+        from: ['issuing'],
+        to: 'approved',
+        now: this.clock.now(),
+      })
+      .catch((err: unknown) =>
+        this.logger.error('could not release claim lock', {
+          requestId: request.id,
+          err: String(err),
+        }),
+      );
   }
 
   /** Records the lease; if that fails the minted credential is revoked at once (fail closed). */
@@ -165,9 +179,16 @@ export class ClaimCredential {
     } catch (err) {
       await this.providers
         .get(kind)
-        .revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle: issued.revocationHandle })
+        .revoke({
+          leaseId: lease.id,
+          expiresAt: lease.expiresAt,
+          handle: issued.revocationHandle,
+        })
         .catch((revokeErr: unknown) =>
-          this.logger.error('could not revoke an unrecorded credential', { leaseId: lease.id, err: String(revokeErr) }),
+          this.logger.error('could not revoke an unrecorded credential', {
+            leaseId: lease.id,
+            err: String(revokeErr),
+          }),
         );
       throw err;
     }

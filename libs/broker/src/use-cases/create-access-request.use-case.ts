@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { canonicalDigest, CLOCK, ID_GENERATOR, type AccessRequest, type Clock, type IdGenerator, type Principal } from '@leash/core';
+import {
+  canonicalDigest,
+  CLOCK,
+  ID_GENERATOR,
+  type AccessRequest,
+  type Clock,
+  type IdGenerator,
+  type Principal,
+} from '@leash/core';
 import type { CreateRequestBody, RequestView } from '@leash/contracts';
 import { evaluateRequest, PolicyError, PolicyErrorCode } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
@@ -91,7 +99,11 @@ export class CreateAccessRequest {
       decision: evaluation.decision,
       risk: evaluation.risk.level,
       policyVersion: policy.version,
-      details: { ttlSeconds: evaluation.ttlSeconds, digest, owner: principal.owner },
+      details: {
+        ttlSeconds: evaluation.ttlSeconds,
+        digest,
+        owner: principal.owner,
+      },
     });
     if (request.state === 'pending') {
       this.notify.broadcast(request, approvalUrlOf(this.publicUrl, id));

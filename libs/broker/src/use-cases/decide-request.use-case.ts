@@ -49,7 +49,14 @@ export class DecideRequest {
     const now = this.clock.now();
     const result = await this.store.addApproval(
       request.id,
-      { approver: cmd.principal.id, groups, digest: request.digest, channel: cmd.channel, at: now, comment: cmd.comment },
+      {
+        approver: cmd.principal.id,
+        groups,
+        digest: request.digest,
+        channel: cmd.channel,
+        at: now,
+        comment: cmd.comment,
+      },
       now,
     );
     if (!result.ok) {
@@ -81,7 +88,10 @@ export class DecideRequest {
           ...this.eventBase(cmd, request),
           action: 'request.approved',
           decision: 'approved',
-          details: { approvers: current.map((a) => a.approver), digest: request.digest },
+          details: {
+            approvers: current.map((a) => a.approver),
+            digest: request.digest,
+          },
         });
       }
     }
@@ -104,7 +114,10 @@ export class DecideRequest {
       deadline: 'before',
       expiresAt: null,
       decidedAt: now,
-      denial: { by: cmd.principal.id, ...(cmd.comment ? { comment: cmd.comment } : {}) },
+      denial: {
+        by: cmd.principal.id,
+        ...(cmd.comment ? { comment: cmd.comment } : {}),
+      },
     });
     if (!moved.ok) {
       throw this.approvalFailure(moved.reason, request, moved.state);
@@ -115,7 +128,11 @@ export class DecideRequest {
       decision: 'denied',
       details: { comment: cmd.comment },
     });
-    this.notify.update(request, { kind: 'denied', by: cmd.principal.id, comment: cmd.comment });
+    this.notify.update(request, {
+      kind: 'denied',
+      by: cmd.principal.id,
+      comment: cmd.comment,
+    });
     return this.view(request.id);
   }
 
@@ -143,7 +160,10 @@ export class DecideRequest {
       case 'deadline':
         return new ApprovalError(ApprovalErrorCode.Expired, `request ${request.id} has expired`);
       default:
-        return notPending({ ...request, state: (state ?? request.state) as AccessRequest['state'] });
+        return notPending({
+          ...request,
+          state: (state ?? request.state) as AccessRequest['state'],
+        });
     }
   }
 

@@ -12,7 +12,9 @@ export class NotifyApprovers {
   private readonly refs = new Map<string, MessageRef[]>();
 
   constructor(
-    @Optional() @Inject(APPROVAL_NOTIFIERS) private readonly notifiers: ApprovalNotifier[] = [],
+    @Optional()
+    @Inject(APPROVAL_NOTIFIERS)
+    private readonly notifiers: ApprovalNotifier[] = [],
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
   ) {}
 
@@ -22,7 +24,11 @@ export class NotifyApprovers {
         .broadcast(request, approvalUrl)
         .then((refs) => this.refs.set(request.id, [...(this.refs.get(request.id) ?? []), ...refs]))
         .catch((err: unknown) =>
-          this.logger.warn('approval notifier failed', { notifier: notifier.name, requestId: request.id, err: String(err) }),
+          this.logger.warn('approval notifier failed', {
+            notifier: notifier.name,
+            requestId: request.id,
+            err: String(err),
+          }),
         );
     }
   }
@@ -37,7 +43,10 @@ export class NotifyApprovers {
           outcome,
         )
         .catch((err: unknown) =>
-          this.logger.warn('approval notifier update failed', { notifier: notifier.name, err: String(err) }),
+          this.logger.warn('approval notifier update failed', {
+            notifier: notifier.name,
+            err: String(err),
+          }),
         );
     }
     if (outcome.kind !== 'approved' || outcome.final) {

@@ -24,7 +24,8 @@ export class Reconcile {
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(REVOCATION_SCHEDULER)
+    private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
   ) {}
 
@@ -64,8 +65,15 @@ export class Reconcile {
       }
     }
     if (overdue.length > 0 || quarantined.length > 0) {
-      this.logger.log('reconciler enqueued revocations', { overdue: overdue.length, quarantined: quarantined.length });
+      this.logger.log('reconciler enqueued revocations', {
+        overdue: overdue.length,
+        quarantined: quarantined.length,
+      });
     }
-    return { overdueLeases: overdue.length, quarantineRetries: quarantined.length, expiredRequests };
+    return {
+      overdueLeases: overdue.length,
+      quarantineRetries: quarantined.length,
+      expiredRequests,
+    };
   }
 }

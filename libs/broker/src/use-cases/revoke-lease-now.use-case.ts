@@ -15,7 +15,8 @@ export class RevokeLeaseNow {
   constructor(
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
-    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(REVOCATION_SCHEDULER)
+    private readonly scheduler: RevocationScheduler,
     private readonly revoke: RevokeLease,
   ) {}
 
@@ -36,6 +37,9 @@ export class RevokeLeaseNow {
     if (result.outcome === 'retry') {
       await this.scheduler.revokeSoon(cmd.id, 'early');
     }
-    return { lease: toLeaseView(result.lease), pending: result.outcome === 'retry' };
+    return {
+      lease: toLeaseView(result.lease),
+      pending: result.outcome === 'retry',
+    };
   }
 }

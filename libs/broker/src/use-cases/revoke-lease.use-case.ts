@@ -33,7 +33,8 @@ export class RevokeLease {
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
-    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(REVOCATION_SCHEDULER)
+    private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
   ) {}
 
@@ -81,9 +82,16 @@ export class RevokeLease {
       environment: lease.environment,
       provider: lease.provider,
       providerRef: lease.providerRef,
-      details: { reason: expiredFirst ? 'expired' : cmd.reason, lagMs: expiredFirst ? lagMs : undefined },
+      details: {
+        reason: expiredFirst ? 'expired' : cmd.reason,
+        lagMs: expiredFirst ? lagMs : undefined,
+      },
     });
-    return { outcome: 'revoked', lease: after, ...(expiredFirst ? { lagMs } : {}) };
+    return {
+      outcome: 'revoked',
+      lease: after,
+      ...(expiredFirst ? { lagMs } : {}),
+    };
   }
 
   private async failed(cmd: RevokeCommand, lease: Lease, err: unknown): Promise<RevokeOutcome> {
@@ -112,7 +120,10 @@ export class RevokeLease {
       });
       return { outcome: 'failed', lease: after, error };
     }
-    this.logger.warn('lease revocation attempt failed; will retry', { leaseId: lease.id, error });
+    this.logger.warn('lease revocation attempt failed; will retry', {
+      leaseId: lease.id,
+      error,
+    });
     return { outcome: 'retry', lease: after, error };
   }
 }

@@ -24,12 +24,16 @@ export class RevokeSession {
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(REVOCATION_SCHEDULER)
+    private readonly scheduler: RevocationScheduler,
     private readonly revoke: RevokeLease,
   ) {}
 
   async execute(cmd: { principal: Principal; sessionId: string }): Promise<SessionRevocation> {
-    const leases = await this.store.listLeases({ session: cmd.sessionId, limit: 10000 });
+    const leases = await this.store.listLeases({
+      session: cmd.sessionId,
+      limit: 10000,
+    });
     const requestIds = await this.store.listSessionRequests(cmd.sessionId);
     const requests = (await Promise.all(requestIds.map((id) => this.store.getRequest(id)))).flatMap((r) =>
       r ? [r.request] : [],
@@ -40,7 +44,7 @@ export class RevokeSession {
     const owners = new Set([...leases.map((l) => l.principal), ...requests.map((r) => r.principal)]);
     const ownsAll = owners.size === 1 && owners.has(cmd.principal.id);
     if (!ownsAll && !isAdmin(this.policy.current.document, cmd.principal)) {
-      throw forbidden('only the session\'s requester and admins may end a session');
+      throw forbidden("only the session's requester and admins may end a session");
     }
     const actor = { id: cmd.principal.id, channel: 'api' as const };
     const cancelledRequests: string[] = [];
@@ -59,7 +63,12 @@ export class RevokeSession {
     const revokedLeases: string[] = [];
     const pendingLeases: string[] = [];
     for (const lease of leases.filter((l) => l.state !== 'revoked')) {
-      const result = await this.revoke.execute({ leaseId: lease.id, reason: 'session', actor, final: false });
+      const result = await this.revoke.execute({
+        leaseId: lease.id,
+        reason: 'session',
+        actor,
+        final: false,
+      });
       if (result.outcome === 'retry') {
         pendingLeases.push(lease.id);
         await this.scheduler.revokeSoon(lease.id, 'session');
@@ -73,6 +82,11 @@ export class RevokeSession {
       sessionId: cmd.sessionId,
       details: { revokedLeases, pendingLeases, cancelledRequests },
     });
-    return { sessionId: cmd.sessionId, revokedLeases, pendingLeases, cancelledRequests };
+    return {
+      sessionId: cmd.sessionId,
+      revokedLeases,
+      pendingLeases,
+      cancelledRequests,
+    };
   }
 }

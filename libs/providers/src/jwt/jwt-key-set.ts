@@ -55,7 +55,11 @@ export class JwtKeySet {
       const exported = await exportJWK(publicKey);
       published.push({ ...exported, kid: jwk.kid, alg, use: 'sig' });
       if (!signing && jwk.d) {
-        signing = { kid: jwk.kid, alg, privateKey: (await importJWK({ ...jwk, alg }, alg)) as CryptoKey };
+        signing = {
+          kid: jwk.kid,
+          alg,
+          privateKey: (await importJWK({ ...jwk, alg }, alg)) as CryptoKey,
+        };
       }
     }
     if (!signing) {

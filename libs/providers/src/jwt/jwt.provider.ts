@@ -11,7 +11,10 @@ export interface JwtSettings {
 
 export type IntrospectionResult = { active: false } | ({ active: true } & Record<string, unknown>);
 
-function parseSettings(settings: Record<string, unknown>): { value?: JwtSettings; problems: string[] } {
+function parseSettings(settings: Record<string, unknown>): {
+  value?: JwtSettings;
+  problems: string[];
+} {
   const problems: string[] = [];
   const aud = settings.audience;
   const audience = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
@@ -29,7 +32,13 @@ function parseSettings(settings: Record<string, unknown>): { value?: JwtSettings
   }
   return problems.length > 0
     ? { problems }
-    : { value: { audience: audience as string[], scope: (scopes as string[]).join(' ') }, problems };
+    : {
+        value: {
+          audience: audience as string[],
+          scope: (scopes as string[]).join(' '),
+        },
+        problems,
+      };
 }
 
 /** Broker-signed JWTs (EdDSA/ES256); revocation denylists the jti until expiry. */
@@ -65,7 +74,11 @@ export class JwtProvider implements CredentialProvider {
     }
     const exp = Math.floor(cmd.expiresAt / 1000);
     const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: this.keys.signing.alg, kid: this.keys.signing.kid, typ: 'JWT' })
+      .setProtectedHeader({
+        alg: this.keys.signing.alg,
+        kid: this.keys.signing.kid,
+        typ: 'JWT',
+      })
       .setIssuer(this.issuer)
       .setSubject(cmd.principal)
       .setAudience(settings.audience.length === 1 ? settings.audience[0] : settings.audience)
@@ -74,7 +87,11 @@ export class JwtProvider implements CredentialProvider {
       .setExpirationTime(exp)
       .sign(this.keys.signing.privateKey);
     return {
-      credential: { token, tokenType: 'Bearer', expiresAt: new Date(exp * 1000).toISOString() },
+      credential: {
+        token,
+        tokenType: 'Bearer',
+        expiresAt: new Date(exp * 1000).toISOString(),
+      },
       secret: token,
       revocationHandle: { jti: cmd.leaseId },
       expiresAt: exp * 1000,
@@ -110,7 +127,10 @@ export class JwtProvider implements CredentialProvider {
       if (!key) {
         return { active: false };
       }
-      ({ payload } = await jwtVerify(token, key.key, { issuer: this.issuer, algorithms: [key.alg] }));
+      ({ payload } = await jwtVerify(token, key.key, {
+        issuer: this.issuer,
+        algorithms: [key.alg],
+      }));
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) {
         return { active: false };

@@ -1,0 +1,76 @@
+import type { ClaimResponse, RequestView } from '@leash/contracts';
+import type { BrokerClient } from './broker-client';
+import { Exit, ExitError } from './cli-errors';
+
+export interface CredentialAsk {
+  role: string;
+  environment: string;
+  reason: string;
+  ttlSeconds?: number;
+  sessionId?: string;
+  agent?: string;
+  plan?: string;
+  /** Wait for a human approval (long-poll); otherwise a pending request is returned as is. */
+  wait: boolean;
+  timeoutSeconds: number;
+}
+
+export type Obtained = { kind: 'credential'; claim: ClaimResponse } | { kind: 'pending'; request: RequestView };
+
+/**
+ * The one flow every credential command shares: create the request, wait for approval with
+ * progress on stderr (never stdout), then claim. Ctrl-C while waiting cancels the request.
+ */
+export async function obtainCredential(
+  api: BrokerClient,
+  ask: CredentialAsk,
+  progress = (m: string) => void process.stderr.write(`leash: ${m}\n`),
+): Promise<Obtained> {
+  const created = await api.createRequest({
+    role: ask.role,
+    environment: ask.environment,
+    reason: ask.reason,
+    ...(ask.ttlSeconds !== undefined ? { ttlSeconds: ask.ttlSeconds } : {}),
+    ...(ask.sessionId ? { session: { id: ask.sessionId, agent: ask.agent ?? 'leash-cli' } } : {}),
+    ...(ask.plan ? { context: { plan: ask.plan } } : {}),
+  });
+  let state = created.state;
+  if (state === 'pending') {
+    progress(`${created.id} needs approval (${created.quorum.progress}); risk ${created.risk.level}`);
+    progress(`approve at ${created.approvalUrl}`);
+    if (!ask.wait) {
+      return { kind: 'pending', request: created };
+    }
+    const deadline = Date.now() + ask.timeoutSeconds * 1000;
+    const started = Date.now();
+    const cancel = (): void => {
+      void api.cancel(created.id).finally(() => process.exit(Exit.Expired));
+    };
+    process.once('SIGINT', cancel);
+    try {
+      while (state === 'pending' && Date.now() < deadline) {
+        const view = await api.getRequest(created.id, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
+        state = view.state;
+        progress(`waiting for approval… ${Math.round((Date.now() - started) / 1000)}s, ${view.quorum.progress}`);
+      }
+    } finally {
+      process.removeListener('SIGINT', cancel);
+    }
+    if (state === 'pending') {
+      await api.cancel(created.id).catch(() => undefined);
+      throw new ExitError(Exit.Expired, `timed out waiting for approval of ${created.id}; the request was cancelled`);
+    }
+  }
+  if (state === 'denied') {
+    const view = await api.getRequest(created.id);
+    const by = view.denial?.by ?? 'an approver';
+    throw new ExitError(
+      Exit.Denied,
+      `request ${created.id} was denied by ${by}${view.denial?.comment ? `: ${view.denial.comment}` : ''}`,
+    );
+  }
+  if (state !== 'approved') {
+    throw new ExitError(Exit.Expired, `request ${created.id} is ${state}`);
+  }
+  return { kind: 'credential', claim: await api.claim(created.id) };
+}
