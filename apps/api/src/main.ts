@@ -20,7 +20,10 @@ async function bootstrap(): Promise<void> {
     trustProxy: false,
   });
   const fastify = adapter.getInstance();
+  // JSON (and RFC 7662 form posts, registered by Nest) only: anything else is 415, not a string body.
+  fastify.removeContentTypeParser('text/plain');
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
+    abortOnError: false,
     logger: {
       log: (m: unknown) => logger.debug(String(m)),
       error: (m: unknown) => logger.error(String(m)),

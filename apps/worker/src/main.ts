@@ -12,7 +12,10 @@ import { startReconciler } from './reconciler';
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = new JsonLogger('leash-worker', config.logLevel);
-  const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger), { logger: false });
+  const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger), {
+    logger: false,
+    abortOnError: false,
+  });
   // BullMQ workers block on Redis: their connections must retry forever and queue while offline.
   const blocking = () =>
     createRedisClient(config.redis.url, {

@@ -53,8 +53,11 @@ export interface LeaseStore {
   overdueLeases(now: number, limit: number): Promise<string[]>;
   quarantinedDue(now: number, limit: number): Promise<string[]>;
   overdueRequests(now: number, limit: number): Promise<string[]>;
-  /** Resolves when the request's state may have changed, or after timeoutMs. */
-  waitForChange(id: string, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves when the request's state may have changed, or after timeoutMs. `stillWaiting` is
+   * checked once the listener is in place, so a change just before the call is not missed.
+   */
+  waitForChange(id: string, timeoutMs: number, stillWaiting?: () => Promise<boolean>): Promise<void>;
   ping(): Promise<void>;
 }
 

@@ -92,7 +92,9 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined> {
-    const res = await this.guard(this.redis.pipeline().hgetall(this.k.req(id)).hvals(this.k.approvals(id)).exec());
+    const res = checked(
+      await this.guard(this.redis.pipeline().hgetall(this.k.req(id)).hvals(this.k.approvals(id)).exec()),
+    );
     const hash = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     const approvals = ((res?.[1]?.[1] ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
     if (!hash.data) {
@@ -202,7 +204,7 @@ export class RedisLeaseStore implements LeaseStore {
     }
     const pipeline = this.redis.pipeline();
     ids.forEach((id) => pipeline.hgetall(this.k.lease(id)));
-    const rows = ids.length > 0 ? ((await this.guard(pipeline.exec())) ?? []) : [];
+    const rows = ids.length > 0 ? checked(await this.guard(pipeline.exec())) : [];
     return rows
       .map(([, hash]) => decodeLease(hash as Record<string, string>))
       .filter((l): l is Lease => l !== undefined)
@@ -293,9 +295,10 @@ export class RedisLeaseStore implements LeaseStore {
     return this.guard(this.redis.zrangebyscore(this.k.deadlines(), '-inf', now, 'LIMIT', 0, limit));
   }
 
-  async waitForChange(id: string, timeoutMs: number): Promise<void> {
+  async waitForChange(id: string, timeoutMs: number, stillWaiting?: () => Promise<boolean>): Promise<void> {
     await this.ensureSubscribed();
-    await new Promise<void>((resolve) => {
+    let wake: () => void = () => undefined;
+    const woken = new Promise<void>((resolve) => {
       const set = this.waiters.get(id) ?? new Set<() => void>();
       this.waiters.set(id, set);
       const done = (): void => {
@@ -308,7 +311,13 @@ export class RedisLeaseStore implements LeaseStore {
       };
       const timer = setTimeout(done, timeoutMs);
       set.add(done);
+      wake = done;
     });
+    // Re-check after the waiter is registered, so a change published just before is not missed.
+    if (stillWaiting && !(await stillWaiting().catch(() => false))) {
+      wake();
+    }
+    await woken;
   }
 
   private ensureSubscribed(): Promise<void> {
@@ -337,6 +346,16 @@ export class RedisLeaseStore implements LeaseStore {
     }
     return Promise.resolve();
   }
+}
+
+type PipelineResult = [Error | null, unknown][] | null;
+
+/** A pipeline reports per-command errors instead of rejecting; any error means the store is unavailable. */
+function checked(results: PipelineResult): [Error | null, unknown][] {
+  if (!results || results.some(([err]) => err)) {
+    throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'the lease store (Redis) is unavailable');
+  }
+  return results;
 }
 
 function toResult(reply: Reply): TransitionResult {

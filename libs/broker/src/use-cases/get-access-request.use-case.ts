@@ -28,7 +28,11 @@ export class GetAccessRequest {
     }
     while (found && found.request.state === 'pending' && this.clock.now() < deadline) {
       const pendingUntil = Math.min(deadline, found.request.expiresAt + 50);
-      await this.store.waitForChange(command.id, Math.max(10, pendingUntil - this.clock.now()));
+      await this.store.waitForChange(
+        command.id,
+        Math.max(10, pendingUntil - this.clock.now()),
+        async () => (await this.store.getRequest(command.id))?.request.state === 'pending',
+      );
       found = await this.store.getRequest(command.id);
       if (found && found.request.state === 'pending' && this.clock.now() >= found.request.expiresAt) {
         // The approval timeout passed; report it without waiting for the reconciler.

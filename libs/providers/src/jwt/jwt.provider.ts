@@ -110,6 +110,17 @@ export class JwtProvider implements CredentialProvider {
     }
   }
 
+  private async isDenied(jti: string): Promise<boolean> {
+    try {
+      return await this.denylist.has(jti);
+    } catch (cause) {
+      // Without the denylist a revoked token cannot be told apart: fail closed.
+      throw new ProviderError(ProviderErrorCode.Retryable, 'jwt', 'DenylistUnavailable', 'denylist read failed', {
+        cause,
+      });
+    }
+  }
+
   async checkHealth(): Promise<void> {
     await this.denylist.has('health-probe');
   }
@@ -138,7 +149,7 @@ export class JwtProvider implements CredentialProvider {
       throw err;
     }
     const jti = typeof payload.jti === 'string' ? payload.jti : undefined;
-    if (!jti || (await this.denylist.has(jti))) {
+    if (!jti || (await this.isDenied(jti))) {
       return { active: false };
     }
     return { active: true, token_type: 'Bearer', ...payload };

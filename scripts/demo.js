@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run demo`: starts redis-server, the Leash API (with the development issuer) and the worker with the
+// demo policy, then prints a copy-paste walkthrough. Ctrl-C stops everything it started.
+const { spawn, execFileSync } = require('node:child_process');
+const { createWriteStream, mkdirSync, existsSync } = require('node:fs');
+const net = require('node:net');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const data = join(root, '.leash-data');
+const logs = join(data, 'logs');
+const port = Number(process.env.LEASH_PORT || 8080);
+const host = '127.0.0.1';
+const children = [];
+
+function portFree(p) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(p, host, () => s.close(() => resolve(true)));
+  });
+}
+
+async function firstFreePort(from) {
+  for (let p = from; p < from + 50; p += 1) {
+    if (await portFree(p)) {
+      return p;
+    }
+  }
+  throw new Error(`no free port near ${from}`);
+}
+
+function start(name, command, args, env, ready) {
+  return new Promise((resolve, reject) => {
+    const log = createWriteStream(join(logs, `${name}.log`), { flags: 'a' });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start; see ${join(logs, `${name}.log`)}\n${seen}`)), 30000);
+    const onData = (chunk) => {
+      log.write(chunk);
+      seen += chunk.toString();
+      if (ready.test(seen)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!stopping) {
+        process.stderr.write(`\n[demo] ${name} exited (code ${code}); see ${join(logs, `${name}.log`)}\n${seen.slice(-2000)}\n`);
+        shutdown(1);
+      }
+    });
+  });
+}
+
+let stopping = false;
+function shutdown(code) {
+  if (stopping) {
+    return;
+  }
+  stopping = true;
+  for (const child of children.reverse()) {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+    }
+  }
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+async function main() {
+  if (!(await portFree(port))) {
+    process.stderr.write(`[demo] port ${port} on ${host} is busy; stop what uses it or run LEASH_PORT=8081 npm run demo\n`);
+    process.exit(1);
+  }
+  mkdirSync(logs, { recursive: true, mode: 0o700 });
+  mkdirSync(join(data, 'redis'), { recursive: true, mode: 0o700 });
+  const keys = join(data, 'jwt-keys.json');
+  if (!existsSync(keys)) {
+    execFileSync(process.execPath, [join(root, 'scripts', 'generate-jwt-keys.js'), keys], { stdio: 'inherit' });
+  }
+  const redisPort = await firstFreePort(Number(process.env.LEASH_DEMO_REDIS_PORT || 6380));
+  await start(
+    'redis',
+    'redis-server',
+    ['--port', String(redisPort), '--bind', host, '--dir', join(data, 'redis'), '--appendonly', 'yes', '--save', ''],
+    {},
+    /Ready to accept connections/,
+  );
+  const env = {
+    LEASH_POLICY: process.env.LEASH_POLICY || join(root, 'deploy', 'examples', 'demo-policy.yaml'),
+    LEASH_JWT_KEYS: keys,
+    LEASH_REDIS_URL: `redis://${host}:${redisPort}`,
+    LEASH_HOST: host,
+    LEASH_PORT: String(port),
+    LEASH_DEV_ISSUER: 'true',
+    LEASH_DATA_DIR: data,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  await start('api', process.execPath, [join(root, 'dist/apps/api/src/main.js')], env, /leash api listening/);
+  await start('worker', process.execPath, [join(root, 'dist/apps/worker/src/main.js')], env, /leash worker started/);
+  printWalkthrough(`http://${host}:${port}`);
+}
+
+function printWalkthrough(url) {
+  const cli = `node ${join(root, 'bin', 'leash.js')}`;
+  const token = (subject, extra = '') =>
+    `$(curl -s -X POST ${url}/v1/dev/tokens -H 'content-type: application/json' -d '{"subject":"${subject}"${extra}}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`;
+  process.stdout.write(`
+Leash demo is running: API ${url} (development issuer ON), worker, Redis. Logs: ${logs}
+Policy: deploy/examples/demo-policy.yaml. Stop with Ctrl-C.
+
+Walkthrough (paste into a second terminal):
+
+  # 0. the CLI and the broker URL
+  alias leash='${cli}'
+  export LEASH_URL=${url}
+
+  # 1. become an agent: a development identity token for principal "agent-demo", launched by human "bob"
+  export LEASH_TOKEN=${token('agent-demo', ',"owner":"bob"')}
+
+  # 2. staging read is auto-approved: request, claim and print the credential in one go
+  leash request demo-staging-read --env staging --reason "read staging logs" --ttl 2m --wait
+
+  # 3. production write needs a human: this waits and prints the approval URL on stderr
+  leash request demo-prod-write --env production --reason "run migration 42" --ttl 30s --wait --format env > /tmp/leash-cred.env
+
+  # 4. in a THIRD terminal, approve as alice (member of prod-approvers). The agent itself, or bob (its owner), would get 403.
+  alias leash='${cli}'; export LEASH_URL=${url}
+  export LEASH_TOKEN=${token('alice')}
+  curl -s "${url}/v1/leases?state=active" -H "authorization: Bearer $LEASH_TOKEN" >/dev/null   # (approvers may list all leases)
+  leash approve <request id printed in step 3>
+
+  # 5. back in the agent terminal: the credential works…
+  source /tmp/leash-cred.env
+  curl -s -X POST ${url}/v1/introspect -d "token=$LEASH_CRED_TOKEN"          # {"active":true,...}
+
+  # 6. …and disappears at expiry (30 s): the worker revokes the lease
+  sleep 35; curl -s -X POST ${url}/v1/introspect -d "token=$LEASH_CRED_TOKEN"   # {"active":false}
+  curl -s ${url}/v1/leases/$LEASH_LEASE_ID -H "authorization: Bearer $LEASH_TOKEN"   # "state":"revoked"
+
+  # Try a wrong input: a TTL above the role's maximum is refused with the reason
+  leash request demo-prod-write --env production --reason "too long" --ttl 2h
+
+API reference: ${url}/docs   Readiness: ${url}/readyz
+`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`[demo] ${err.message}\n`);
+  shutdown(1);
+});

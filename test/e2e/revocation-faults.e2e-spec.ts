@@ -1,0 +1,120 @@
+import { Queue } from 'bullmq';
+import { LeashStack } from '../support/leash-stack';
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe('revocation survives a stopped worker, deleted jobs and a Redis outage', () => {
+  let stack: LeashStack;
+  let agent: string;
+
+  beforeAll(async () => {
+    stack = await LeashStack.start({ name: 'faults' });
+    agent = await stack.devToken({ subject: 'agent-faults' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function issue(ttlSeconds: number): Promise<{ leaseId: string; token: string }> {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds, reason: 'fault test' },
+    });
+    expect(created.status).toBe(201);
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(claim.status).toBe(201);
+    return { leaseId: claim.body.lease.id, token: claim.body.credential.token };
+  }
+
+  const leaseState = async (id: string): Promise<string> =>
+    (await stack.call('GET', `/v1/leases/${id}`, { token: agent })).body.state;
+
+  it('revokes every lease that expired while the worker was down, including one whose job was deleted by hand', async () => {
+    await stack.worker.stop();
+    const leases = await Promise.all([issue(5), issue(5), issue(6)]);
+    const orphan = leases[2];
+    // Delete the delayed revocation job of one lease by hand, as an operator mistake or a lost job would.
+    const queue = new Queue('leash-revocations', { connection: { url: stack.redis.url }, prefix: 'leash:bull' });
+    try {
+      expect(await queue.getJob(orphan.leaseId)).toBeDefined();
+      expect(await queue.remove(orphan.leaseId)).toBe(1);
+      expect(await queue.getJob(orphan.leaseId)).toBeUndefined();
+    } finally {
+      await queue.close();
+    }
+
+    await new Promise((r) => setTimeout(r, 7000));
+    // Nothing revoked while no worker runs: the leases are overdue but still active.
+    for (const lease of leases) {
+      expect(await leaseState(lease.leaseId)).toBe('active');
+    }
+
+    await stack.worker.start();
+    for (const lease of leases) {
+      await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 15_000);
+      const introspection = await stack.call('POST', '/v1/introspect', { body: { token: lease.token } });
+      expect(introspection.body.active).toBe(false);
+    }
+  });
+
+  it('fails closed with 503 while Redis is down and loses nothing when it returns', async () => {
+    const before = await issue(600);
+    const pending = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-prod-write', environment: 'production', reason: 'across the outage' },
+    });
+    expect(pending.status).toBe(201);
+
+    await stack.redis.stop();
+    try {
+      const create = await stack.call('POST', '/v1/requests', {
+        token: agent,
+        body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'during outage' },
+      });
+      expect(create.status).toBe(503);
+      expect(create.headers.get('content-type')).toContain('application/problem+json');
+      expect(create.body.type).toMatch(/unavailable$/);
+
+      const claim = await stack.call('POST', `/v1/requests/${pending.body.id}/credentials`, { token: agent });
+      expect(claim.status).toBe(503);
+
+      const ready = await stack.call('GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.redis.status).toBe('down');
+
+      // Introspection cannot confirm a token without the denylist: it must not say active.
+      const introspection = await stack.call('POST', '/v1/introspect', { body: { token: before.token } });
+      expect(introspection.status).toBe(503);
+      expect((await stack.call('GET', '/healthz')).status).toBe(200);
+    } finally {
+      await stack.redis.restart();
+    }
+
+    await eventually(async () => ((await stack.call('GET', '/readyz')).status === 200 ? true : undefined), 15_000);
+    expect(await leaseState(before.leaseId)).toBe('active');
+    const stillPending = await stack.call('GET', `/v1/requests/${pending.body.id}`, { token: agent });
+    expect(stillPending.body.state).toBe('pending');
+    const after = await issue(60);
+    expect(await leaseState(after.leaseId)).toBe('active');
+    const revoke = await stack.call('DELETE', `/v1/leases/${before.leaseId}`, { token: agent });
+    expect(revoke.status).toBe(200);
+    expect(revoke.body.state).toBe('revoked');
+  });
+
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
+});
