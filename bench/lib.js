@@ -43,7 +43,7 @@ function startProcess(name, cmd, args, env, ready) {
   });
 }
 
-async function startStack({ workerConcurrency = 50, env = {} } = {}) {
+async function startStack({ workerConcurrency = 50, env = {}, nodeArgs = [] } = {}) {
   const dir = mkdtempSync(join(os.tmpdir(), 'leash-bench-'));
   const redisPort = await freePort();
   const redis = await startProcess(
@@ -68,7 +68,7 @@ async function startStack({ workerConcurrency = 50, env = {} } = {}) {
     LEASH_WORKER_CONCURRENCY: String(workerConcurrency),
     ...env,
   };
-  const api = await startProcess('api', process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], common, /listening/);
+  const api = await startProcess('api', process.execPath, [...nodeArgs, join(ROOT, 'dist/apps/api/src/main.js')], common, /listening/);
   const startWorker = () =>
     startProcess('worker', process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], { ...common, LEASH_LOG_LEVEL: 'info' }, /leash worker started/);
   const worker = await startWorker();

@@ -7,6 +7,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { createHash } from 'node:crypto';
 import type { Principal } from '@leash/core';
 import type { IssuerDefinition } from '@leash/policy';
 import type { PolicyHolder } from '../policy/policy.holder';
@@ -15,10 +16,15 @@ import { AuthError, AuthErrorCode } from './auth.errors';
 
 const ALGORITHMS = ['EdDSA', 'ES256', 'RS256'];
 const CLOCK_SKEW_SECONDS = 60;
+const CACHE_MAX_ENTRIES = 10_000;
+const CACHE_MAX_AGE_MS = 60_000;
 
 /** Verifies identity tokens against the policy's trusted issuers and maps claims to a Principal. */
 export class PrincipalAuthenticator {
   private readonly remoteSets = new Map<string, JWTVerifyGetKey>();
+  private readonly localSets = new WeakMap<object, JWTVerifyGetKey>();
+  /** Verified tokens (by SHA-256) → principal, so an agent's repeated calls skip signature checks. */
+  private readonly verified = new Map<string, { principal: Principal; until: number; policy: object }>();
 
   constructor(
     private readonly policy: PolicyHolder,
@@ -34,6 +40,11 @@ export class PrincipalAuthenticator {
       );
     }
     const token = match[1];
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cached = this.verified.get(cacheKey);
+    if (cached && cached.until > Date.now() && cached.policy === this.policy.current) {
+      return cached.principal;
+    }
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -57,7 +68,20 @@ export class PrincipalAuthenticator {
     } catch (err) {
       throw this.translate(err);
     }
-    return this.toPrincipal(payload, entry, iss);
+    const principal = this.toPrincipal(payload, entry, iss);
+    this.remember(cacheKey, principal, payload);
+    return principal;
+  }
+
+  private remember(cacheKey: string, principal: Principal, payload: JWTPayload): void {
+    if (this.verified.size >= CACHE_MAX_ENTRIES) {
+      this.verified.clear();
+    }
+    // Never past the token's own expiry (without skew), and re-verified at least every minute.
+    const until = Math.min(Date.now() + CACHE_MAX_AGE_MS, (payload.exp ?? 0) * 1000);
+    if (until > Date.now()) {
+      this.verified.set(cacheKey, { principal, until, policy: this.policy.current });
+    }
   }
 
   private findIssuer(iss: string | undefined): { entry: IssuerDefinition; iss: string } | undefined {
@@ -77,11 +101,13 @@ export class PrincipalAuthenticator {
   }
 
   private keysFor(entry: IssuerDefinition): JWTVerifyGetKey {
-    if (entry.devIssuer && this.devIssuer) {
-      return createLocalJWKSet({ keys: [this.devIssuer.publicJwk] });
-    }
-    if (entry.jwks) {
-      return createLocalJWKSet(entry.jwks);
+    if (entry.devIssuer || entry.jwks) {
+      let set = this.localSets.get(entry);
+      if (!set) {
+        set = createLocalJWKSet(entry.devIssuer && this.devIssuer ? { keys: [this.devIssuer.publicJwk] } : entry.jwks!);
+        this.localSets.set(entry, set);
+      }
+      return set;
     }
     const url = entry.jwksUrl as string;
     let set = this.remoteSets.get(url);
