@@ -49,7 +49,7 @@ async function startStack({ workerConcurrency = 50, env = {}, nodeArgs = [] } = 
   const redis = await startProcess(
     'redis',
     'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'],
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--hash-max-listpack-value', '1024'],
     {},
     /Ready to accept connections/,
   );

@@ -86,6 +86,15 @@ async function runRevocation(stack, { active = 100000, storm = 10000, windowSeco
   const t0 = Date.now();
   await createLeases(stack, active, () => Date.now() + 4 * 3600 * 1000, { schedule: false });
   const afterLeases = await usedMemory(redis);
+  // Split the lease's own record from its request's record (sampled MEMORY USAGE).
+  const sample = await redis.zrange('leash:leases:expiry', 0, 199);
+  let leaseBytes = 0;
+  let requestBytes = 0;
+  for (const id of sample) {
+    leaseBytes += Number(await redis.call('MEMORY', 'USAGE', `leash:lease:${id}`));
+    const requestId = JSON.parse(await redis.hget(`leash:lease:${id}`, 'data')).requestId;
+    requestBytes += Number(await redis.call('MEMORY', 'USAGE', `leash:req:${requestId}`));
+  }
   redis.disconnect();
   // The active population gets its delayed jobs too (measured separately: BullMQ's share of memory).
   const redis2 = createRedisClient(stack.redisUrl, { enableOfflineQueue: true });
@@ -126,6 +135,8 @@ async function runRevocation(stack, { active = 100000, storm = 10000, windowSeco
     active,
     setupSeconds,
     bytesPerLease: (afterLeases - before) / active,
+    leaseRecordBytes: leaseBytes / sample.length,
+    requestRecordBytes: requestBytes / sample.length,
     bytesPerLeaseWithJob: (afterJobs - before) / active,
     storm: { ...lag, windowSeconds, ratePerSecond: storm / windowSeconds },
     kill: { all: killLag, expiredDuringOutage: outageLag, expiredAfterRestart: afterRestartLag, downtimeMs: restartedAt - killedAt },

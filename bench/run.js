@@ -72,7 +72,8 @@ ${r.active.toLocaleString('en')} active leases (with their delayed jobs) in Redi
 |---|---|
 | lag p50 / p99 / max (ms) | ${fmt(r.storm.p50, 0)} / ${fmt(r.storm.p99, 0)} / ${fmt(r.storm.max, 0)} |
 | missed (not revoked 10 s after the window) | ${r.storm.missed} |
-| Redis memory per active lease, lease records only (bytes; SPEC: ≤ 1 KiB) | ${fmt(r.bytesPerLease, 0)} |
+| Redis memory per active lease: lease + its request + indexes (bytes; SPEC: ≤ 1 KiB) | ${fmt(r.bytesPerLease, 0)} |
+| … of which the lease hash alone / the request hash alone (MEMORY USAGE, 200 sampled) | ${fmt(r.leaseRecordBytes, 0)} / ${fmt(r.requestRecordBytes, 0)} |
 | … including its BullMQ delayed job (bytes) | ${fmt(r.bytesPerLeaseWithJob, 0)} |
 | set-up of the active population (s) | ${fmt(r.setupSeconds)} |
 

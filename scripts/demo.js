@@ -89,7 +89,7 @@ async function main() {
   await start(
     'redis',
     'redis-server',
-    ['--port', String(redisPort), '--bind', host, '--dir', join(data, 'redis'), '--appendonly', 'yes', '--save', ''],
+    ['--port', String(redisPort), '--bind', host, '--dir', join(data, 'redis'), '--appendonly', 'yes', '--save', '', '--hash-max-listpack-value', '1024'],
     {},
     /Ready to accept connections/,
   );
