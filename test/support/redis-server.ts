@@ -38,6 +38,8 @@ export class RedisServer {
         'yes',
         '--appendfsync',
         'always',
+        '--hash-max-listpack-value',
+        '1024',
       ],
       {},
       /Ready to accept connections/,
