@@ -16,6 +16,8 @@ export interface StackOptions {
   name: string;
   /** Extra env for both processes. */
   env?: Record<string, string>;
+  /** Extra env for the worker only. */
+  workerEnv?: Record<string, string>;
   /** Adds the test IdP as a trusted issuer of the demo policy. */
   idp?: TestIdp;
   /** Transforms the demo policy document before it is written. */
@@ -84,7 +86,7 @@ export class LeashStack {
       `${options.name}-worker`,
       process.execPath,
       [join(ROOT, 'dist/apps/worker/src/main.js')],
-      env,
+      { ...env, ...options.workerEnv },
       /leash worker started/,
     );
     const stack = new LeashStack(redis, api, worker, `http://127.0.0.1:${port}`, dir, options.redis === undefined);

@@ -7,7 +7,14 @@ import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
 import { APPROVAL_NOTIFIERS, WebLinkNotifier } from '@leash/approvals';
 import { ProviderRegistry } from '@leash/providers';
 import { createCredentialProviders, type BuiltProviders } from './infrastructure/credential-providers.factory';
-import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, PUBLIC_URL, type BrokerLogger } from './broker.tokens';
+import {
+  BROKER_LOGGER,
+  POLICY_HOLDER,
+  PROVIDER_REGISTRY,
+  PUBLIC_URL,
+  QUARANTINE_RETRY_MS,
+  type BrokerLogger,
+} from './broker.tokens';
 import { PolicyHolder } from './policy/policy.holder';
 import { DevIssuer } from './auth/dev-issuer';
 import { PrincipalAuthenticator } from './auth/principal-authenticator';
@@ -61,6 +68,7 @@ export class BrokerModule {
     const providers: Provider[] = [
       { provide: BROKER_LOGGER, useValue: options.logger },
       { provide: PUBLIC_URL, useValue: config.publicUrl },
+      { provide: QUARANTINE_RETRY_MS, useValue: config.revocation.quarantineRetryMs },
       { provide: CLOCK, useValue: new SystemClock() },
       { provide: ID_GENERATOR, useValue: new RandomIdGenerator() },
       { provide: REDIS, useFactory: () => createRedisClient(config.redis.url) },

@@ -3,6 +3,7 @@ export const POLICY_HOLDER = Symbol('PolicyHolder');
 export const PROVIDER_REGISTRY = Symbol('ProviderRegistry');
 export const PUBLIC_URL = Symbol('PublicUrl');
 export const BROKER_LOGGER = Symbol('BrokerLogger');
+export const QUARANTINE_RETRY_MS = Symbol('QuarantineRetryMs');
 
 export interface BrokerLogger {
   log(message: string, context?: Record<string, unknown>): void;

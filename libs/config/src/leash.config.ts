@@ -22,6 +22,7 @@ const sharedShape = {
   LEASH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LEASH_REVOKE_ATTEMPTS: int(1, 50).default(5),
   LEASH_REVOKE_BACKOFF_MS: int(10, 600000).default(1000),
+  LEASH_QUARANTINE_RETRY_MS: int(1000, 86400000).default(60000),
   LEASH_RETENTION_SECONDS: int(60, 31536000).default(7 * 86400),
 };
 
@@ -47,7 +48,7 @@ export interface SharedConfig {
   jwtKeysPath?: string;
   publicUrl: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
-  revocation: { attempts: number; backoffMs: number };
+  revocation: { attempts: number; backoffMs: number; quarantineRetryMs: number };
   retentionSeconds: number;
 }
 
@@ -90,6 +91,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
     revocation: {
       attempts: e.LEASH_REVOKE_ATTEMPTS,
       backoffMs: e.LEASH_REVOKE_BACKOFF_MS,
+      quarantineRetryMs: e.LEASH_QUARANTINE_RETRY_MS,
     },
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
   };

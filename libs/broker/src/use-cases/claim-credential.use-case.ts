@@ -138,7 +138,7 @@ export class ClaimCredential {
       return;
     }
     const state = moved.state ?? request.state;
-    if (moved.reason === 'deadline') {
+    if (moved.reason === 'deadline' || state === 'expired') {
       throw new CoreError(CoreErrorCode.Conflict, `the claim window of request ${request.id} has closed`, {
         state: 'expired',
         expired: true,

@@ -5,7 +5,7 @@ import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { ProviderError, type ProviderRegistry } from '@leash/providers';
 import { notFound } from '../access-control';
-import { BROKER_LOGGER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
+import { BROKER_LOGGER, PROVIDER_REGISTRY, QUARANTINE_RETRY_MS, type BrokerLogger } from '../broker.tokens';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 
 export interface RevokeCommand {
@@ -23,8 +23,6 @@ export type RevokeOutcome =
   | { outcome: 'retry'; lease: Lease; error: string }
   | { outcome: 'failed'; lease: Lease; error: string };
 
-const QUARANTINE_RETRY_MS = 60_000;
-
 /** Revokes one lease through its provider; idempotent and safe to run concurrently. */
 @Injectable()
 export class RevokeLease {
@@ -36,6 +34,7 @@ export class RevokeLease {
     @Inject(REVOCATION_SCHEDULER)
     private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+    @Inject(QUARANTINE_RETRY_MS) private readonly quarantineRetryMs: number,
   ) {}
 
   async execute(cmd: RevokeCommand): Promise<RevokeOutcome> {
@@ -99,7 +98,7 @@ export class RevokeLease {
     const final = cmd.final || permanent;
     const error = err instanceof ProviderError ? `${err.providerCode}: ${err.message}` : 'provider error';
     const now = this.clock.now();
-    await this.store.failRevoke(lease.id, error, final, now, now + QUARANTINE_RETRY_MS);
+    await this.store.failRevoke(lease.id, error, final, now, now + this.quarantineRetryMs);
     await this.audit.append({
       actor: cmd.actor,
       action: final ? 'lease.revocation_failed' : 'lease.revoke_failed',

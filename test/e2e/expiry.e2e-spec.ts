@@ -1,0 +1,136 @@
+import { LeashStack } from '../support/leash-stack';
+import { RedisServer } from '../support/redis-server';
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+type Role = { id: string; approval: unknown };
+
+describe('deadlines: approval timeout and claim window', () => {
+  let stack: LeashStack;
+  let agent: string;
+  let approver: string;
+
+  beforeAll(async () => {
+    stack = await LeashStack.start({
+      name: 'expiry',
+      policy: (doc) => {
+        for (const role of doc.roles as Role[]) {
+          role.approval =
+            role.id === 'demo-prod-write'
+              ? { groups: ['prod-approvers'], quorum: 1, timeout: '2s', claimWindow: '2s' }
+              : { auto: true, claimWindow: '2s' };
+        }
+        return doc;
+      },
+    });
+    agent = await stack.devToken({ subject: 'agent-expiry' });
+    approver = await stack.devToken({ subject: 'alice' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('expires a pending request after the approval timeout; it can no longer be approved', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-prod-write', environment: 'production', reason: 'slow approvers' },
+    });
+    expect(created.body.state).toBe('pending');
+    // The long-poll ends at the deadline with the request expired.
+    const polled = await stack.call('GET', `/v1/requests/${created.body.id}?waitSeconds=10`, { token: agent });
+    expect(polled.body.state).toBe('expired');
+    const late = await stack.call('POST', `/v1/requests/${created.body.id}/approve`, { token: approver, body: {} });
+    expect(late.status).toBe(409);
+    const persisted = await eventually(async () => {
+      const view = await stack.call('GET', `/v1/requests/${created.body.id}`, { token: agent });
+      return view.body.state === 'expired' ? view.body : undefined;
+    }, 10_000);
+    expect(persisted.state).toBe('expired');
+  });
+
+  it('expires an approved request that is not claimed within the claim window', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'forgot to claim' },
+    });
+    expect(created.body.state).toBe('approved');
+    await new Promise((r) => setTimeout(r, 2500));
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(claim.status).toBe(409);
+    expect(claim.body.type).toMatch(/expired$/);
+    await eventually(async () => {
+      const view = await stack.call('GET', `/v1/requests/${created.body.id}`, { token: agent });
+      return view.body.state === 'expired' ? true : undefined;
+    }, 10_000);
+  });
+});
+
+describe('a provider that refuses revocation', () => {
+  let redis: RedisServer;
+  let stack: LeashStack;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start('redis-refuse');
+    const admin = redis.client();
+    // The worker's Redis user may not write the JWT denylist, so every jwt revocation fails like a provider outage.
+    await admin.call('ACL', 'SETUSER', 'worker', 'on', '>worker-pw', '~leash:[^j]*', '%R~leash:jwt:*', '&*', '+@all');
+    admin.disconnect();
+    stack = await LeashStack.start({
+      name: 'refuse',
+      redis,
+      env: { LEASH_REVOKE_ATTEMPTS: '2', LEASH_REVOKE_BACKOFF_MS: '100', LEASH_QUARANTINE_RETRY_MS: '2000' },
+      workerEnv: { LEASH_REDIS_URL: `redis://worker:worker-pw@127.0.0.1:${redis.port}` },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await redis?.stop();
+  });
+
+  it('retries, quarantines the lease as revocation_failed with a log line and an audit event, and revokes once the provider recovers', async () => {
+    const agent = await stack.devToken({ subject: 'agent-refuse' });
+    const approver = await stack.devToken({ subject: 'alice' });
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 5, reason: 'refused revoke' },
+    });
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    const leaseId = claim.body.lease.id as string;
+
+    const failed = await eventually(async () => {
+      const lease = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agent });
+      return lease.body.state === 'revocation_failed' ? lease.body : undefined;
+    }, 20_000);
+    expect(failed.lastError).toContain('DenylistUnavailable');
+    const listed = await stack.call('GET', '/v1/leases?state=revocation_failed', { token: approver });
+    expect(listed.body.leases.map((l: { id: string }) => l.id)).toContain(leaseId);
+    expect(stack.worker.log).toContain('lease quarantined as revocation_failed');
+    const admin = redis.client();
+    const events = (await admin.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
+    expect(events.filter((e) => e.leaseId === leaseId).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['lease.revoke_failed', 'lease.revocation_failed']),
+    );
+
+    // The provider recovers: the quarantined lease is retried and revoked, not forgotten.
+    await admin.call('ACL', 'SETUSER', 'worker', '~*');
+    admin.disconnect();
+    await eventually(async () => {
+      const lease = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agent });
+      return lease.body.state === 'revoked' ? true : undefined;
+    }, 20_000);
+  });
+});
