@@ -90,9 +90,14 @@ export class LeashStack {
       /leash worker started/,
     );
     const stack = new LeashStack(redis, api, worker, `http://127.0.0.1:${port}`, dir, options.redis === undefined);
-    await api.start();
-    if (options.worker !== false) {
-      await worker.start();
+    try {
+      await api.start();
+      if (options.worker !== false) {
+        await worker.start();
+      }
+    } catch (err) {
+      await stack.stop();
+      throw err;
     }
     return stack;
   }

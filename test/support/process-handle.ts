@@ -29,7 +29,7 @@ export class ProcessHandle {
     return this.output;
   }
 
-  async start(timeoutMs = 20_000): Promise<void> {
+  async start(timeoutMs = 60_000): Promise<void> {
     const file = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(this.command, this.args, {
       env: { PATH: process.env.PATH ?? '', ...this.env },
@@ -47,6 +47,7 @@ export class ProcessHandle {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
+        child.kill('SIGKILL');
         reject(new Error(`${this.name} did not start in ${timeoutMs} ms:\n${this.output.slice(startAt)}`));
       }, timeoutMs);
       const check = (): void => {
