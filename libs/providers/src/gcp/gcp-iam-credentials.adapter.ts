@@ -14,6 +14,16 @@ const NAMES: Record<number, string> = {
   13: 'INTERNAL',
   14: 'UNAVAILABLE',
   16: 'UNAUTHENTICATED',
+  // HTTP statuses (REST transport) → the canonical codes of Google's error model.
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
 };
 
 interface GaxErrorShape {
