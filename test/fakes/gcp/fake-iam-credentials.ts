@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { importSPKI, jwtVerify } from 'jose';
@@ -22,12 +22,12 @@ export function makeServiceAccountKey(email: string, projectId: string): CallerK
   const keyId = randomBytes(20).toString('hex');
   return {
     email,
-    publicPem: (publicKey as KeyObject).export({ type: 'spki', format: 'pem' }).toString(),
+    publicPem: (publicKey).export({ type: 'spki', format: 'pem' }).toString(),
     keyFile: {
       type: 'service_account',
       project_id: projectId,
       private_key_id: keyId,
-      private_key: (privateKey as KeyObject).export({ type: 'pkcs8', format: 'pem' }).toString(),
+      private_key: (privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
       client_email: email,
       client_id: '1000000000000000000',
       auth_uri: 'https://accounts.google.com/o/oauth2/auth',
