@@ -4,7 +4,7 @@ import { JsonLogger } from '@leash/core';
 import { ConfigError, loadWorkerConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
-import { createRedisClient, Reconcile, RevokeLease } from '@leash/broker';
+import { createRedisClient, Reconcile, RevokeLease, RunProviderFollowUp } from '@leash/broker';
 import { WorkerModule } from './worker.module';
 import { startRevocationWorker } from './revocation.processor';
 import { startReconciler } from './reconciler';
@@ -32,6 +32,7 @@ async function bootstrap(): Promise<void> {
   const reconcile = app.get(Reconcile);
   const reconciler = await startReconciler(
     reconcile,
+    app.get(RunProviderFollowUp),
     { queue: blocking(), worker: blocking() },
     { prefix: config.redis.prefix, intervalMs: config.reconcileIntervalMs },
     logger,

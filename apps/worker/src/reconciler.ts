@@ -1,12 +1,16 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JsonLogger } from '@leash/core';
-import { JobName, MAINTENANCE_QUEUE } from '@leash/contracts';
-import type { Reconcile } from '@leash/broker';
+import { JobName, MAINTENANCE_QUEUE, type ProviderFollowUpJob } from '@leash/contracts';
+import type { Reconcile, RunProviderFollowUp } from '@leash/broker';
 
-/** Periodic reconciler as a BullMQ job scheduler (one run at a time across all workers). */
+/**
+ * The maintenance queue: the periodic reconciler as a BullMQ job scheduler (one run at a time
+ * across all workers), and delayed provider follow-ups (e.g. pruning the AWS deny policy).
+ */
 export async function startReconciler(
   reconcile: Reconcile,
+  followUp: RunProviderFollowUp,
   connections: { queue: Redis; worker: Redis },
   options: { prefix: string; intervalMs: number },
   logger: JsonLogger,
@@ -27,13 +31,17 @@ export async function startReconciler(
   );
   const worker = new Worker(
     MAINTENANCE_QUEUE,
-    async () => {
+    async (job: Job) => {
+      if (job.name === JobName.ProviderFollowUp) {
+        const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        return followUp.execute(job.data as ProviderFollowUpJob, final);
+      }
       const report = await reconcile.execute();
       return report;
     },
     { connection: connections.worker, prefix, concurrency: 1 },
   );
   worker.on('error', (err) => logger.warn('reconciler worker error', { err: err.message }));
-  worker.on('failed', (_job, err) => logger.warn('reconciler run failed', { err: err.message }));
+  worker.on('failed', (job, err) => logger.warn('maintenance job failed', { job: job?.name, err: err.message }));
   return { queue, worker };
 }

@@ -13,6 +13,9 @@ export type AuditAction =
   | 'lease.revoked'
   | 'lease.revoke_failed'
   | 'lease.revocation_failed'
+  | 'provider.revocation_escalated'
+  | 'provider.follow_up'
+  | 'provider.follow_up_failed'
   | 'session.revoked';
 
 /**

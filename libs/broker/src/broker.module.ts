@@ -32,6 +32,7 @@ import { RevokeLeaseNow } from './use-cases/revoke-lease-now.use-case';
 import { RevokeSession } from './use-cases/revoke-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
+import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
@@ -58,6 +59,7 @@ const USE_CASES = [
   RevokeSession,
   Reconcile,
   NotifyApprovers,
+  RunProviderFollowUp,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */

@@ -17,3 +17,4 @@ export * from './use-cases/reconcile.use-case';
 export * from './use-cases/revoke-lease-now.use-case';
 export * from './use-cases/revoke-lease.use-case';
 export * from './use-cases/revoke-session.use-case';
+export * from './use-cases/run-provider-follow-up.use-case';

@@ -5,6 +5,11 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+const httpUrl = z
+  .string()
+  .url()
+  .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL');
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Sensitive variables: never printed, even in validation errors. */
@@ -24,6 +29,13 @@ const sharedShape = {
   LEASH_REVOKE_BACKOFF_MS: int(10, 600000).default(1000),
   LEASH_QUARANTINE_RETRY_MS: int(1000, 86400000).default(60000),
   LEASH_RETENTION_SECONDS: int(60, 31536000).default(7 * 86400),
+  // Cloud providers. The AWS SDK reads its own standard variables (region, credential chain,
+  // AWS_ENDPOINT_URL_*); they are checked here only so a malformed endpoint stops the start.
+  AWS_ENDPOINT_URL_STS: httpUrl.optional(),
+  AWS_ENDPOINT_URL_IAM: httpUrl.optional(),
+  LEASH_AWS_MAX_ATTEMPTS: int(1, 10).default(3),
+  LEASH_AWS_IAM_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).default('us-east-1'),
+  LEASH_GCP_IAMCREDENTIALS_ENDPOINT: httpUrl.optional(),
 };
 
 const apiSchema = z.object({
@@ -50,6 +62,8 @@ export interface SharedConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   revocation: { attempts: number; backoffMs: number; quarantineRetryMs: number };
   retentionSeconds: number;
+  aws: { maxAttempts: number; iamRegion: string };
+  gcp: { iamCredentialsEndpoint?: string };
 }
 
 export interface ApiConfig extends SharedConfig {
@@ -94,6 +108,8 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
       quarantineRetryMs: e.LEASH_QUARANTINE_RETRY_MS,
     },
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
+    aws: { maxAttempts: e.LEASH_AWS_MAX_ATTEMPTS, iamRegion: e.LEASH_AWS_IAM_REGION },
+    gcp: { iamCredentialsEndpoint: e.LEASH_GCP_IAMCREDENTIALS_ENDPOINT },
   };
 }
 

@@ -103,6 +103,10 @@ export const LeaseViewSchema = z
     fingerprint: z.string(),
     providerRef: z.record(z.string(), z.string()),
     lastError: z.string().optional(),
+    /** What an early revocation did at the provider (in the revoke response), e.g. "expires by itself at T". */
+    revocation: z
+      .object({ effect: z.enum(['recalled', 'denied', 'expires_by_itself', 'expired']), note: z.string().optional() })
+      .optional(),
   })
   .meta({ id: 'Lease' });
 export type LeaseView = z.infer<typeof LeaseViewSchema>;

@@ -33,6 +33,31 @@ export interface RevokeCommand {
   handle: Record<string, unknown>;
 }
 
+/** Work a provider needs done later, e.g. removing a deny entry once the credential has expired. */
+export interface ProviderFollowUp {
+  /** When to run it (ms since the epoch). */
+  at: number;
+  /** Stable key of the thing to maintain (e.g. a role); one follow-up per key and time. */
+  key: string;
+  /** JSON-serialisable, non-secret data handed back to `followUp`. */
+  data: Record<string, unknown>;
+}
+
+/** What an early revocation actually did at the provider; audited as is. */
+export interface RevocationReport {
+  /**
+   * `recalled`: the credential no longer works (denylist, deleted identity); `denied`: a provider
+   * policy now denies it; `expires_by_itself`: the provider cannot recall it, it ends at its expiry;
+   * `expired`: it had already expired.
+   */
+  effect: 'recalled' | 'denied' | 'expires_by_itself' | 'expired';
+  /** A plain sentence for the audit log and operators. */
+  note?: string;
+  followUp?: ProviderFollowUp;
+  /** Set when the provider had to take a wider measure than asked (e.g. a role-wide cut-off). */
+  escalation?: string;
+}
+
 /**
  * A credential provider mints and revokes credentials. Implementations are stateless per request,
  * `revoke` is idempotent, and every error is a ProviderError classified retryable or permanent.
@@ -42,7 +67,9 @@ export interface CredentialProvider {
   /** Problems with a role's provider settings (empty when valid); checked when the policy loads. */
   validateSettings(settings: Record<string, unknown>, ttl: { minTtl?: number; maxTtl: number }): string[];
   issue(command: IssueCommand): Promise<IssuedCredential>;
-  revoke(command: RevokeCommand): Promise<void>;
+  revoke(command: RevokeCommand): Promise<RevocationReport | void>;
+  /** Runs a follow-up a revocation asked for; may ask for another one. Retried on retryable errors. */
+  followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;
   checkHealth(): Promise<void>;
 }
 

@@ -1,6 +1,17 @@
 import type { Redis } from 'ioredis';
+import { SystemClock } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
-import { JwtKeySet, JwtProvider, RedisJwtDenylist, type CredentialProvider } from '@leash/providers';
+import {
+  AwsSdkApi,
+  AwsStsProvider,
+  GcpIamCredentialsApi,
+  GcpIamProvider,
+  JwtKeySet,
+  JwtProvider,
+  RedisJwtDenylist,
+  RedisProviderLock,
+  type CredentialProvider,
+} from '@leash/providers';
 
 export interface BuiltProviders {
   all: CredentialProvider[];
@@ -10,9 +21,12 @@ export interface BuiltProviders {
 /**
  * Builds every credential provider this deployment enables. Each provider kind adds itself here;
  * a kind that is not built makes policies naming it fail to load (or claims fail with 503).
+ * The cloud providers are always built: their SDK clients resolve the broker's identity lazily,
+ * so without cloud configuration only their claims fail (503 provider not configured).
  */
 export async function createCredentialProviders(config: SharedConfig, redis: Redis): Promise<BuiltProviders> {
   const all: CredentialProvider[] = [];
+  const clock = new SystemClock();
   let jwt: JwtProvider | undefined;
   if (config.jwtKeysPath) {
     jwt = new JwtProvider(
@@ -22,5 +36,13 @@ export async function createCredentialProviders(config: SharedConfig, redis: Red
     );
     all.push(jwt);
   }
+  all.push(
+    new AwsStsProvider(
+      new AwsSdkApi({ iamRegion: config.aws.iamRegion, maxAttempts: config.aws.maxAttempts }),
+      new RedisProviderLock(redis, config.redis.prefix),
+      clock,
+    ),
+  );
+  all.push(new GcpIamProvider(new GcpIamCredentialsApi(config.gcp.iamCredentialsEndpoint), clock));
   return { all, jwt };
 }

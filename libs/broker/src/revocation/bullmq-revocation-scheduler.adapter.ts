@@ -1,7 +1,15 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CoreError, CoreErrorCode } from '@leash/core';
-import { JobName, REVOCATION_QUEUE, type RevokeLeaseJob, type RevokeReason } from '@leash/contracts';
+import { createHash } from 'node:crypto';
+import {
+  JobName,
+  MAINTENANCE_QUEUE,
+  REVOCATION_QUEUE,
+  type ProviderFollowUpJob,
+  type RevokeLeaseJob,
+  type RevokeReason,
+} from '@leash/contracts';
 import type { RevocationScheduler } from './revocation-scheduler.port';
 
 export interface RevocationQueueOptions {
@@ -16,6 +24,7 @@ export interface RevocationQueueOptions {
  */
 export class BullmqRevocationScheduler implements RevocationScheduler {
   private current?: Queue<RevokeLeaseJob>;
+  private maintenance?: Queue<ProviderFollowUpJob>;
 
   constructor(
     private readonly connect: () => Redis,
@@ -99,11 +108,42 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
     });
   }
 
+  async scheduleFollowUp(job: ProviderFollowUpJob, at: number, now: number): Promise<void> {
+    if (!this.maintenance) {
+      const queue = new Queue<ProviderFollowUpJob>(MAINTENANCE_QUEUE, {
+        connection: this.connect(),
+        prefix: `${this.options.prefix}:bull`,
+        skipWaitingForReady: true,
+      });
+      queue.on('error', () => undefined);
+      this.maintenance = queue;
+    }
+    // Job ids must not contain ':'; one job per key and time makes repeated scheduling idempotent.
+    const key = createHash('sha256').update(job.key).digest('hex').slice(0, 24);
+    const jobId = `follow-up-${job.provider}-${key}-${Math.floor(at / 1000)}`;
+    try {
+      await this.maintenance.add(JobName.ProviderFollowUp, job, {
+        jobId,
+        delay: Math.max(0, at - now),
+        attempts: 20,
+        backoff: { type: 'exponential', delay: this.options.backoffMs },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+    } catch (cause) {
+      const queue = this.maintenance;
+      this.maintenance = undefined;
+      void queue.close().catch(() => undefined);
+      throw new CoreError(CoreErrorCode.Unavailable, 'the maintenance queue (Redis) is unavailable', {}, { cause });
+    }
+  }
+
   async ping(): Promise<void> {
     await this.guard((q) => q.getJobCounts('delayed'));
   }
 
   async close(): Promise<void> {
+    await this.maintenance?.close();
     await this.current?.close();
   }
 }

@@ -1,4 +1,4 @@
-import type { RevokeReason } from '@leash/contracts';
+import type { ProviderFollowUpJob, RevokeReason } from '@leash/contracts';
 
 /** Schedules revocation jobs for the worker. */
 export interface RevocationScheduler {
@@ -10,6 +10,8 @@ export interface RevocationScheduler {
   revokeSoon(leaseId: string, reason: RevokeReason): Promise<void>;
   /** Adds a job for a lease that has none waiting (a missed or deleted job); leaves existing jobs alone. */
   ensureScheduled(leaseId: string, reason: RevokeReason): Promise<void>;
+  /** A delayed maintenance job that runs a provider's follow-up at `at` (idempotent per key and time). */
+  scheduleFollowUp(job: ProviderFollowUpJob, at: number, now: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -37,8 +37,12 @@ export class RevokeLeaseNow {
     if (result.outcome === 'retry') {
       await this.scheduler.revokeSoon(cmd.id, 'early');
     }
+    const report = result.outcome === 'revoked' ? result.report : undefined;
     return {
-      lease: toLeaseView(result.lease),
+      lease: {
+        ...toLeaseView(result.lease),
+        ...(report ? { revocation: { effect: report.effect, ...(report.note ? { note: report.note } : {}) } } : {}),
+      },
       pending: result.outcome === 'retry',
     };
   }

@@ -3,7 +3,7 @@ import { CLOCK, type Clock, type Lease } from '@leash/core';
 import type { RevokeReason } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { ProviderError, type ProviderRegistry } from '@leash/providers';
+import { ProviderError, type ProviderRegistry, type RevocationReport } from '@leash/providers';
 import { notFound } from '../access-control';
 import { BROKER_LOGGER, PROVIDER_REGISTRY, QUARANTINE_RETRY_MS, type BrokerLogger } from '../broker.tokens';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
@@ -17,7 +17,7 @@ export interface RevokeCommand {
 }
 
 export type RevokeOutcome =
-  | { outcome: 'revoked'; lease: Lease; lagMs?: number }
+  | { outcome: 'revoked'; lease: Lease; lagMs?: number; report?: RevocationReport }
   | { outcome: 'already_revoked'; lease: Lease }
   | { outcome: 'not_due'; lease: Lease }
   | { outcome: 'retry'; lease: Lease; error: string }
@@ -55,11 +55,15 @@ export class RevokeLease {
       return { outcome: 'already_revoked', lease };
     }
     const { lease, handle } = begun;
+    let report: RevocationReport | undefined;
     try {
-      await this.providers.get(lease.provider).revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle });
+      report =
+        (await this.providers.get(lease.provider).revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle })) ??
+        undefined;
     } catch (err) {
       return this.failed(cmd, lease, err);
     }
+    await this.followUp(lease, report);
     const now = this.clock.now();
     const done = await this.store.completeRevoke(lease.id, now);
     const after = (await this.store.getLease(lease.id)) ?? lease;
@@ -84,13 +88,40 @@ export class RevokeLease {
       details: {
         reason: expiredFirst ? 'expired' : cmd.reason,
         lagMs: expiredFirst ? lagMs : undefined,
+        ...(report ? { effect: report.effect, note: report.note } : {}),
       },
     });
     return {
       outcome: 'revoked',
       lease: after,
       ...(expiredFirst ? { lagMs } : {}),
+      ...(report ? { report } : {}),
     };
+  }
+
+  /** Audits a wider measure loudly and schedules the provider's follow-up (its failure is only logged). */
+  private async followUp(lease: Lease, report: RevocationReport | undefined): Promise<void> {
+    if (report?.escalation) {
+      this.logger.error('provider revocation escalated', { leaseId: lease.id, escalation: report.escalation });
+      await this.audit.append({
+        actor: { id: 'system', channel: 'system' },
+        action: 'provider.revocation_escalated',
+        leaseId: lease.id,
+        role: lease.role,
+        environment: lease.environment,
+        provider: lease.provider,
+        details: { escalation: report.escalation },
+      });
+    }
+    const next = report?.followUp;
+    if (next) {
+      await this.scheduler
+        .scheduleFollowUp({ provider: lease.provider, key: next.key, data: next.data }, next.at, this.clock.now())
+        .catch((err: unknown) =>
+          // The entry stays until the next revocation of the same target prunes it: safe, only larger.
+          this.logger.warn('could not schedule provider follow-up', { leaseId: lease.id, err: String(err) }),
+        );
+    }
   }
 
   private async failed(cmd: RevokeCommand, lease: Lease, err: unknown): Promise<RevokeOutcome> {

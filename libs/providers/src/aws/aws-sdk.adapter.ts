@@ -1,0 +1,153 @@
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { ProviderError, ProviderErrorCode } from '../provider.errors';
+import type { AssumedRole, AssumeRoleInput, AwsApi } from './aws-api.port';
+
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'IDPCommunicationError',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'ServiceFailure',
+]);
+const NOT_CONFIGURED = new Set(['CredentialsProviderError', 'ProviderError', 'TokenProviderError']);
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** Classifies an SDK failure: throttling, 5xx and network errors are retryable; the rest permanent. */
+export function classifyAwsError(operation: string, err: unknown): ProviderError {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorShape;
+  const name = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  if (NOT_CONFIGURED.has(name) || /region is missing|could not load credentials/i.test(e.message ?? '')) {
+    return new ProviderError(
+      ProviderErrorCode.NotConfigured,
+      'aws',
+      name,
+      `aws ${operation}: the broker has no AWS identity or region configured`,
+      { cause: err },
+    );
+  }
+  const network = status === undefined && (e.code !== undefined || /ECONN|ETIMEDOUT|EAI_AGAIN|socket/i.test(e.message ?? ''));
+  const retryable =
+    THROTTLING.has(name) || (status !== undefined && (status >= 500 || status === 429)) || network || !!e.$retryable;
+  const providerCode = network ? (e.code ?? 'NetworkError') : name;
+  const detail = (e.message ?? '').slice(0, 300);
+  return new ProviderError(
+    retryable ? ProviderErrorCode.Retryable : ProviderErrorCode.Permanent,
+    'aws',
+    providerCode,
+    `aws ${operation} failed: ${providerCode}${detail ? ` (${detail})` : ''}`,
+    { cause: err },
+  );
+}
+
+/**
+ * STS and IAM over the AWS SDK with its standard configuration: the default credential chain,
+ * and the endpoint variables (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_IAM) since no endpoint is set here.
+ * Clients hold only the broker's own identity, never a lease's credentials.
+ */
+export class AwsSdkApi implements AwsApi {
+  private readonly sts = new Map<string, STSClient>();
+  private readonly iam: IAMClient;
+
+  constructor(private readonly options: { iamRegion: string; maxAttempts: number }) {
+    this.iam = new IAMClient({ region: options.iamRegion, maxAttempts: options.maxAttempts });
+  }
+
+  private stsFor(region: string): STSClient {
+    let client = this.sts.get(region);
+    if (!client) {
+      client = new STSClient({ region, maxAttempts: this.options.maxAttempts });
+      this.sts.set(region, client);
+    }
+    return client;
+  }
+
+  async assumeRole(input: AssumeRoleInput): Promise<AssumedRole> {
+    let out;
+    try {
+      out = await this.stsFor(input.region).send(
+        new AssumeRoleCommand({
+          RoleArn: input.roleArn,
+          RoleSessionName: input.roleSessionName,
+          DurationSeconds: input.durationSeconds,
+          SourceIdentity: input.sourceIdentity,
+          ExternalId: input.externalId,
+          Policy: input.policy,
+          PolicyArns: input.policyArns?.map((arn) => ({ arn })),
+          Tags: input.tags.map((t) => ({ Key: t.key, Value: t.value })),
+        }),
+      );
+    } catch (err) {
+      throw classifyAwsError('AssumeRole', err);
+    }
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      throw new ProviderError(ProviderErrorCode.Retryable, 'aws', 'IncompleteResponse', 'STS returned no credentials');
+    }
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration.getTime(),
+      assumedRoleArn: out.AssumedRoleUser?.Arn,
+    };
+  }
+
+  async getRolePolicy(roleName: string, policyName: string): Promise<string | undefined> {
+    try {
+      const out = await this.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+      // IAM returns the document URL-encoded (RFC 3986).
+      return out.PolicyDocument ? decodeURIComponent(out.PolicyDocument) : undefined;
+    } catch (err) {
+      if ((err as SdkErrorShape).name === 'NoSuchEntityException' || (err as SdkErrorShape).name === 'NoSuchEntity') {
+        return undefined;
+      }
+      throw classifyAwsError('GetRolePolicy', err);
+    }
+  }
+
+  async putRolePolicy(roleName: string, policyName: string, document: string): Promise<void> {
+    try {
+      await this.iam.send(
+        new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }),
+      );
+    } catch (err) {
+      throw classifyAwsError('PutRolePolicy', err);
+    }
+  }
+
+  async deleteRolePolicy(roleName: string, policyName: string): Promise<void> {
+    try {
+      await this.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+    } catch (err) {
+      if ((err as SdkErrorShape).name === 'NoSuchEntityException' || (err as SdkErrorShape).name === 'NoSuchEntity') {
+        return;
+      }
+      throw classifyAwsError('DeleteRolePolicy', err);
+    }
+  }
+
+  async callerIdentity(region: string): Promise<{ arn: string }> {
+    try {
+      const out = await this.stsFor(region).send(new GetCallerIdentityCommand({}));
+      return { arn: out.Arn ?? '' };
+    } catch (err) {
+      throw classifyAwsError('GetCallerIdentity', err);
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import type { Clock } from '@leash/core';
+import type {
+  CredentialProvider,
+  IssueCommand,
+  IssuedCredential,
+  ProviderFollowUp,
+  RevocationReport,
+  RevokeCommand,
+} from '../credential-provider.port';
+import type { ProviderLock } from '../provider-lock.port';
+import { ProviderError, ProviderErrorCode } from '../provider.errors';
+import type { AwsApi } from './aws-api.port';
+import {
+  addRevoked,
+  compactToFit,
+  cutOffAll,
+  isDenied,
+  isEmpty,
+  nextPruneAt,
+  parseRevocationPolicy,
+  pruneExpired,
+  renderRevocationPolicy,
+  REVOCATION_POLICY_NAME,
+  type RevocationPolicy,
+} from './aws-revocation-policy';
+import { PACKED_POLICY_LIMIT, parseAwsSettings, renderSessionPolicy, tagValue } from './aws-settings';
+
+interface AwsHandle {
+  roleArn: string;
+  roleName: string;
+  sourceIdentity: string;
+  expiration: number;
+  budget: number;
+}
+
+function handleOf(cmd: RevokeCommand): AwsHandle {
+  const h = cmd.handle;
+  if (typeof h.roleArn !== 'string' || typeof h.roleName !== 'string' || typeof h.sourceIdentity !== 'string') {
+    throw new ProviderError(ProviderErrorCode.Permanent, 'aws', 'InvalidHandle', 'aws revocation handle is incomplete');
+  }
+  return {
+    roleArn: h.roleArn,
+    roleName: h.roleName,
+    sourceIdentity: h.sourceIdentity,
+    expiration: typeof h.expiration === 'number' ? h.expiration : cmd.expiresAt,
+    budget: typeof h.budget === 'number' ? h.budget : 10_240,
+  };
+}
+
+/**
+ * AWS STS AssumeRole per lease. STS credentials cannot be recalled, so an early revocation adds
+ * the lease's SourceIdentity to the role's inline deny policy `leash-revoked-sessions` until the
+ * credential has expired; a follow-up prunes it and deletes the policy when nothing is left.
+ */
+export class AwsStsProvider implements CredentialProvider {
+  readonly kind = 'aws' as const;
+
+  constructor(
+    private readonly api: AwsApi,
+    private readonly lock: ProviderLock,
+    private readonly clock: Clock,
+  ) {}
+
+  validateSettings(settings: Record<string, unknown>, ttl: { minTtl?: number; maxTtl: number }): string[] {
+    return parseAwsSettings(settings, ttl).problems;
+  }
+
+  async issue(cmd: IssueCommand): Promise<IssuedCredential> {
+    const { value: s } = parseAwsSettings(cmd.role.settings);
+    if (!s) {
+      throw new ProviderError(ProviderErrorCode.Permanent, 'aws', 'InvalidSettings', 'invalid aws role settings');
+    }
+    const policy = renderSessionPolicy(s.sessionPolicy, {
+      environment: cmd.environment,
+      session: cmd.sessionId ?? '',
+      principal: cmd.principal,
+    });
+    const packed = (policy?.length ?? 0) + s.policyArns.join('').length;
+    if (packed > PACKED_POLICY_LIMIT) {
+      throw new ProviderError(
+        ProviderErrorCode.Permanent,
+        'aws',
+        'PackedPolicyTooLarge',
+        `the rendered session policy and policy ARNs are ${packed} characters (STS allows ${PACKED_POLICY_LIMIT})`,
+      );
+    }
+    const tags = [
+      { key: 'leash:principal', value: tagValue(cmd.principal) },
+      { key: 'leash:environment', value: tagValue(cmd.environment) },
+      ...(cmd.sessionId ? [{ key: 'leash:session', value: tagValue(cmd.sessionId) }] : []),
+      ...Object.entries(s.tags).map(([key, value]) => ({ key, value })),
+    ];
+    const assumed = await this.api.assumeRole({
+      region: s.region,
+      roleArn: s.roleArn,
+      roleSessionName: `leash-${cmd.leaseId}`.slice(0, 64),
+      durationSeconds: cmd.ttlSeconds,
+      sourceIdentity: cmd.leaseId,
+      externalId: s.externalId,
+      policy,
+      policyArns: s.policyArns.length > 0 ? s.policyArns : undefined,
+      tags,
+    });
+    // The credential never outlives the lease.
+    const expiresAt = Math.min(assumed.expiration, cmd.expiresAt);
+    return {
+      credential: {
+        accessKeyId: assumed.accessKeyId,
+        secretAccessKey: assumed.secretAccessKey,
+        sessionToken: assumed.sessionToken,
+        expiration: new Date(assumed.expiration).toISOString(),
+      },
+      secret: assumed.secretAccessKey,
+      revocationHandle: {
+        roleArn: s.roleArn,
+        roleName: s.roleName,
+        sourceIdentity: cmd.leaseId,
+        expiration: assumed.expiration,
+        budget: s.revocationPolicyMaxChars,
+      },
+      expiresAt,
+      providerRef: {
+        sourceIdentity: cmd.leaseId,
+        roleSessionName: `leash-${cmd.leaseId}`.slice(0, 64),
+        ...(assumed.assumedRoleArn ? { assumedRoleArn: assumed.assumedRoleArn } : {}),
+      },
+    };
+  }
+
+  async revoke(cmd: RevokeCommand): Promise<RevocationReport> {
+    const h = handleOf(cmd);
+    if (this.clock.now() >= h.expiration) {
+      return { effect: 'expired', note: `the STS credential expired at ${new Date(h.expiration).toISOString()}` };
+    }
+    let escalation: string | undefined;
+    const policy = await this.lock.withLock(`aws:${h.roleArn}`, async () => {
+      const current = await this.read(h.roleName);
+      const changed = pruneExpired(current, this.clock.now()) > 0;
+      if (isDenied(current, h.sourceIdentity) && !changed) {
+        return current;
+      }
+      addRevoked(current, h.sourceIdentity, h.expiration);
+      if (!compactToFit(current, h.budget)) {
+        escalation = this.cutOff(current, h);
+      }
+      try {
+        await this.api.putRolePolicy(h.roleName, REVOCATION_POLICY_NAME, renderRevocationPolicy(current));
+      } catch (err) {
+        // The role's inline policies together exceed IAM's quota: fall back to a cut-off, which is small.
+        if (err instanceof ProviderError && /LimitExceeded/.test(err.providerCode) && escalation === undefined) {
+          escalation = this.cutOff(current, h);
+          await this.api.putRolePolicy(h.roleName, REVOCATION_POLICY_NAME, renderRevocationPolicy(current));
+        } else {
+          throw err;
+        }
+      }
+      return current;
+    });
+    const until = new Date(h.expiration).toISOString();
+    return {
+      effect: 'denied',
+      note: escalation
+        ? escalation
+        : `inline policy ${REVOCATION_POLICY_NAME} on ${h.roleArn} denies SourceIdentity ${h.sourceIdentity} until ${until}`,
+      followUp: this.followUpFor(h.roleArn, h.roleName, policy),
+      ...(escalation ? { escalation } : {}),
+    };
+  }
+
+  /** Prunes entries whose credentials have expired; deletes the policy when nothing is left. */
+  async followUp(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp }> {
+    const { roleArn, roleName } = data;
+    if (typeof roleArn !== 'string' || typeof roleName !== 'string') {
+      throw new ProviderError(ProviderErrorCode.Permanent, 'aws', 'InvalidFollowUp', 'aws follow-up without a role');
+    }
+    const policy = await this.lock.withLock(`aws:${roleArn}`, async () => {
+      const current = await this.read(roleName);
+      if (pruneExpired(current, this.clock.now()) === 0 && !isEmpty(current)) {
+        return current;
+      }
+      if (isEmpty(current)) {
+        await this.api.deleteRolePolicy(roleName, REVOCATION_POLICY_NAME);
+      } else {
+        await this.api.putRolePolicy(roleName, REVOCATION_POLICY_NAME, renderRevocationPolicy(current));
+      }
+      return current;
+    });
+    return { followUp: this.followUpFor(roleArn, roleName, policy) };
+  }
+
+  async checkHealth(): Promise<void> {
+    await this.api.callerIdentity('us-east-1');
+  }
+
+  private async read(roleName: string): Promise<RevocationPolicy> {
+    const document = await this.api.getRolePolicy(roleName, REVOCATION_POLICY_NAME);
+    try {
+      return parseRevocationPolicy(document);
+    } catch (cause) {
+      throw new ProviderError(
+        ProviderErrorCode.Permanent,
+        'aws',
+        'UnreadableRevocationPolicy',
+        `inline policy ${REVOCATION_POLICY_NAME} on role ${roleName} is not valid JSON`,
+        { cause },
+      );
+    }
+  }
+
+  private cutOff(policy: RevocationPolicy, h: AwsHandle): string {
+    cutOffAll(policy, this.clock.now());
+    return (
+      `the deny list of ${h.roleArn} would exceed IAM's inline policy size limit; ` +
+      `every session of the role issued before now is denied (aws:TokenIssueTime cut-off)`
+    );
+  }
+
+  private followUpFor(roleArn: string, roleName: string, policy: RevocationPolicy): ProviderFollowUp | undefined {
+    const at = nextPruneAt(policy);
+    return at === undefined ? undefined : { at, key: `aws:${roleArn}`, data: { roleArn, roleName } };
+  }
+}

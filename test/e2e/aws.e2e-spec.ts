@@ -1,0 +1,268 @@
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { FakeAws } from '../fakes/aws/fake-aws';
+import { LeashStack } from '../support/leash-stack';
+
+const BROKER = {
+  accessKeyId: 'AKIALEASHBROKER00001',
+  secretAccessKey: 'broker-secret-key-for-the-fake-0000000001',
+  arn: 'arn:aws:iam::111122223333:user/leash-broker',
+};
+const ROLE = 'leash-demo-deploy';
+const POLICY = 'leash-revoked-sessions';
+// The fake mints credentials as if STS had issued them 875 s ago (a skewed clock), so a 900 s
+// credential really expires 25 s after the claim and the suite can watch the pruning.
+const BACKDATE_MS = 875_000;
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met in ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface AwsCredential {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: string;
+}
+
+const clientConfig = (fake: FakeAws, c: AwsCredential) => ({
+  region: 'us-east-1',
+  endpoint: fake.url,
+  maxAttempts: 1,
+  credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken },
+});
+
+describe('aws provider: STS AssumeRole per lease, early revocation by deny policy, pruning after expiry', () => {
+  let fake: FakeAws;
+  let stack: LeashStack;
+  let agent: string;
+  let approver: string;
+
+  beforeAll(async () => {
+    fake = await FakeAws.start(BROKER);
+    fake.addRole({
+      accountId: '111122223333',
+      name: ROLE,
+      maxSessionDuration: 3600,
+      trusted: [BROKER.accessKeyId],
+      allowSourceIdentity: true,
+    });
+    fake.addRole({
+      accountId: '111122223333',
+      name: 'no-source-identity',
+      maxSessionDuration: 3600,
+      trusted: [BROKER.accessKeyId],
+      allowSourceIdentity: false,
+    });
+    stack = await LeashStack.start({
+      name: 'aws',
+      env: {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: BROKER.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: BROKER.secretAccessKey,
+        AWS_ENDPOINT_URL_STS: fake.url,
+        AWS_ENDPOINT_URL_IAM: fake.url,
+        LEASH_AWS_MAX_ATTEMPTS: '2',
+      },
+      policy: (doc) => {
+        const roles = doc.roles as Record<string, unknown>[];
+        roles.push({
+          id: 'aws-untrusted',
+          provider: 'aws',
+          settings: { roleArn: 'arn:aws:iam::111122223333:role/no-source-identity', region: 'us-east-1' },
+          environments: ['staging'],
+          principals: [{ sub: 'agent-*' }],
+          minTtl: '15m',
+          maxTtl: '1h',
+          approval: 'auto',
+        });
+        return doc;
+      },
+    });
+    agent = await stack.devToken({ subject: 'agent-aws', owner: 'bob' });
+    approver = await stack.devToken({ subject: 'alice' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await fake?.stop();
+  });
+
+  async function approvedRequest(): Promise<string> {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: {
+        role: 'demo-aws-deploy',
+        environment: 'production',
+        ttlSeconds: 900,
+        reason: 'deploy the release',
+        session: { id: 'sess-aws-1' },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ state: 'pending', decision: 'needs_approval' });
+    const approved = await stack.call('POST', `/v1/requests/${created.body.id}/approve`, { token: approver, body: {} });
+    expect(approved.status).toBe(200);
+    return created.body.id as string;
+  }
+
+  it('claims STS credentials, revokes early through the deny policy (receipt: a denied call), prunes after expiry', async () => {
+    fake.clockOffsetMs = -BACKDATE_MS;
+    const id = await approvedRequest();
+    const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
+    expect(claim.status).toBe(201);
+    const credential = claim.body.credential as AwsCredential;
+    expect(Object.keys(credential).sort()).toEqual(['accessKeyId', 'expiration', 'secretAccessKey', 'sessionToken']);
+    const leaseId = claim.body.lease.id as string;
+    expect(claim.body.lease.providerRef).toMatchObject({ sourceIdentity: leaseId });
+
+    // STS saw the lease's identity: session name, SourceIdentity, tags and the rendered session policy.
+    const session = fake.sessions.get(credential.accessKeyId)!;
+    expect(session.sessionName).toBe(`leash-${leaseId}`);
+    expect(session.sourceIdentity).toBe(leaseId);
+    expect(session.tags).toMatchObject({
+      'leash:principal': 'agent-aws',
+      'leash:environment': 'production',
+      'leash:session': 'sess-aws-1',
+    });
+    expect(session.policy).toContain('arn:aws:s3:::leash-demo-production/*');
+
+    // The credential works with the real SDK clients.
+    const sts = new STSClient(clientConfig(fake, credential));
+    const who = await sts.send(new GetCallerIdentityCommand({}));
+    expect(who.Arn).toBe(`arn:aws:sts::111122223333:assumed-role/${ROLE}/leash-${leaseId}`);
+    const iam = new IAMClient(clientConfig(fake, credential));
+    await expect(iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
+
+    const revoked = await stack.call('DELETE', `/v1/leases/${leaseId}`, { token: agent });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({ state: 'revoked', revocation: { effect: 'denied' } });
+    const deny = JSON.parse(fake.inlinePolicy(ROLE, POLICY)!) as { Statement: { Condition: unknown }[] };
+    expect(JSON.stringify(deny.Statement)).toContain(leaseId);
+
+    // The revocation receipt: the same credential is now refused.
+    await expect(iam.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'AccessDenied' });
+
+    // Once the credential's own expiry has passed, the follow-up job prunes the id and, with
+    // nothing left, deletes the policy.
+    await waitFor(() => (fake.inlinePolicy(ROLE, POLICY) === undefined ? true : undefined), 90_000);
+    await expect(iam.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'ExpiredToken' });
+    fake.clockOffsetMs = 0;
+  }, 120_000);
+
+  it('a provider outage fails the claim with 503 naming the provider code, leaves no lease, and the claim works after', async () => {
+    const id = await approvedRequest();
+    fake.fail(500, 'InternalFailure');
+    const failed = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('content-type')).toContain('application/problem+json');
+    expect(failed.body).toMatchObject({ provider: 'aws', providerCode: 'InternalFailure' });
+    expect(JSON.stringify(failed.body)).not.toMatch(/stack|at .*\.js/);
+    const leases = await stack.call('GET', '/v1/leases?state=active', { token: agent });
+    expect(leases.body.leases.filter((l: { requestId: string }) => l.requestId === id)).toEqual([]);
+
+    fake.recover();
+    const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
+    expect(claim.status).toBe(201);
+  });
+
+  it('a permanent refusal (trust policy lacks sts:SetSourceIdentity) is a 502 naming AccessDenied, no secret', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'aws-untrusted', environment: 'staging', ttlSeconds: 900, reason: 'read' },
+    });
+    expect(created.status).toBe(201);
+    const failed = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(failed.status).toBe(502);
+    expect(failed.body).toMatchObject({ provider: 'aws', providerCode: 'AccessDenied' });
+    expect(JSON.stringify(failed.body)).not.toContain(BROKER.secretAccessKey);
+    const request = await stack.call('GET', `/v1/requests/${created.body.id}`, { token: agent });
+    expect(request.body.state).toBe('approved');
+  });
+
+  it('an IAM outage during early revocation is retried until the deny policy lands; nothing is lost', async () => {
+    const id = await approvedRequest();
+    const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
+    expect(claim.status).toBe(201);
+    const leaseId = claim.body.lease.id as string;
+    const iam = new IAMClient(clientConfig(fake, claim.body.credential as AwsCredential));
+
+    fake.fail(503, 'ServiceUnavailable');
+    const revoked = await stack.call('DELETE', `/v1/leases/${leaseId}`, { token: agent });
+    expect(revoked.status).toBe(202);
+    // Let the worker fail at least once more before the provider recovers.
+    const failedBefore = fake.calls.filter((c) => c.status === 503).length;
+    await waitFor(() => (fake.calls.filter((c) => c.status === 503).length > failedBefore ? true : undefined), 30_000);
+    fake.recover();
+
+    const lease = await waitFor(async () => {
+      const got = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agent });
+      return got.body.state === 'revoked' ? got.body : undefined;
+    }, 30_000);
+    expect(lease.state).toBe('revoked');
+    expect(fake.inlinePolicy(ROLE, POLICY)).toContain(leaseId);
+    await expect(iam.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(stack.issuedSecrets.length).toBeGreaterThan(0);
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
+});
+
+describe('aws and gcp roles without cloud configuration', () => {
+  let stack: LeashStack;
+
+  beforeAll(async () => {
+    stack = await LeashStack.start({ name: 'nocloud', worker: false });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('claims fail with a clear 503 problem+json while the rest of the demo works', async () => {
+    const agent = await stack.devToken({ subject: 'agent-nocloud' });
+    const gcp = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-gcp-viewer', environment: 'staging', ttlSeconds: 600, reason: 'look' },
+    });
+    expect(gcp.status).toBe(201);
+    const gcpClaim = await stack.call('POST', `/v1/requests/${gcp.body.id}/credentials`, { token: agent });
+    expect(gcpClaim.status).toBe(503);
+    expect(gcpClaim.headers.get('content-type')).toContain('application/problem+json');
+    expect(gcpClaim.body).toMatchObject({ provider: 'gcp' });
+
+    const jwt = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'read' },
+    });
+    const jwtClaim = await stack.call('POST', `/v1/requests/${jwt.body.id}/credentials`, { token: agent });
+    expect(jwtClaim.status).toBe(201);
+  });
+
+  it('an aws claim without broker credentials fails with 503 naming the provider', async () => {
+    const agent = await stack.devToken({ subject: 'agent-nocloud' });
+    const approver = await stack.devToken({ subject: 'alice' });
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-aws-deploy', environment: 'production', reason: 'deploy' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.ttlSeconds).toBe(900);
+    await stack.call('POST', `/v1/requests/${created.body.id}/approve`, { token: approver, body: {} });
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(claim.status).toBe(503);
+    expect(claim.body).toMatchObject({ provider: 'aws' });
+  });
+});

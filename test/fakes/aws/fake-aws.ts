@@ -1,0 +1,359 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A wire-compatible fake of AWS STS and IAM (Query protocol: form POST, XML answers) for the real
+ * SDK clients. It enforces the documented AssumeRole limits, the trust policy (including
+ * sts:SetSourceIdentity), IAM's inline policy quota, and evaluates the deny statements of a role's
+ * inline policies when a session calls a "protected" action (iam:ListRoles here): a denial of a
+ * revoked session is the revocation receipt.
+ */
+export interface FakeRole {
+  accountId: string;
+  name: string;
+  maxSessionDuration: number;
+  /** Broker access key ids the trust policy allows. */
+  trusted: string[];
+  /** Whether the trust policy allows sts:SetSourceIdentity (and sts:TagSession). */
+  allowSourceIdentity: boolean;
+  externalId?: string;
+}
+
+interface Session {
+  secret: string;
+  token: string;
+  role: FakeRole;
+  sessionName: string;
+  sourceIdentity?: string;
+  issuedAt: number;
+  expiration: number;
+  tags: Record<string, string>;
+  policy?: string;
+}
+
+interface Caller {
+  kind: 'broker' | 'session';
+  accessKeyId: string;
+  session?: Session;
+}
+
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
+const NAME = /^[\w+=,.@-]{2,64}$/;
+const INLINE_LIMIT = 10_240;
+
+class AwsFault extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+export class FakeAws {
+  readonly roles = new Map<string, FakeRole>();
+  readonly inlinePolicies = new Map<string, Map<string, string>>();
+  readonly sessions = new Map<string, Session>();
+  /** Every call: action and the caller's access key id (never a secret). */
+  readonly calls: { action: string; accessKeyId: string; status: number }[] = [];
+  /**
+   * Shifts the clock STS issues with (a skewed STS): a negative offset mints credentials as if
+   * issued that long ago, so they really expire sooner. Validity is always checked in real time.
+   */
+  clockOffsetMs = 0;
+  private outage?: { status: number; code: string; remaining: number };
+  private server?: Server;
+  url = '';
+
+  constructor(private readonly brokerKeys: Map<string, { secret: string; arn: string }>) {}
+
+  static async start(broker: { accessKeyId: string; secretAccessKey: string; arn: string }): Promise<FakeAws> {
+    const fake = new FakeAws(new Map([[broker.accessKeyId, { secret: broker.secretAccessKey, arn: broker.arn }]]));
+    fake.server = createServer((req, res) => void fake.handle(req, res));
+    await new Promise<void>((resolve) => fake.server!.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  addRole(role: FakeRole): void {
+    this.roles.set(role.name, role);
+    this.inlinePolicies.set(role.name, new Map());
+  }
+
+  /** The next `count` calls (Infinity: until `recover`) fail with `status` and `code`. */
+  fail(status: number, code: string, count = Infinity): void {
+    this.outage = { status, code, remaining: count };
+  }
+
+  recover(): void {
+    this.outage = undefined;
+  }
+
+  inlinePolicy(roleName: string, policyName: string): string | undefined {
+    return this.inlinePolicies.get(roleName)?.get(policyName);
+  }
+
+  private now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) {
+      chunks.push(chunk as Buffer);
+    }
+    const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const action = params.get('Action') ?? '';
+    const service = /Credential=[^/]+\/\d{8}\/[^/]+\/([a-z0-9-]+)\/aws4_request/.exec(req.headers.authorization ?? '');
+    const ns = service?.[1] === 'iam' ? IAM_NS : STS_NS;
+    let accessKeyId = '';
+    try {
+      if (req.method !== 'POST') {
+        throw new AwsFault(405, 'InvalidAction', 'only POST');
+      }
+      if (this.outage && this.outage.remaining > 0) {
+        this.outage.remaining -= 1;
+        throw new AwsFault(this.outage.status, this.outage.code, 'the fake is having an outage');
+      }
+      const caller = this.authenticate(req);
+      accessKeyId = caller.accessKeyId;
+      const body = this.dispatch(service?.[1] ?? '', action, params, caller);
+      this.calls.push({ action, accessKeyId, status: 200 });
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        `<${action}Response xmlns="${ns}">${body === '' ? '' : `<${action}Result>${body}</${action}Result>`}` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+      );
+    } catch (err) {
+      const fault = err instanceof AwsFault ? err : new AwsFault(500, 'InternalFailure', 'internal error');
+      this.calls.push({ action, accessKeyId, status: fault.status });
+      res.writeHead(fault.status, { 'content-type': 'text/xml' });
+      res.end(
+        `<ErrorResponse xmlns="${ns}"><Error><Type>${fault.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
+          `<Code>${fault.code}</Code><Message>${esc(fault.message)}</Message></Error>` +
+          `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+      );
+    }
+  }
+
+  private authenticate(req: IncomingMessage): Caller {
+    const match = /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\//.exec(req.headers.authorization ?? '');
+    if (!match) {
+      throw new AwsFault(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+    }
+    const accessKeyId = match[1];
+    if (this.brokerKeys.has(accessKeyId)) {
+      return { kind: 'broker', accessKeyId };
+    }
+    const session = this.sessions.get(accessKeyId);
+    if (!session || req.headers['x-amz-security-token'] !== session.token) {
+      throw new AwsFault(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    }
+    if (Date.now() >= session.expiration) {
+      throw new AwsFault(403, 'ExpiredToken', 'The security token included in the request is expired');
+    }
+    return { kind: 'session', accessKeyId, session };
+  }
+
+  private dispatch(service: string, action: string, p: URLSearchParams, caller: Caller): string {
+    if (service === 'sts' && action === 'AssumeRole') {
+      return this.assumeRole(p, caller);
+    }
+    if (service === 'sts' && action === 'GetCallerIdentity') {
+      const arn =
+        caller.session !== undefined
+          ? `arn:aws:sts::${caller.session.role.accountId}:assumed-role/${caller.session.role.name}/${caller.session.sessionName}`
+          : this.brokerKeys.get(caller.accessKeyId)!.arn;
+      return `<Arn>${esc(arn)}</Arn><UserId>${caller.accessKeyId}</UserId><Account>${arn.split(':')[4]}</Account>`;
+    }
+    if (service === 'iam' && action === 'ListRoles') {
+      this.enforce(caller, 'iam:ListRoles');
+      return '<IsTruncated>false</IsTruncated><Roles/>';
+    }
+    if (service === 'iam' && ['PutRolePolicy', 'GetRolePolicy', 'DeleteRolePolicy'].includes(action)) {
+      if (caller.kind !== 'broker') {
+        throw new AwsFault(403, 'AccessDenied', `not authorized to perform: iam:${action}`);
+      }
+      return this.rolePolicy(action, p);
+    }
+    throw new AwsFault(400, 'InvalidAction', `Could not find operation ${action} for service ${service}`);
+  }
+
+  private assumeRole(p: URLSearchParams, caller: Caller): string {
+    const roleArn = p.get('RoleArn') ?? '';
+    const role = [...this.roles.values()].find((r) => `arn:aws:iam::${r.accountId}:role/${r.name}` === roleArn);
+    const sessionName = p.get('RoleSessionName') ?? '';
+    const duration = Number(p.get('DurationSeconds') ?? '3600');
+    const sourceIdentity = p.get('SourceIdentity') ?? undefined;
+    const externalId = p.get('ExternalId') ?? undefined;
+    const policy = p.get('Policy') ?? undefined;
+    if (!NAME.test(sessionName)) {
+      throw new AwsFault(400, 'ValidationError', `Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`);
+    }
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43_200) {
+      throw new AwsFault(400, 'ValidationError', `Value '${duration}' at 'durationSeconds' failed to satisfy constraint`);
+    }
+    if (sourceIdentity !== undefined && (!NAME.test(sourceIdentity) || /^aws:/i.test(sourceIdentity))) {
+      throw new AwsFault(400, 'ValidationError', 'Value at sourceIdentity failed to satisfy constraint');
+    }
+    if (externalId !== undefined && (externalId.length < 2 || externalId.length > 1224)) {
+      throw new AwsFault(400, 'ValidationError', 'Value at externalId failed to satisfy constraint');
+    }
+    const arns: string[] = [];
+    for (let i = 1; p.has(`PolicyArns.member.${i}.arn`); i += 1) {
+      arns.push(p.get(`PolicyArns.member.${i}.arn`)!);
+    }
+    if (arns.length > 10) {
+      throw new AwsFault(400, 'ValidationError', 'at most 10 policy ARNs');
+    }
+    if (policy !== undefined) {
+      try {
+        JSON.parse(policy);
+      } catch {
+        throw new AwsFault(400, 'MalformedPolicyDocument', 'The policy is not in the valid JSON format.');
+      }
+    }
+    const packed = (policy?.length ?? 0) + arns.join('').length;
+    if (packed > 2048) {
+      throw new AwsFault(400, 'PackedPolicyTooLarge', 'Packed policy consumes more than 100% of allotted space');
+    }
+    const tags: Record<string, string> = {};
+    for (let i = 1; p.has(`Tags.member.${i}.Key`); i += 1) {
+      const key = p.get(`Tags.member.${i}.Key`)!;
+      const value = p.get(`Tags.member.${i}.Value`) ?? '';
+      if (key.length > 128 || value.length > 256 || /^aws:/i.test(key)) {
+        throw new AwsFault(400, 'ValidationError', `invalid session tag ${key}`);
+      }
+      tags[key] = value;
+    }
+    if (Object.keys(tags).length > 50) {
+      throw new AwsFault(400, 'ValidationError', 'at most 50 session tags');
+    }
+    const who = caller.kind === 'broker' ? this.brokerKeys.get(caller.accessKeyId)!.arn : caller.accessKeyId;
+    if (!role || caller.kind !== 'broker' || !role.trusted.includes(caller.accessKeyId)) {
+      throw new AwsFault(403, 'AccessDenied', `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    }
+    if (sourceIdentity !== undefined && !role.allowSourceIdentity) {
+      throw new AwsFault(403, 'AccessDenied', `User: ${who} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}`);
+    }
+    if (role.externalId !== undefined && role.externalId !== externalId) {
+      throw new AwsFault(403, 'AccessDenied', `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    }
+    if (duration > role.maxSessionDuration) {
+      throw new AwsFault(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+    }
+    const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    const issuedAt = this.now();
+    const session: Session = {
+      secret: randomBytes(30).toString('base64'),
+      token: `FwoGZXIvYXdzE${randomBytes(60).toString('base64')}`,
+      role,
+      sessionName,
+      sourceIdentity,
+      issuedAt,
+      // STS reports whole seconds.
+      expiration: Math.floor(issuedAt / 1000) * 1000 + duration * 1000,
+      tags,
+      policy,
+    };
+    this.sessions.set(accessKeyId, session);
+    return (
+      (sourceIdentity ? `<SourceIdentity>${esc(sourceIdentity)}</SourceIdentity>` : '') +
+      `<AssumedRoleUser><Arn>arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${esc(sessionName)}</Arn>` +
+      `<AssumedRoleId>AROA${randomBytes(8).toString('hex').toUpperCase()}:${esc(sessionName)}</AssumedRoleId></AssumedRoleUser>` +
+      `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${session.secret}</SecretAccessKey>` +
+      `<SessionToken>${session.token}</SessionToken><Expiration>${new Date(session.expiration).toISOString()}</Expiration></Credentials>` +
+      `<PackedPolicySize>${Math.ceil((packed / 2048) * 100)}</PackedPolicySize>`
+    );
+  }
+
+  private rolePolicy(action: string, p: URLSearchParams): string {
+    const roleName = p.get('RoleName') ?? '';
+    const policyName = p.get('PolicyName') ?? '';
+    const policies = this.inlinePolicies.get(roleName);
+    if (!policies) {
+      throw new AwsFault(404, 'NoSuchEntity', `The role with name ${roleName} cannot be found.`);
+    }
+    if (!/^[\w+=,.@-]{1,128}$/.test(policyName)) {
+      throw new AwsFault(400, 'ValidationError', 'invalid policy name');
+    }
+    if (action === 'GetRolePolicy' || action === 'DeleteRolePolicy') {
+      const doc = policies.get(policyName);
+      if (doc === undefined) {
+        throw new AwsFault(404, 'NoSuchEntity', `The role policy with name ${policyName} cannot be found.`);
+      }
+      if (action === 'DeleteRolePolicy') {
+        policies.delete(policyName);
+        return '';
+      }
+      // IAM returns the document URL-encoded.
+      return `<RoleName>${roleName}</RoleName><PolicyName>${policyName}</PolicyName><PolicyDocument>${encodeURIComponent(doc)}</PolicyDocument>`;
+    }
+    const doc = p.get('PolicyDocument') ?? '';
+    let parsed: { Statement?: unknown };
+    try {
+      parsed = JSON.parse(doc) as { Statement?: unknown };
+    } catch {
+      throw new AwsFault(400, 'MalformedPolicyDocument', 'Syntax errors in policy.');
+    }
+    if (!parsed.Statement) {
+      throw new AwsFault(400, 'MalformedPolicyDocument', 'Policy has no Statement.');
+    }
+    const size = (d: string): number => d.replace(/\s/g, '').length;
+    const others = [...policies.entries()].filter(([n]) => n !== policyName).reduce((n, [, d]) => n + size(d), 0);
+    if (others + size(doc) > INLINE_LIMIT) {
+      throw new AwsFault(409, 'LimitExceeded', `Maximum policy size of ${INLINE_LIMIT} bytes exceeded for role ${roleName}`);
+    }
+    policies.set(policyName, doc);
+    return '';
+  }
+
+  /** Explicit denies of the session's role inline policies (SourceIdentity, TokenIssueTime). */
+  private enforce(caller: Caller, action: string): void {
+    const session = caller.session;
+    if (!session) {
+      return;
+    }
+    for (const doc of this.inlinePolicies.get(session.role.name)?.values() ?? []) {
+      const parsed = JSON.parse(doc) as { Statement: Statement | Statement[] };
+      for (const st of Array.isArray(parsed.Statement) ? parsed.Statement : [parsed.Statement]) {
+        if (st.Effect === 'Deny' && this.matches(st, session)) {
+          throw new AwsFault(
+            403,
+            'AccessDenied',
+            `User: arn:aws:sts::${session.role.accountId}:assumed-role/${session.role.name}/${session.sessionName} ` +
+              `is not authorized to perform: ${action} with an explicit deny in an identity-based policy`,
+          );
+        }
+      }
+    }
+  }
+
+  private matches(st: Statement, session: Session): boolean {
+    const ids = st.Condition?.StringEquals?.['aws:SourceIdentity'];
+    if (ids !== undefined) {
+      return session.sourceIdentity !== undefined && ([] as string[]).concat(ids).includes(session.sourceIdentity);
+    }
+    const before = st.Condition?.DateLessThan?.['aws:TokenIssueTime'];
+    if (typeof before === 'string') {
+      return session.issuedAt < Date.parse(before);
+    }
+    return st.Condition === undefined;
+  }
+}
+
+interface Statement {
+  Effect?: string;
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
