@@ -13,7 +13,8 @@ export type AuditAction =
   | 'lease.revoked'
   | 'lease.revoke_failed'
   | 'lease.revocation_failed'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'slack.interaction_refused';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append, so the

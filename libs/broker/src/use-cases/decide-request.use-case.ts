@@ -8,7 +8,7 @@ import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
-import { toRequestView } from '../views';
+import { approvalUrlOf, toRequestView } from '../views';
 import { NotifyApprovers } from './notify-approvers.service';
 
 export interface DecideCommand {
@@ -17,6 +17,8 @@ export interface DecideCommand {
   decision: 'approve' | 'deny';
   comment?: string;
   channel: Channel;
+  /** The digest the approver was shown (Slack buttons carry it); a changed request is refused. */
+  expectedDigest?: string;
 }
 
 /** An approver approves or denies a pending request, bound to the request's current digest. */
@@ -39,8 +41,12 @@ export class DecideRequest {
     const { request } = found;
     const groups = approverGroupsOf(this.policy.current.document, cmd.principal);
     assertEligibleApprover(request, request.approval, cmd.principal, groups);
+    assertChannelAccepted(request, cmd.channel, this.publicUrl);
     if (request.state !== 'pending') {
       throw notPending(request);
+    }
+    if (cmd.expectedDigest !== undefined && cmd.expectedDigest !== request.digest) {
+      throw this.approvalFailure('digest', request);
     }
     return cmd.decision === 'approve' ? this.approve(cmd, request, groups) : this.deny(cmd, request);
   }
@@ -100,6 +106,7 @@ export class DecideRequest {
       by: cmd.principal.id,
       final: quorum.satisfied,
       progress: quorum.progress,
+      approvers: current.map((a) => a.approver),
     });
     return this.view(request.id);
   }
@@ -173,6 +180,18 @@ export class DecideRequest {
       throw notFound(`request ${id}`);
     }
     return toRequestView(found.request, found.approvals, this.publicUrl);
+  }
+}
+
+/** Roles may accept approvals only from some channels (e.g. the web console, where MFA is proven). */
+function assertChannelAccepted(request: AccessRequest, channel: Channel, publicUrl: string): void {
+  const channels = request.approval.kind === 'quorum' ? request.approval.channels : undefined;
+  if (channels !== undefined && !channels.includes(channel)) {
+    throw new ApprovalError(
+      ApprovalErrorCode.ChannelNotAccepted,
+      `role ${request.role} accepts approvals only through ${channels.join(', ')}`,
+      { channels, approvalUrl: approvalUrlOf(publicUrl, request.id) },
+    );
   }
 }
 
