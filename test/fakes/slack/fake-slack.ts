@@ -127,7 +127,15 @@ export class FakeSlack {
   private dispatch(method: string, args: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://leash-test.slack.com/', team: 'Leash Test', user: 'leash', team_id: 'T0LEASH', user_id: 'U0LEASHBOT', bot_id: 'B0LEASH' };
+        return {
+          ok: true,
+          url: 'https://leash-test.slack.com/',
+          team: 'Leash Test',
+          user: 'leash',
+          team_id: 'T0LEASH',
+          user_id: 'U0LEASHBOT',
+          bot_id: 'B0LEASH',
+        };
       case 'chat.postMessage':
         return this.postMessage(args);
       case 'chat.update':
@@ -276,7 +284,12 @@ function plainText(t: any, max: number): boolean {
 }
 
 function textObject(t: any, max: number): boolean {
-  return (t?.type === 'plain_text' || t?.type === 'mrkdwn') && typeof t.text === 'string' && t.text.length > 0 && t.text.length <= max;
+  return (
+    (t?.type === 'plain_text' || t?.type === 'mrkdwn') &&
+    typeof t.text === 'string' &&
+    t.text.length > 0 &&
+    t.text.length <= max
+  );
 }
 
 /** Block Kit limits Slack enforces; the first violation, or undefined. */
@@ -308,12 +321,20 @@ export function validateBlocks(blocks: any[]): string | undefined {
         if (b.text !== undefined && !textObject(b.text, 3000)) {
           return `blocks[${i}].text`;
         }
-        if (b.fields !== undefined && (!Array.isArray(b.fields) || b.fields.length > 10 || !b.fields.every((f: any) => textObject(f, 2000)))) {
+        if (
+          b.fields !== undefined &&
+          (!Array.isArray(b.fields) || b.fields.length > 10 || !b.fields.every((f: any) => textObject(f, 2000)))
+        ) {
           return `blocks[${i}].fields`;
         }
         break;
       case 'context':
-        if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10 || !b.elements.every((e: any) => textObject(e, 3000))) {
+        if (
+          !Array.isArray(b.elements) ||
+          b.elements.length === 0 ||
+          b.elements.length > 10 ||
+          !b.elements.every((e: any) => textObject(e, 3000))
+        ) {
           return `blocks[${i}].elements`;
         }
         break;
@@ -336,7 +357,11 @@ export function validateBlocks(blocks: any[]): string | undefined {
         }
         break;
       case 'input':
-        if (!plainText(b.label, 2000) || typeof b.element?.type !== 'string' || typeof b.element.action_id !== 'string') {
+        if (
+          !plainText(b.label, 2000) ||
+          typeof b.element?.type !== 'string' ||
+          typeof b.element.action_id !== 'string'
+        ) {
           return `blocks[${i}]: label and element`;
         }
         break;

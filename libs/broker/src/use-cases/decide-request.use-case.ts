@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type AccessRequest, type Channel, type Clock, type Principal } from '@leash/core';
+import {
+  CLOCK,
+  CoreError,
+  CoreErrorCode,
+  type AccessRequest,
+  type Channel,
+  type Clock,
+  type Principal,
+} from '@leash/core';
 import type { RequestView } from '@leash/contracts';
 import { ApprovalError, ApprovalErrorCode, assertEligibleApprover, evaluateQuorum } from '@leash/approvals';
 import { approverGroupsOf } from '@leash/policy';
@@ -10,6 +18,9 @@ import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { approvalUrlOf, toRequestView } from '../views';
 import { NotifyApprovers } from './notify-approvers.service';
+
+const LOCK_TTL_MS = 5000;
+const LOCK_ATTEMPTS = 60;
 
 export interface DecideCommand {
   principal: Principal;
@@ -48,7 +59,24 @@ export class DecideRequest {
     if (cmd.expectedDigest !== undefined && cmd.expectedDigest !== request.digest) {
       throw this.approvalFailure('digest', request);
     }
-    return cmd.decision === 'approve' ? this.approve(cmd, request, groups) : this.deny(cmd, request);
+    const token = await this.lock(request.id);
+    try {
+      return cmd.decision === 'approve' ? await this.approve(cmd, request, groups) : await this.deny(cmd, request);
+    } finally {
+      await this.store.unlockRequest(request.id, token).catch(() => undefined);
+    }
+  }
+
+  /** Serializes decisions on one request, so two approvers at once never both count past the quorum. */
+  private async lock(id: string): Promise<string> {
+    for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt += 1) {
+      const token = await this.store.lockRequest(id, LOCK_TTL_MS);
+      if (token) {
+        return token;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10 + attempt * 5));
+    }
+    throw new CoreError(CoreErrorCode.Unavailable, `request ${id} is busy; try again`);
   }
 
   private async approve(cmd: DecideCommand, request: AccessRequest, groups: string[]): Promise<RequestView> {
