@@ -315,7 +315,9 @@ describe('Slack approvals through the real @slack/web-api client and a fake Slac
     }, 'approval');
     const loser = view.approvals[0].approver === 'alice' ? 'U0DAVE' : 'U0ALICE';
     await ephemeralTo(loser, 'already approved').catch((err) => {
-      throw new Error(`${String(err)}; ephemerals: ${JSON.stringify(slack.ephemerals)}; api log: ${stack.api.log.slice(-3000)}`);
+      throw new Error(
+        `${String(err)}; ephemerals: ${JSON.stringify(slack.ephemerals)}; api log: ${stack.api.log.slice(-3000)}`,
+      );
     });
     expect((await stateOf(req.id)).approvals).toHaveLength(1);
   });

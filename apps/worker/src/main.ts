@@ -59,12 +59,7 @@ async function bootstrap(): Promise<void> {
     stopping = true;
     logger.log('leash worker stopping', { signal });
     const timer = setTimeout(() => process.exit(0), 10_000);
-    await Promise.allSettled([
-      revoker.close(),
-      notifier.close(),
-      reconciler.worker.close(),
-      reconciler.queue.close(),
-    ]);
+    await Promise.allSettled([revoker.close(), notifier.close(), reconciler.worker.close(), reconciler.queue.close()]);
     await app.close().catch(() => undefined);
     clearTimeout(timer);
     process.exit(0);

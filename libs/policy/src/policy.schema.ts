@@ -119,7 +119,10 @@ const approvalSchema = z.union([
       .min(1),
     quorum: z.number().int().min(1).max(20).optional(),
     /** Where approvals are accepted (default: everywhere). */
-    channels: z.array(z.enum(['web', 'slack', 'api'])).min(1).optional(),
+    channels: z
+      .array(z.enum(['web', 'slack', 'api']))
+      .min(1)
+      .optional(),
     timeout: duration.optional(),
     claimWindow: duration.optional(),
   }),

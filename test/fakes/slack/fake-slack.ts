@@ -52,11 +52,12 @@ export class FakeSlack {
 
   /** `channels` maps names (`#leash-approvals`) to ids (`C0APPROVALS`); both are accepted. */
   static async start(token: string, channels: Record<string, string>): Promise<FakeSlack> {
-    let fake: FakeSlack | undefined;
-    const server = createServer((req, res) => void fake?.handle(req, res));
+    const holder: { fake?: FakeSlack } = {};
+    const server = createServer((req, res) => void holder.fake?.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeSlack(server, `http://127.0.0.1:${port}/api/`, token, channels);
+    const fake = new FakeSlack(server, `http://127.0.0.1:${port}/api/`, token, channels);
+    holder.fake = fake;
     return fake;
   }
 
@@ -164,7 +165,7 @@ export class FakeSlack {
     let blocks: any[] = [];
     if (args.blocks !== undefined) {
       try {
-        blocks = JSON.parse(String(args.blocks));
+        blocks = typeof args.blocks === 'string' ? JSON.parse(args.blocks) : args.blocks;
       } catch {
         return { error: 'invalid_blocks_format' };
       }

@@ -102,7 +102,7 @@ export class SlackNotifier implements ApprovalNotifier, SlackResponder {
 }
 
 function classify(err: unknown): NotifierError {
-  const e = err as { code?: string; retryAfter?: number; statusCode?: number; data?: { error?: string } };
+  const e = err as { code?: ErrorCode; retryAfter?: number; statusCode?: number; data?: { error?: string } };
   switch (e.code) {
     case ErrorCode.RateLimitedError:
       return new NotifierError(
@@ -126,7 +126,12 @@ function classify(err: unknown): NotifierError {
       const kind = status >= 500 || status === 408 ? NotifierErrorCode.Retryable : NotifierErrorCode.Permanent;
       return new NotifierError(kind, `Slack answered HTTP ${status}`, undefined, { cause: err });
     }
-    default:
+    case ErrorCode.RequestError:
+    case ErrorCode.FileUploadInvalidArgumentsError:
+    case ErrorCode.FileUploadReadFileDataError:
+    case undefined:
       return new NotifierError(NotifierErrorCode.Retryable, 'Slack is unreachable', undefined, { cause: err });
+    default:
+      return new NotifierError(NotifierErrorCode.Retryable, 'Slack call failed', undefined, { cause: err });
   }
 }
