@@ -67,6 +67,8 @@ export class LeashStack {
       LEASH_REDIS_URL: redis.url,
       LEASH_PORT: String(port),
       LEASH_HOST: '127.0.0.1',
+      // The worker renders links (e.g. in Slack messages) to the API it cannot otherwise know.
+      LEASH_PUBLIC_URL: `http://127.0.0.1:${port}`,
       LEASH_DATA_DIR: join(dir, 'data'),
       LEASH_DEV_ISSUER: options.devIssuer === false ? 'false' : 'true',
       LEASH_LOG_LEVEL: 'debug',

@@ -17,6 +17,7 @@ import { TokensController } from './tokens/tokens.controller';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
+import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
 
 @Module({})
 export class AppModule {
@@ -39,9 +40,12 @@ export class AppModule {
         DocsController,
         // The development issuer's route exists only when it is enabled.
         ...(config.devIssuer ? [DevTokensController] : []),
+        // Slack interactivity exists only when Slack is configured.
+        ...(config.slack ? [SlackInteractionsController] : []),
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
+        { provide: SLACK_LOGGER, useValue: logger },
         { provide: DEV_ISSUER_ENABLED, useValue: config.devIssuer },
         {
           provide: RATE_LIMITER,

@@ -24,6 +24,8 @@ async function bootstrap(): Promise<void> {
   fastify.removeContentTypeParser('text/plain');
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
     abortOnError: false,
+    // Slack signs the raw bytes of its callbacks; keep them for verification.
+    rawBody: true,
     logger: {
       log: (m: unknown) => logger.debug(String(m)),
       error: (m: unknown) => logger.error(String(m)),

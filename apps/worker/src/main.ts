@@ -4,10 +4,11 @@ import { JsonLogger } from '@leash/core';
 import { ConfigError, loadWorkerConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
-import { createRedisClient, Reconcile, RevokeLease, RunProviderFollowUp } from '@leash/broker';
+import { createRedisClient, DeliverNotification, Reconcile, RevokeLease, RunProviderFollowUp } from '@leash/broker';
 import { WorkerModule } from './worker.module';
 import { startRevocationWorker } from './revocation.processor';
 import { startReconciler } from './reconciler';
+import { startNotificationWorker } from './notifications.processor';
 
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
@@ -27,6 +28,13 @@ async function bootstrap(): Promise<void> {
     app.get(RevokeLease),
     blocking(),
     { prefix: config.redis.prefix, concurrency: config.concurrency },
+    logger,
+  );
+  const notifier = startNotificationWorker(
+    app.get(DeliverNotification),
+    blocking(),
+    // Few at a time: Slack rate-limits per method (about one message per second per channel).
+    { prefix: config.redis.prefix, concurrency: 4 },
     logger,
   );
   const reconcile = app.get(Reconcile);
@@ -52,7 +60,7 @@ async function bootstrap(): Promise<void> {
     stopping = true;
     logger.log('leash worker stopping', { signal });
     const timer = setTimeout(() => process.exit(0), 10_000);
-    await Promise.allSettled([revoker.close(), reconciler.worker.close(), reconciler.queue.close()]);
+    await Promise.allSettled([revoker.close(), notifier.close(), reconciler.worker.close(), reconciler.queue.close()]);
     await app.close().catch(() => undefined);
     clearTimeout(timer);
     process.exit(0);

@@ -1,7 +1,7 @@
 import type { AccessRequest } from '@leash/core';
 
 export type ApprovalOutcome =
-  | { kind: 'approved'; by: string; final: boolean; progress: string }
+  | { kind: 'approved'; by: string; final: boolean; progress: string; approvers?: string[] }
   | { kind: 'denied'; by: string; comment?: string }
   | { kind: 'expired' }
   | { kind: 'cancelled' }
@@ -25,3 +25,11 @@ export interface ApprovalNotifier {
 }
 
 export const APPROVAL_NOTIFIERS = Symbol('ApprovalNotifiers');
+
+/** Where the message references of each request live, so any API replica or worker can update them. */
+export interface MessageRefStore {
+  get(requestId: string, notifier: string): Promise<MessageRef[]>;
+  put(requestId: string, notifier: string, refs: MessageRef[]): Promise<void>;
+}
+
+export const MESSAGE_REF_STORE = Symbol('MessageRefStore');

@@ -1,6 +1,12 @@
 import type { AccessRequest, ApprovalRule, Principal } from '@leash/core';
 import { ApprovalError, ApprovalErrorCode } from './approval.errors';
 
+/**
+ * Issuer of approvers identified through the policy's Slack user mapping. They carry no token issuer,
+ * so sharing the requester's subject is enough to be conflicted.
+ */
+export const SLACK_ISSUER = 'slack';
+
 /** Refuses approvers who are conflicted (the requester or its owner) or in none of the rule's groups. */
 export function assertEligibleApprover(
   request: AccessRequest,
@@ -8,7 +14,7 @@ export function assertEligibleApprover(
   approver: Principal,
   approverGroups: string[],
 ): void {
-  if (approver.id === request.principal && approver.issuer === request.issuer) {
+  if (approver.id === request.principal && (approver.issuer === request.issuer || approver.issuer === SLACK_ISSUER)) {
     throw new ApprovalError(ApprovalErrorCode.SelfApproval, 'the requester cannot approve or deny its own request');
   }
   const ownerIds = [approver.id, approver.email].filter((v): v is string => v !== undefined);

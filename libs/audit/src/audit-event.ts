@@ -16,7 +16,8 @@ export type AuditAction =
   | 'provider.revocation_escalated'
   | 'provider.follow_up'
   | 'provider.follow_up_failed'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'slack.interaction_refused';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append, so the

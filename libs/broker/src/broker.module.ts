@@ -4,7 +4,16 @@ import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core
 import type { SharedConfig } from '@leash/config';
 import { LEASE_STORE, RedisLeaseStore } from '@leash/leases';
 import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
-import { APPROVAL_NOTIFIERS, WebLinkNotifier } from '@leash/approvals';
+import {
+  APPROVAL_NOTIFIERS,
+  MESSAGE_REF_STORE,
+  RedisMessageRefStore,
+  SLACK_RESPONDER,
+  SlackNotifier,
+  SlackReplayGuard,
+  WebLinkNotifier,
+  type ApprovalNotifier,
+} from '@leash/approvals';
 import { ProviderRegistry } from '@leash/providers';
 import { createCredentialProviders, type BuiltProviders } from './infrastructure/credential-providers.factory';
 import {
@@ -13,8 +22,11 @@ import {
   PROVIDER_REGISTRY,
   PUBLIC_URL,
   QUARANTINE_RETRY_MS,
+  SLACK_REPLAY_GUARD,
+  SLACK_SIGNING_SECRET,
   type BrokerLogger,
 } from './broker.tokens';
+import { approvalUrlOf } from './views';
 import { PolicyHolder } from './policy/policy.holder';
 import { DevIssuer } from './auth/dev-issuer';
 import { PrincipalAuthenticator } from './auth/principal-authenticator';
@@ -33,6 +45,11 @@ import { RevokeSession } from './use-cases/revoke-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
 import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
+import { DeliverNotification } from './use-cases/deliver-notification.use-case';
+import { HandleSlackInteraction } from './use-cases/handle-slack-interaction.use-case';
+import { AcceptSlackInteraction } from './use-cases/accept-slack-interaction.use-case';
+import { BullmqNotificationQueue } from './notifications/bullmq-notification-queue.adapter';
+import { NOTIFICATION_QUEUE } from './notifications/notification-queue.port';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
@@ -60,6 +77,8 @@ const USE_CASES = [
   Reconcile,
   NotifyApprovers,
   RunProviderFollowUp,
+  DeliverNotification,
+  HandleSlackInteraction,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
@@ -124,9 +143,33 @@ export class BrokerModule {
           }),
       },
       {
-        provide: APPROVAL_NOTIFIERS,
-        useFactory: () => [new WebLinkNotifier({ log: (m) => options.logger.log(m) })],
+        provide: MESSAGE_REF_STORE,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => new RedisMessageRefStore(redis, config.redis.prefix, config.retentionSeconds),
       },
+      {
+        provide: NOTIFICATION_QUEUE,
+        useFactory: () =>
+          new BullmqNotificationQueue(() => createRedisClient(config.redis.url, { enableOfflineQueue: true }), {
+            attempts: config.notifications.attempts,
+            backoffMs: config.notifications.backoffMs,
+            prefix: config.redis.prefix,
+          }),
+      },
+      {
+        provide: SLACK_RESPONDER,
+        useFactory: () =>
+          config.slack ? new SlackNotifier(config.slack, (id) => approvalUrlOf(config.publicUrl, id)) : undefined,
+      },
+      {
+        provide: APPROVAL_NOTIFIERS,
+        inject: [SLACK_RESPONDER],
+        useFactory: (slack: SlackNotifier | undefined): ApprovalNotifier[] => [
+          new WebLinkNotifier({ log: (m) => options.logger.log(m) }),
+          ...(slack ? [slack] : []),
+        ],
+      },
+      ...(config.slack ? slackInteractionProviders(config.slack.signingSecret, config.redis.prefix) : []),
       ...USE_CASES,
     ];
     return {
@@ -136,4 +179,13 @@ export class BrokerModule {
       exports: providers.map((p) => ('provide' in p ? p.provide : p)),
     };
   }
+}
+
+/** Interactivity exists only when Slack is configured (the signing secret verifies every callback). */
+function slackInteractionProviders(signingSecret: string, prefix: string): Provider[] {
+  return [
+    { provide: SLACK_SIGNING_SECRET, useValue: signingSecret },
+    { provide: SLACK_REPLAY_GUARD, inject: [REDIS], useFactory: (redis: Redis) => new SlackReplayGuard(redis, prefix) },
+    AcceptSlackInteraction,
+  ];
 }

@@ -10,3 +10,6 @@ export interface BrokerLogger {
   warn(message: string, context?: Record<string, unknown>): void;
   error(message: string, context?: Record<string, unknown>): void;
 }
+
+export const SLACK_SIGNING_SECRET = Symbol('SlackSigningSecret');
+export const SLACK_REPLAY_GUARD = Symbol('SlackReplayGuard');

@@ -29,3 +29,59 @@ describe('loadWorkerConfig', () => {
     expect(() => loadWorkerConfig({ LEASH_POLICY: '/p', LEASH_RECONCILE_INTERVAL_MS: '60000' })).toThrow(ConfigError);
   });
 });
+
+const base = { LEASH_POLICY: '/etc/leash/policy.yaml' };
+const TOKEN = 'xoxb-1234567890-abcdefghij';
+const SECRET = 'abcdef0123456789abcdef0123456789';
+
+describe('Slack configuration', () => {
+  const sut = loadApiConfig;
+
+  it('is off unless both the bot token and the signing secret are set', () => {
+    expect(sut(base).slack).toBeUndefined();
+  });
+
+  it('reads channel, routes and the API URL (with the trailing slash the client needs)', () => {
+    const config = sut({
+      ...base,
+      LEASH_SLACK_BOT_TOKEN: TOKEN,
+      LEASH_SLACK_SIGNING_SECRET: SECRET,
+      LEASH_SLACK_CHANNEL: '#leash-approvals',
+      LEASH_SLACK_ROUTES: 'production=C0PROD, role:db-admin=#db-approvals',
+      LEASH_SLACK_API_URL: 'http://127.0.0.1:9999/api',
+    });
+    expect(config.slack).toEqual({
+      botToken: TOKEN,
+      signingSecret: SECRET,
+      defaultChannel: '#leash-approvals',
+      routes: { environments: { production: 'C0PROD' }, roles: { 'db-admin': '#db-approvals' } },
+      apiUrl: 'http://127.0.0.1:9999/api/',
+    });
+    expect(
+      loadWorkerConfig({
+        ...base,
+        LEASH_SLACK_BOT_TOKEN: TOKEN,
+        LEASH_SLACK_SIGNING_SECRET: SECRET,
+        LEASH_SLACK_CHANNEL: 'C0X',
+      }).slack?.apiUrl,
+    ).toBe('https://slack.com/api/');
+  });
+
+  it('names every missing or bad variable and never prints the secrets', () => {
+    const attempt = () =>
+      sut({ ...base, LEASH_SLACK_BOT_TOKEN: 'xoxb-not valid secret value', LEASH_SLACK_ROUTES: 'production' });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toContain('LEASH_SLACK_BOT_TOKEN');
+      expect(message).toContain('LEASH_SLACK_SIGNING_SECRET');
+      expect(message).toContain('LEASH_SLACK_ROUTES');
+      expect(message).not.toContain('not valid secret value');
+    }
+    expect(() => sut({ ...base, LEASH_SLACK_BOT_TOKEN: TOKEN, LEASH_SLACK_SIGNING_SECRET: SECRET })).toThrow(
+      /LEASH_SLACK_CHANNEL/,
+    );
+  });
+});

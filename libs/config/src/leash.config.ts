@@ -13,7 +13,9 @@ const httpUrl = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Sensitive variables: never printed, even in validation errors. */
-const SENSITIVE = new Set<string>(['LEASH_REDIS_URL']);
+const SENSITIVE = new Set<string>(['LEASH_REDIS_URL', 'LEASH_SLACK_BOT_TOKEN', 'LEASH_SLACK_SIGNING_SECRET']);
+
+const slackChannel = z.string().regex(/^[#A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'a Slack channel id (C0123ABCD) or #name');
 
 const sharedShape = {
   LEASH_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -36,23 +38,91 @@ const sharedShape = {
   LEASH_AWS_MAX_ATTEMPTS: int(1, 10).default(3),
   LEASH_AWS_IAM_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).default('us-east-1'),
   LEASH_GCP_IAMCREDENTIALS_ENDPOINT: httpUrl.optional(),
+  LEASH_SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xox[a-z]-[A-Za-z0-9-]{8,}$/, 'must be a Slack bot token (xoxb-…)')
+    .optional(),
+  LEASH_SLACK_SIGNING_SECRET: z.string().min(16, 'must be the Slack app signing secret').optional(),
+  LEASH_SLACK_CHANNEL: slackChannel.optional(),
+  /** Comma-separated `key=channel`; key is an environment name or `role:<role id>` (role wins). */
+  LEASH_SLACK_ROUTES: z.string().optional(),
+  LEASH_SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  LEASH_NOTIFY_ATTEMPTS: int(1, 50).default(8),
+  LEASH_NOTIFY_BACKOFF_MS: int(10, 600000).default(1000),
 };
 
-const apiSchema = z.object({
-  ...sharedShape,
-  LEASH_HOST: z.string().min(1).default('127.0.0.1'),
-  LEASH_PORT: int(0, 65535).default(8080),
-  LEASH_DEV_ISSUER: bool.default(false),
-  LEASH_DATA_DIR: z.string().min(1).default('.leash-data'),
-  LEASH_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(65536),
-  LEASH_RATE_LIMIT_PER_MINUTE: int(1, 1000000).default(1200),
-});
+function slackRefinement(e: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const token = e.LEASH_SLACK_BOT_TOKEN !== undefined;
+  const secret = e.LEASH_SLACK_SIGNING_SECRET !== undefined;
+  if (token !== secret) {
+    const missing = token ? 'LEASH_SLACK_SIGNING_SECRET' : 'LEASH_SLACK_BOT_TOKEN';
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'is required when Slack is enabled (set both or neither)',
+    });
+  }
+  if (token && secret && e.LEASH_SLACK_CHANNEL === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['LEASH_SLACK_CHANNEL'], message: 'is required when Slack is enabled' });
+  }
+  if (typeof e.LEASH_SLACK_ROUTES === 'string' && parseSlackRoutes(e.LEASH_SLACK_ROUTES) === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LEASH_SLACK_ROUTES'],
+      message: 'must be comma-separated key=channel pairs (key: an environment or role:<id>)',
+    });
+  }
+}
 
-const workerSchema = z.object({
-  ...sharedShape,
-  LEASH_RECONCILE_INTERVAL_MS: int(200, 5000).default(2000),
-  LEASH_WORKER_CONCURRENCY: int(1, 1000).default(50),
-});
+/** Parses `production=C0PROD,role:db-admin=#db-approvals`; undefined when malformed. */
+export function parseSlackRoutes(value: string): SlackRoutes | undefined {
+  const routes: SlackRoutes = { environments: {}, roles: {} };
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const match = /^(role:)?([A-Za-z0-9][A-Za-z0-9._-]{0,127})=(.+)$/.exec(part);
+    if (!match || !slackChannel.safeParse(match[3]).success) {
+      return undefined;
+    }
+    (match[1] ? routes.roles : routes.environments)[match[2]] = match[3];
+  }
+  return routes;
+}
+
+const apiSchema = z
+  .object({
+    ...sharedShape,
+    LEASH_HOST: z.string().min(1).default('127.0.0.1'),
+    LEASH_PORT: int(0, 65535).default(8080),
+    LEASH_DEV_ISSUER: bool.default(false),
+    LEASH_DATA_DIR: z.string().min(1).default('.leash-data'),
+    LEASH_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(65536),
+    LEASH_RATE_LIMIT_PER_MINUTE: int(1, 1000000).default(1200),
+  })
+  .superRefine(slackRefinement);
+
+const workerSchema = z
+  .object({
+    ...sharedShape,
+    LEASH_RECONCILE_INTERVAL_MS: int(200, 5000).default(2000),
+    LEASH_WORKER_CONCURRENCY: int(1, 1000).default(50),
+  })
+  .superRefine(slackRefinement);
+
+export interface SlackRoutes {
+  environments: Record<string, string>;
+  roles: Record<string, string>;
+}
+
+/** Slack approvals; present only when the bot token and signing secret are both set. */
+export interface SlackConfig {
+  botToken: string;
+  signingSecret: string;
+  defaultChannel: string;
+  routes: SlackRoutes;
+  apiUrl: string;
+}
 
 export interface SharedConfig {
   redis: { url: string; prefix: string };
@@ -64,6 +134,8 @@ export interface SharedConfig {
   retentionSeconds: number;
   aws: { maxAttempts: number; iamRegion: string };
   gcp: { iamCredentialsEndpoint?: string };
+  slack?: SlackConfig;
+  notifications: { attempts: number; backoffMs: number };
 }
 
 export interface ApiConfig extends SharedConfig {
@@ -110,6 +182,19 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
     aws: { maxAttempts: e.LEASH_AWS_MAX_ATTEMPTS, iamRegion: e.LEASH_AWS_IAM_REGION },
     gcp: { iamCredentialsEndpoint: e.LEASH_GCP_IAMCREDENTIALS_ENDPOINT },
+    notifications: { attempts: e.LEASH_NOTIFY_ATTEMPTS, backoffMs: e.LEASH_NOTIFY_BACKOFF_MS },
+    ...(e.LEASH_SLACK_BOT_TOKEN && e.LEASH_SLACK_SIGNING_SECRET && e.LEASH_SLACK_CHANNEL
+      ? {
+          slack: {
+            botToken: e.LEASH_SLACK_BOT_TOKEN,
+            signingSecret: e.LEASH_SLACK_SIGNING_SECRET,
+            defaultChannel: e.LEASH_SLACK_CHANNEL,
+            routes: parseSlackRoutes(e.LEASH_SLACK_ROUTES ?? '') ?? { environments: {}, roles: {} },
+            // The client joins method names to this URL, so it must end with a slash.
+            apiUrl: e.LEASH_SLACK_API_URL.replace(/\/*$/, '/'),
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,12 +1,14 @@
 /** Queue and job names shared by the API (producer) and the worker (consumer). */
 export const REVOCATION_QUEUE = 'leash-revocations';
 export const MAINTENANCE_QUEUE = 'leash-maintenance';
+export const NOTIFICATIONS_QUEUE = 'leash-notifications';
 
 export const JobName = {
   RevokeLease: 'revoke-lease',
   Reconcile: 'reconcile',
   /** Provider maintenance after a revocation (e.g. pruning the AWS deny policy), on the maintenance queue. */
   ProviderFollowUp: 'provider-follow-up',
+  Notify: 'notify',
 } as const;
 
 export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler';
@@ -22,3 +24,11 @@ export interface ProviderFollowUpJob {
   key: string;
   data: Record<string, unknown>;
 }
+/**
+ * Work for an approval notifier, run by the worker. `broadcast` posts the request's message once;
+ * `update` re-renders it from the request's current state; `ephemeral` tells one Slack user why a click
+ * was refused.
+ */
+export type NotifyJob =
+  | { kind: 'broadcast' | 'update'; notifier: string; requestId: string }
+  | { kind: 'ephemeral'; notifier: string; channel: string; user: string; text: string; requestId?: string };

@@ -21,6 +21,8 @@ export const ProblemType = {
   Internal: `${PROBLEM_BASE}internal`,
   UnsupportedMediaType: `${PROBLEM_BASE}unsupported-media-type`,
   IdempotencyMismatch: `${PROBLEM_BASE}idempotency-key-reused`,
+  BadSignature: `${PROBLEM_BASE}bad-signature`,
+  ChannelNotAccepted: `${PROBLEM_BASE}channel-not-accepted`,
 } as const;
 
 export interface Problem {

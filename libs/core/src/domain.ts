@@ -144,4 +144,6 @@ export type ApprovalRule =
       requirements: QuorumRequirement[];
       timeoutSeconds: number;
       claimWindowSeconds: number;
+      /** Where approvals are accepted; absent means every channel. */
+      channels?: Channel[];
     };

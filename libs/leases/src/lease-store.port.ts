@@ -54,6 +54,12 @@ export interface LeaseStore {
   quarantinedDue(now: number, limit: number): Promise<string[]>;
   overdueRequests(now: number, limit: number): Promise<string[]>;
   /**
+   * Short exclusive lock on deciding one request (approve/deny), so concurrent approvers are
+   * serialized: the second sees the first one's outcome. Returns a token, or undefined when held.
+   */
+  lockRequest(id: string, ttlMs: number): Promise<string | undefined>;
+  unlockRequest(id: string, token: string): Promise<void>;
+  /**
    * Resolves when the request's state may have changed, or after timeoutMs. `stillWaiting` is
    * checked once the listener is in place, so a change just before the call is not missed.
    */

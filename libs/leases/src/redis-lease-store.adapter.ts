@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AccessRequest, Approval, Lease, LeaseState } from '@leash/core';
 import type {
@@ -132,6 +133,16 @@ export class RedisLeaseStore implements LeaseStore {
       TERMINAL.has(t.to) ? String(this.retentionSeconds) : '',
     );
     return toResult(reply);
+  }
+
+  async lockRequest(id: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomBytes(12).toString('hex');
+    const set = await this.guard(this.redis.set(`${this.k.req(id)}:lock`, token, 'PX', ttlMs, 'NX'));
+    return set === 'OK' ? token : undefined;
+  }
+
+  async unlockRequest(id: string, token: string): Promise<void> {
+    await this.guard(this.redis.eval(scripts.UNLOCK, 1, `${this.k.req(id)}:lock`, token));
   }
 
   async addApproval(id: string, approval: Approval, now: number): Promise<AddApprovalResult> {

@@ -95,3 +95,9 @@ if ARGV[3] == '1' then
 end
 return {'ok'}
 `;
+
+/** Releases a lock only if this holder still owns it. */
+export const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

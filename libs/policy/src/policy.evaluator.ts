@@ -105,7 +105,22 @@ export function approvalRuleOf(doc: PolicyDocument, role: RoleDefinition): Appro
     requirements,
     timeoutSeconds: a.timeout ?? doc.defaults.approvalTimeout,
     claimWindowSeconds: a.claimWindow ?? doc.defaults.claimWindow,
+    ...(a.channels ? { channels: [...new Set(a.channels)] } : {}),
   };
+}
+
+/** The approver-group member a Slack user id is mapped to, if any (sub or email of the person). */
+export function memberForSlackUser(
+  doc: PolicyDocument,
+  slackUserId: string,
+): { sub: string } | { email: string } | undefined {
+  for (const group of Object.values(doc.approverGroups)) {
+    const member = group.members.find((m) => m.slack === slackUserId);
+    if (member) {
+      return 'sub' in member ? { sub: member.sub } : { email: member.email };
+    }
+  }
+  return undefined;
 }
 
 function isMember(group: MemberGroup, principal: Principal): boolean {

@@ -76,9 +76,15 @@ export const EnvironmentSchema = z
     }
   });
 
+/** Slack user id of the same person: a click from this Slack user acts as this member. */
+const slackUserId = z
+  .string()
+  .regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id such as U012AB3CD')
+  .optional();
+
 const memberSchema = z.union([
-  z.strictObject({ sub: z.string().min(1) }),
-  z.strictObject({ email: z.string().min(3) }),
+  z.strictObject({ sub: z.string().min(1), slack: slackUserId }),
+  z.strictObject({ email: z.string().min(3), slack: slackUserId }),
 ]);
 
 export const MemberGroupSchema = z.strictObject({
@@ -112,6 +118,11 @@ const approvalSchema = z.union([
       )
       .min(1),
     quorum: z.number().int().min(1).max(20).optional(),
+    /** Where approvals are accepted (default: everywhere). */
+    channels: z
+      .array(z.enum(['web', 'slack', 'api']))
+      .min(1)
+      .optional(),
     timeout: duration.optional(),
     claimWindow: duration.optional(),
   }),

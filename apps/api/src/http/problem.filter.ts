@@ -4,7 +4,7 @@ import { assertUnreachable, CoreError, CoreErrorCode, JsonLogger, LeashError } f
 import { ProblemType, type Problem } from '@leash/contracts';
 import { ConfigError, ConfigErrorCode } from '@leash/config';
 import { PolicyError, PolicyErrorCode } from '@leash/policy';
-import { ApprovalError, ApprovalErrorCode } from '@leash/approvals';
+import { ApprovalError, ApprovalErrorCode, NotifierError, NotifierErrorCode } from '@leash/approvals';
 import { LeaseError, LeaseErrorCode } from '@leash/leases';
 import { AuditError, AuditErrorCode } from '@leash/audit';
 import { ProviderError, ProviderErrorCode } from '@leash/providers';
@@ -209,6 +209,16 @@ export class ProblemFilter implements ExceptionFilter {
           return assertUnreachable(error.code);
       }
     }
+    if (error instanceof NotifierError) {
+      switch (error.code) {
+        case NotifierErrorCode.RateLimited:
+        case NotifierErrorCode.Retryable:
+        case NotifierErrorCode.Permanent:
+          return p(ProblemType.Unavailable, 'Notifier unavailable', 503);
+        default:
+          return assertUnreachable(error.code);
+      }
+    }
     if (error instanceof ConfigError) {
       switch (error.code) {
         case ConfigErrorCode.Invalid:
@@ -273,6 +283,15 @@ export class ProblemFilter implements ExceptionFilter {
         return p(ProblemType.Conflict, 'Request changed', 409);
       case ApprovalErrorCode.Expired:
         return p(ProblemType.Expired, 'Expired', 409, { state: 'expired' });
+      case ApprovalErrorCode.ChannelNotAccepted:
+        return p(ProblemType.ChannelNotAccepted, 'Channel not accepted', 403, {
+          channels: error.details.channels,
+        });
+      case ApprovalErrorCode.BadSignature:
+      case ApprovalErrorCode.Replayed:
+        return p(ProblemType.BadSignature, 'Signature not accepted', 401);
+      case ApprovalErrorCode.BadInteraction:
+        return p(ProblemType.Validation, 'Unsupported interaction', 400);
       default:
         return assertUnreachable(error.code);
     }

@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type AccessRequest, type Channel, type Clock, type Principal } from '@leash/core';
+import {
+  CLOCK,
+  CoreError,
+  CoreErrorCode,
+  type AccessRequest,
+  type Channel,
+  type Clock,
+  type Principal,
+} from '@leash/core';
 import type { RequestView } from '@leash/contracts';
 import { ApprovalError, ApprovalErrorCode, assertEligibleApprover, evaluateQuorum } from '@leash/approvals';
 import { approverGroupsOf } from '@leash/policy';
@@ -8,8 +16,11 @@ import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
-import { toRequestView } from '../views';
+import { approvalUrlOf, toRequestView } from '../views';
 import { NotifyApprovers } from './notify-approvers.service';
+
+const LOCK_TTL_MS = 5000;
+const LOCK_ATTEMPTS = 60;
 
 export interface DecideCommand {
   principal: Principal;
@@ -17,6 +28,8 @@ export interface DecideCommand {
   decision: 'approve' | 'deny';
   comment?: string;
   channel: Channel;
+  /** The digest the approver was shown (Slack buttons carry it); a changed request is refused. */
+  expectedDigest?: string;
 }
 
 /** An approver approves or denies a pending request, bound to the request's current digest. */
@@ -39,10 +52,31 @@ export class DecideRequest {
     const { request } = found;
     const groups = approverGroupsOf(this.policy.current.document, cmd.principal);
     assertEligibleApprover(request, request.approval, cmd.principal, groups);
+    assertChannelAccepted(request, cmd.channel, this.publicUrl);
     if (request.state !== 'pending') {
       throw notPending(request);
     }
-    return cmd.decision === 'approve' ? this.approve(cmd, request, groups) : this.deny(cmd, request);
+    if (cmd.expectedDigest !== undefined && cmd.expectedDigest !== request.digest) {
+      throw this.approvalFailure('digest', request);
+    }
+    const token = await this.lock(request.id);
+    try {
+      return cmd.decision === 'approve' ? await this.approve(cmd, request, groups) : await this.deny(cmd, request);
+    } finally {
+      await this.store.unlockRequest(request.id, token).catch(() => undefined);
+    }
+  }
+
+  /** Serializes decisions on one request, so two approvers at once never both count past the quorum. */
+  private async lock(id: string): Promise<string> {
+    for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt += 1) {
+      const token = await this.store.lockRequest(id, LOCK_TTL_MS);
+      if (token) {
+        return token;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10 + attempt * 5));
+    }
+    throw new CoreError(CoreErrorCode.Unavailable, `request ${id} is busy; try again`);
   }
 
   private async approve(cmd: DecideCommand, request: AccessRequest, groups: string[]): Promise<RequestView> {
@@ -100,6 +134,7 @@ export class DecideRequest {
       by: cmd.principal.id,
       final: quorum.satisfied,
       progress: quorum.progress,
+      approvers: current.map((a) => a.approver),
     });
     return this.view(request.id);
   }
@@ -173,6 +208,18 @@ export class DecideRequest {
       throw notFound(`request ${id}`);
     }
     return toRequestView(found.request, found.approvals, this.publicUrl);
+  }
+}
+
+/** Roles may accept approvals only from some channels (e.g. the web console, where MFA is proven). */
+function assertChannelAccepted(request: AccessRequest, channel: Channel, publicUrl: string): void {
+  const channels = request.approval.kind === 'quorum' ? request.approval.channels : undefined;
+  if (channels !== undefined && !channels.includes(channel)) {
+    throw new ApprovalError(
+      ApprovalErrorCode.ChannelNotAccepted,
+      `role ${request.role} accepts approvals only through ${channels.join(', ')}`,
+      { channels, approvalUrl: approvalUrlOf(publicUrl, request.id) },
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { BROKER_LOGGER, type BrokerLogger } from '../broker.tokens';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { NotifyApprovers } from './notify-approvers.service';
 
 export interface ReconcileReport {
   overdueLeases: number;
@@ -27,6 +28,7 @@ export class Reconcile {
     @Inject(REVOCATION_SCHEDULER)
     private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+    private readonly notify: NotifyApprovers,
   ) {}
 
   async execute(): Promise<ReconcileReport> {
@@ -62,6 +64,7 @@ export class Reconcile {
           policyVersion: found.request.policyVersion,
           details: { from: found.request.state },
         });
+        this.notify.update(found.request, { kind: 'expired' });
       }
     }
     if (overdue.length > 0 || quarantined.length > 0) {

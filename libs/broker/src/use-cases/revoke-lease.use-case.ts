@@ -7,6 +7,7 @@ import { ProviderError, type ProviderRegistry, type RevocationReport } from '@le
 import { notFound } from '../access-control';
 import { BROKER_LOGGER, PROVIDER_REGISTRY, QUARANTINE_RETRY_MS, type BrokerLogger } from '../broker.tokens';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { NotifyApprovers } from './notify-approvers.service';
 
 export interface RevokeCommand {
   leaseId: string;
@@ -35,6 +36,7 @@ export class RevokeLease {
     private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     @Inject(QUARANTINE_RETRY_MS) private readonly quarantineRetryMs: number,
+    private readonly notify: NotifyApprovers,
   ) {}
 
   async execute(cmd: RevokeCommand): Promise<RevokeOutcome> {
@@ -91,6 +93,10 @@ export class RevokeLease {
         ...(report ? { effect: report.effect, note: report.note } : {}),
       },
     });
+    const request = await this.store.getRequest(lease.requestId).catch(() => undefined);
+    if (request) {
+      this.notify.update(request.request, { kind: 'revoked', leaseId: lease.id });
+    }
     return {
       outcome: 'revoked',
       lease: after,

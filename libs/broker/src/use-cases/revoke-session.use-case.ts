@@ -8,6 +8,7 @@ import { POLICY_HOLDER } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { RevokeLease } from './revoke-lease.use-case';
+import { NotifyApprovers } from './notify-approvers.service';
 
 export interface SessionRevocation {
   sessionId: string;
@@ -27,6 +28,7 @@ export class RevokeSession {
     @Inject(REVOCATION_SCHEDULER)
     private readonly scheduler: RevocationScheduler,
     private readonly revoke: RevokeLease,
+    private readonly notify: NotifyApprovers,
   ) {}
 
   async execute(cmd: { principal: Principal; sessionId: string }): Promise<SessionRevocation> {
@@ -58,6 +60,7 @@ export class RevokeSession {
       });
       if (moved.ok) {
         cancelledRequests.push(request.id);
+        this.notify.update(request, { kind: 'cancelled' });
       }
     }
     const revokedLeases: string[] = [];
