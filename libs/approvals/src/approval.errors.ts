@@ -7,6 +7,9 @@ export enum ApprovalErrorCode {
   AlreadyDecided = 'already_decided',
   DigestMismatch = 'digest_mismatch',
   Expired = 'approval_expired',
+  MfaRequired = 'mfa_required',
+  ChannelNotAllowed = 'channel_not_allowed',
+  InvalidNarrowing = 'invalid_narrowing',
 }
 
 export class ApprovalError extends LeashError<ApprovalErrorCode> {

@@ -13,7 +13,9 @@ export type AuditAction =
   | 'lease.revoked'
   | 'lease.revoke_failed'
   | 'lease.revocation_failed'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'policy.reloaded'
+  | 'policy.reload_failed';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append, so the

@@ -10,3 +10,7 @@ export interface BrokerLogger {
   warn(message: string, context?: Record<string, unknown>): void;
   error(message: string, context?: Record<string, unknown>): void;
 }
+/** `{ path, watch }` of the policy file, for the reloader. */
+export const POLICY_WATCH = Symbol('PolicyWatch');
+/** The auto-approval budget counter (AutoApprovalBudgetStore). */
+export const AUTO_APPROVAL_BUDGET = Symbol('AutoApprovalBudget');

@@ -1,13 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type AccessRequest, type Channel, type Clock, type Principal } from '@leash/core';
 import type { RequestView } from '@leash/contracts';
-import { ApprovalError, ApprovalErrorCode, assertEligibleApprover, evaluateQuorum } from '@leash/approvals';
+import {
+  ApprovalError,
+  ApprovalErrorCode,
+  assertApprovalChannelAndMfa,
+  assertEligibleApprover,
+  evaluateQuorum,
+} from '@leash/approvals';
 import { approverGroupsOf } from '@leash/policy';
-import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { LEASE_STORE, type AddApprovalResult, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
+import { requestDigest } from '../request-digest';
 import { toRequestView } from '../views';
 import { NotifyApprovers } from './notify-approvers.service';
 
@@ -17,6 +24,8 @@ export interface DecideCommand {
   decision: 'approve' | 'deny';
   comment?: string;
   channel: Channel;
+  /** Approve only: narrow the request to this shorter TTL before approving. */
+  ttlSeconds?: number;
 }
 
 /** An approver approves or denies a pending request, bound to the request's current digest. */
@@ -42,23 +51,44 @@ export class DecideRequest {
     if (request.state !== 'pending') {
       throw notPending(request);
     }
-    return cmd.decision === 'approve' ? this.approve(cmd, request, groups) : this.deny(cmd, request);
+    if (cmd.decision === 'deny') {
+      if (cmd.ttlSeconds !== undefined) {
+        throw new ApprovalError(ApprovalErrorCode.InvalidNarrowing, 'ttlSeconds narrows an approval; a denial takes none');
+      }
+      return this.deny(cmd, request);
+    }
+    assertApprovalChannelAndMfa(request.approval, cmd.principal, cmd.channel, this.clock.now());
+    return this.approve(cmd, request, groups);
   }
 
-  private async approve(cmd: DecideCommand, request: AccessRequest, groups: string[]): Promise<RequestView> {
+  private async approve(cmd: DecideCommand, original: AccessRequest, groups: string[]): Promise<RequestView> {
     const now = this.clock.now();
-    const result = await this.store.addApproval(
-      request.id,
-      {
-        approver: cmd.principal.id,
-        groups,
-        digest: request.digest,
-        channel: cmd.channel,
-        at: now,
-        comment: cmd.comment,
-      },
-      now,
-    );
+    let request = original;
+    const approval = (digest: string) => ({
+      approver: cmd.principal.id,
+      groups,
+      digest,
+      channel: cmd.channel,
+      at: now,
+      comment: cmd.comment,
+    });
+    let result: AddApprovalResult;
+    if (cmd.ttlSeconds !== undefined && cmd.ttlSeconds !== original.ttlSeconds) {
+      request = this.narrowed(original, cmd.ttlSeconds, cmd.principal.id);
+      result = await this.store.narrowAndApprove(
+        original.id,
+        {
+          fromDigest: original.digest,
+          toDigest: request.digest,
+          ttlSeconds: request.ttlSeconds,
+          narrowed: { fromTtlSeconds: original.ttlSeconds, by: cmd.principal.id },
+        },
+        approval(request.digest),
+        now,
+      );
+    } else {
+      result = await this.store.addApproval(original.id, approval(original.digest), now);
+    }
     if (!result.ok) {
       throw this.approvalFailure(result.reason, request, result.state);
     }
@@ -70,7 +100,12 @@ export class DecideRequest {
     await this.audit.append({
       ...this.eventBase(cmd, request),
       action: 'request.approval_recorded',
-      details: { progress: quorum.progress, comment: cmd.comment },
+      details: {
+        progress: quorum.progress,
+        comment: cmd.comment,
+        digest: request.digest,
+        ...(request !== original ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds } : {}),
+      },
     });
     if (quorum.satisfied) {
       const claimWindow = request.approval.claimWindowSeconds * 1000;
@@ -102,6 +137,26 @@ export class DecideRequest {
       progress: quorum.progress,
     });
     return this.view(request.id);
+  }
+
+  /** The request with a shorter TTL and its new digest; only shortening within the role's minimum is allowed. */
+  private narrowed(request: AccessRequest, ttlSeconds: number, by: string): AccessRequest {
+    if (ttlSeconds > request.ttlSeconds) {
+      throw new ApprovalError(
+        ApprovalErrorCode.InvalidNarrowing,
+        `an approver may only shorten the TTL (requested ${request.ttlSeconds} s, got ${ttlSeconds} s)`,
+      );
+    }
+    const role = this.policy.current.document.roles.find((r) => r.id === request.role);
+    const minTtl = role?.minTtl ?? 1;
+    if (ttlSeconds < minTtl) {
+      throw new ApprovalError(
+        ApprovalErrorCode.InvalidNarrowing,
+        `ttlSeconds ${ttlSeconds} is below the role's minimum of ${minTtl} s`,
+      );
+    }
+    const narrowed = { ...request, ttlSeconds, narrowed: { fromTtlSeconds: request.ttlSeconds, by } };
+    return { ...narrowed, digest: requestDigest(narrowed) };
   }
 
   private async deny(cmd: DecideCommand, request: AccessRequest): Promise<RequestView> {
