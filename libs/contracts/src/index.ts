@@ -5,3 +5,4 @@ export * from './tokens.schema';
 export * from './policy-document.parser';
 export * from './policy-document.schema';
 export * from './policy.schema';
+export * from './policy-json-schema';

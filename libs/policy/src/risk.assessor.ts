@@ -53,7 +53,7 @@ export function assessRisk(input: RiskInput): Risk {
   }
   const text = [input.context?.plan, input.context?.command].filter((t): t is string => !!t).join('\n');
   const findings = text ? [...terraformFindings(text), ...kubectlFindings(text), ...sqlFindings(text)] : [];
-  if (findings.some((f) => f.kind === 'impact')) {
+  if (findings.some((f) => f.kind === 'impact' && f.weight > 0)) {
     general.push(RiskReason.ServiceImpact);
   }
   if (findings.some((f) => f.kind === 'security')) {
