@@ -1,4 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parse, stringify } from 'yaml';
@@ -6,6 +8,24 @@ import { LeashStack } from '../support/leash-stack';
 import type { ProcessHandle } from '../support/process-handle';
 
 const plan = readFileSync(join(__dirname, '../fixtures/terraform-prod-plan.txt'), 'utf8');
+const LEASH = join(__dirname, '../../bin/leash.js');
+
+/** Runs the built CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
+function leash(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [LEASH, ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 async function waitForLog(handle: ProcessHandle, from: number, pattern: RegExp): Promise<void> {
@@ -17,7 +37,11 @@ async function waitForLog(handle: ProcessHandle, from: number, pattern: RegExp):
 
 function extraRoles(doc: Record<string, unknown>): Record<string, unknown> {
   const roles = doc.roles as Record<string, unknown>[];
-  const jwt = { provider: 'jwt', settings: { audience: 'demo-api', scope: ['read'] }, principals: [{ sub: 'agent-*' }] };
+  const jwt = {
+    provider: 'jwt',
+    settings: { audience: 'demo-api', scope: ['read'] },
+    principals: [{ sub: 'agent-*' }],
+  };
   roles.push(
     {
       ...jwt,
@@ -99,7 +123,10 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         decision: 'needs_approval',
-        risk: { level: 'critical', reasons: expect.arrayContaining(['Potential security risk', 'Affects production environment']) },
+        risk: {
+          level: 'critical',
+          reasons: expect.arrayContaining(['Potential security risk', 'Affects production environment']),
+        },
         approval: {
           kind: 'quorum',
           requirements: [
@@ -153,6 +180,72 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
     });
   });
 
+  describe('leash policy validate / explain', () => {
+    it.each(['demo-policy.yaml', 'production-policy.yaml'])('validates deploy/examples/%s (exit 0)', async (file) => {
+      const res = await leash(['policy', 'validate', join(__dirname, '../../deploy/examples', file)]);
+      expect(res.stdout).toMatch(/: valid \(version [0-9a-f]{12};/);
+      expect(res.code).toBe(0);
+    });
+
+    it('exits non-zero with located errors for a broken file', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'leash-validate-'));
+      const file = join(dir, 'broken.yaml');
+      const text = readFileSync(join(__dirname, '../../deploy/examples/demo-policy.yaml'), 'utf8');
+      writeFileSync(
+        file,
+        text.replace('tier: production', 'tier: prod').replace('groups: [prod-approvers]', 'groups: [ghosts]'),
+      );
+      const res = await leash(['policy', 'validate', file]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/broken\.yaml:\d+:\d+: environments\.production\.tier: Invalid option/);
+      expect(res.stderr).toMatch(
+        /broken\.yaml:\d+:\d+: roles\.1\.approval\.groups\.0: unknown approver group "ghosts"/,
+      );
+    });
+
+    it('exits with usage (2) without a file, and 1 for a missing file', async () => {
+      expect((await leash(['policy', 'validate'])).code).toBe(2);
+      expect((await leash(['policy', 'validate', '/nonexistent/policy.yaml'])).code).toBe(1);
+    });
+
+    it('explains through the broker with the same answer as the API', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'leash-explain-'));
+      writeFileSync(join(dir, 'plan.txt'), plan);
+      const args = [
+        'policy',
+        'explain',
+        '--principal',
+        'agent-x',
+        '--owner',
+        'bob',
+        '--role',
+        'demo-prod-write',
+        '--env',
+        'production',
+        '--ttl',
+        '15m',
+        '--plan',
+        join(dir, 'plan.txt'),
+      ];
+      const res = await leash(args, { LEASH_URL: stack.url, LEASH_TOKEN: tokens.admin });
+      expect(res.code).toBe(0);
+      const api = await stack.call('POST', '/v1/policy/explain', {
+        token: tokens.admin,
+        body: {
+          principal: { sub: 'agent-x', owner: 'bob', groups: [] },
+          role: 'demo-prod-write',
+          environment: 'production',
+          ttlSeconds: 900,
+          context: { plan },
+        },
+      });
+      expect(JSON.parse(res.stdout)).toEqual(api.body);
+      expect(api.body).toMatchObject({ decision: 'needs_approval', risk: { level: 'critical' } });
+      const denied = await leash(args, { LEASH_URL: stack.url, LEASH_TOKEN: tokens.alice });
+      expect(denied.code).toBe(3);
+    });
+  });
+
   it('stores the risk with the request and shows it: the Terraform plan on a production write is critical', async () => {
     const res = await create(tokens.agent, { role: 'demo-prod-write', environment: 'production', context: { plan } });
     expect(res.status).toBe(201);
@@ -200,10 +293,16 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
     const first = await stack.call('POST', `/v1/requests/${id}/approve`, { token: tokens.alice, body: {} });
     expect(first.body.quorum.progress).toBe('1 of 2: prod-approvers');
 
-    const wider = await stack.call('POST', `/v1/requests/${id}/approve`, { token: tokens.carol, body: { ttlSeconds: 900 } });
+    const wider = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: tokens.carol,
+      body: { ttlSeconds: 900 },
+    });
     expect(wider.status).toBe(400);
 
-    const narrowed = await stack.call('POST', `/v1/requests/${id}/approve`, { token: tokens.carol, body: { ttlSeconds: 30 } });
+    const narrowed = await stack.call('POST', `/v1/requests/${id}/approve`, {
+      token: tokens.carol,
+      body: { ttlSeconds: 30 },
+    });
     expect(narrowed.status).toBe(200);
     expect(narrowed.body).toMatchObject({
       state: 'pending',
@@ -235,7 +334,10 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
     const human = results.filter((r) => r.body.decision === 'needs_approval');
     expect(auto).toHaveLength(2);
     expect(human).toHaveLength(4);
-    expect(human[0].body).toMatchObject({ state: 'pending', decisionReasons: expect.arrayContaining(['auto-approval budget exhausted']) });
+    expect(human[0].body).toMatchObject({
+      state: 'pending',
+      decisionReasons: expect.arrayContaining(['auto-approval budget exhausted']),
+    });
     // Another principal has its own budget.
     const other = await create(tokens.agent2, { role: 'demo-staging-budget', environment: 'staging' });
     expect(other.body.decision).toBe('auto_approved');
@@ -254,7 +356,9 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       const res = await create(tokens.agent, { role: 'demo-staging-read', environment: 'staging' });
       expect(res.status).toBe(201);
       expect(res.body.decision).toBe('auto_approved');
-      const events = (await redis.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]) as { action: string });
+      const events = (await redis.xrange('leash:audit', '-', '+')).map(
+        ([, f]) => JSON.parse(f[1]) as { action: string },
+      );
       expect(events.map((e) => e.action)).toContain('policy.reload_failed');
       writeFileSync(policyPath(), good);
     });
@@ -278,14 +382,18 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       expect(gone.status).toBe(403);
       expect(now.body.policyVersion).not.toBe(pending.body.policyVersion);
 
-      const expired = await stack.call('GET', `/v1/requests/${pending.body.id}?waitSeconds=10`, { token: tokens.agent });
+      const expired = await stack.call('GET', `/v1/requests/${pending.body.id}?waitSeconds=10`, {
+        token: tokens.agent,
+      });
       expect(expired.body).toMatchObject({
         state: 'expired',
         closedReason: expect.stringContaining('role "demo-prod-write" was removed'),
       });
       const still = await stack.call('GET', `/v1/requests/${kept.body.id}`, { token: tokens.agent });
       expect(still.body.state).toBe('pending');
-      const events = (await redis.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]) as { action: string });
+      const events = (await redis.xrange('leash:audit', '-', '+')).map(
+        ([, f]) => JSON.parse(f[1]) as { action: string },
+      );
       expect(events.map((e) => e.action)).toContain('policy.reloaded');
     });
   });

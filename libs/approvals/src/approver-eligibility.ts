@@ -34,7 +34,12 @@ export function assertEligibleApprover(
  * token does not prove recent MFA when the rule requires it. Denials are not subject to this: any
  * eligible approver may stop a request from anywhere.
  */
-export function assertApprovalChannelAndMfa(rule: ApprovalRule, approver: Principal, channel: Channel, nowMs: number): void {
+export function assertApprovalChannelAndMfa(
+  rule: ApprovalRule,
+  approver: Principal,
+  channel: Channel,
+  nowMs: number,
+): void {
   if (rule.kind !== 'quorum') {
     return;
   }

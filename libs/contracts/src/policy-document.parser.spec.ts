@@ -14,14 +14,42 @@ describe('parsePolicyText', () => {
 
   it.each([
     ['a YAML syntax error', demoText.replace('tier: staging', 'tier: [staging'), /demo\.yaml:\d+:\d+: \(yaml\)/],
-    ['an unknown tier', demoText.replace('tier: staging', 'tier: qa'), /demo\.yaml:12:11: environments\.staging\.tier: Invalid option/],
+    [
+      'an unknown tier',
+      demoText.replace('tier: staging', 'tier: qa'),
+      /demo\.yaml:12:11: environments\.staging\.tier: Invalid option/,
+    ],
     ['an unknown field', demoText.replace('maxTtl: 1h\n  production', 'maxTTL: 1h\n  production'), /Unrecognized key/],
-    ['a bad duration', demoText.replace('defaultTtl: 15m', 'defaultTtl: 15 minutes'), /environments\.staging\.defaultTtl: .*duration/],
-    ['an unknown approver group', demoText.replace('groups: [prod-approvers]', 'groups: [nobody]'), /unknown approver group "nobody"/],
-    ['an unknown environment', demoText.replace('environments: [staging]', 'environments: [qa]'), /unknown environment "qa"/],
-    ['requireMfa with slack', demoText.replace('requireMfa: true', 'requireMfa: true\n      channels: [web, slack]'), /cannot accept slack/],
-    ['a budget without overBudget', demoText.replace('approval: auto', 'approval: { auto: true, budget: 3 }'), /a budget needs an overBudget rule/],
-    ['an unknown admin group', demoText.replace('adminGroup: leash-admins', 'adminGroup: root'), /adminGroup: unknown approver group "root"/],
+    [
+      'a bad duration',
+      demoText.replace('defaultTtl: 15m', 'defaultTtl: 15 minutes'),
+      /environments\.staging\.defaultTtl: .*duration/,
+    ],
+    [
+      'an unknown approver group',
+      demoText.replace('groups: [prod-approvers]', 'groups: [nobody]'),
+      /unknown approver group "nobody"/,
+    ],
+    [
+      'an unknown environment',
+      demoText.replace('environments: [staging]', 'environments: [qa]'),
+      /unknown environment "qa"/,
+    ],
+    [
+      'requireMfa with slack',
+      demoText.replace('requireMfa: true', 'requireMfa: true\n      channels: [web, slack]'),
+      /cannot accept slack/,
+    ],
+    [
+      'a budget without overBudget',
+      demoText.replace('approval: auto', 'approval: { auto: true, budget: 3 }'),
+      /a budget needs an overBudget rule/,
+    ],
+    [
+      'an unknown admin group',
+      demoText.replace('adminGroup: leash-admins', 'adminGroup: root'),
+      /adminGroup: unknown approver group "root"/,
+    ],
   ])('refuses %s with file, line, column and reason', (_name, text, expected) => {
     const result = sut(text, 'demo.yaml');
     expect(result.ok).toBe(false);

@@ -12,8 +12,7 @@ export interface PolicyProblem {
 }
 
 export type PolicyParseResult =
-  | { ok: true; document: PolicyDocument; version: string }
-  | { ok: false; problems: PolicyProblem[] };
+  { ok: true; document: PolicyDocument; version: string } | { ok: false; problems: PolicyProblem[] };
 
 /** Renders a problem as `file:line:col: path: reason`. */
 export function formatPolicyProblem(p: PolicyProblem): string {

@@ -6,7 +6,10 @@ import { parseDurationSeconds } from '@leash/core';
 // exactly the parser the broker uses. deploy/policy.schema.json is generated from it.
 
 const duration = z
-  .union([z.string().regex(/^(\d+|(\d+[smhd])+)$/, 'a duration such as 90, 90s, 15m, 1h, 1h30m'), z.number().int().min(0)])
+  .union([
+    z.string().regex(/^(\d+|(\d+[smhd])+)$/, 'a duration such as 90, 90s, 15m, 1h, 1h30m'),
+    z.number().int().min(0),
+  ])
   .transform((value, ctx) => {
     const seconds = parseDurationSeconds(value);
     if (seconds === undefined) {

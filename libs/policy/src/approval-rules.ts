@@ -60,10 +60,17 @@ export function strengthen(base: ApprovalRule, route: RiskRoute, doc: PolicyDocu
   const from: QuorumRule =
     base.kind === 'quorum'
       ? base
-      : { kind: 'quorum', requirements: [], timeoutSeconds: doc.defaults.approvalTimeout, claimWindowSeconds: base.claimWindowSeconds };
+      : {
+          kind: 'quorum',
+          requirements: [],
+          timeoutSeconds: doc.defaults.approvalTimeout,
+          claimWindowSeconds: base.claimWindowSeconds,
+        };
   const requirements = from.requirements.map((r) => ({ groups: [...r.groups], quorum: r.quorum }));
   for (const req of extra) {
-    const same = requirements.find((r) => r.groups.length === req.groups.length && r.groups.every((g) => req.groups.includes(g)));
+    const same = requirements.find(
+      (r) => r.groups.length === req.groups.length && r.groups.every((g) => req.groups.includes(g)),
+    );
     if (same) {
       same.quorum = Math.max(same.quorum, req.quorum);
     } else {

@@ -7,7 +7,6 @@ import { parsePolicy, type LoadedPolicy } from './policy.loader';
 import { BUDGET_EXHAUSTED, evaluateRequest as sut, isAdmin, approverGroupsOf } from './policy.evaluator';
 import { approvalsNeeded, strengthen } from './approval-rules';
 import { PolicyError } from './policy.errors';
-import type { PolicyDocument, RiskRoute } from './policy.schema';
 
 const ROOT = join(__dirname, '../../..');
 const demo = parsePolicy(readFileSync(join(ROOT, 'deploy/examples/demo-policy.yaml'), 'utf8'), 'demo-policy.yaml');
@@ -42,8 +41,18 @@ describe('evaluateRequest (demo policy)', () => {
       'denied',
       "ttlSeconds 2 is below the role's minimum of 5 s",
     ],
-    ['auto role', { role: 'demo-staging-read', environment: 'staging' }, 'auto_approved', 'role "demo-staging-read" is auto-approved'],
-    ['quorum role', { role: 'demo-prod-write', environment: 'production' }, 'needs_approval', 'role "demo-prod-write" needs approval'],
+    [
+      'auto role',
+      { role: 'demo-staging-read', environment: 'staging' },
+      'auto_approved',
+      'role "demo-staging-read" is auto-approved',
+    ],
+    [
+      'quorum role',
+      { role: 'demo-prod-write', environment: 'production' },
+      'needs_approval',
+      'role "demo-prod-write" needs approval',
+    ],
   ])('%s', (_name, input, decision, reason) => {
     const result = sut(demo, { principal: agent, ...input });
     expect(result.decision).toBe(decision);
@@ -51,8 +60,15 @@ describe('evaluateRequest (demo policy)', () => {
   });
 
   it('denies a principal no matcher allows', () => {
-    const result = sut(demo, { principal: { ...agent, id: 'human-1' }, role: 'demo-staging-read', environment: 'staging' });
-    expect(result).toMatchObject({ decision: 'denied', reasons: ['principal "human-1" is not allowed to request role "demo-staging-read"'] });
+    const result = sut(demo, {
+      principal: { ...agent, id: 'human-1' },
+      role: 'demo-staging-read',
+      environment: 'staging',
+    });
+    expect(result).toMatchObject({
+      decision: 'denied',
+      reasons: ['principal "human-1" is not allowed to request role "demo-staging-read"'],
+    });
   });
 
   it('uses the environment default TTL when none is asked', () => {
@@ -112,15 +128,23 @@ describe('evaluateRequest (production example)', () => {
   it('auto-approves prod-read within its budget and asks sre once it is spent', () => {
     const within = sut(production, { principal: engineer, role: 'prod-read', environment: 'production' });
     expect(within).toMatchObject({ decision: 'auto_approved', approval: { kind: 'auto', budgetPerHour: 20 } });
-    const spent = sut(production, { principal: engineer, role: 'prod-read', environment: 'production', autoBudgetExhausted: true });
-    expect(spent).toMatchObject({ decision: 'needs_approval', approval: { requirements: [{ groups: ['sre'], quorum: 1 }] } });
+    const spent = sut(production, {
+      principal: engineer,
+      role: 'prod-read',
+      environment: 'production',
+      autoBudgetExhausted: true,
+    });
+    expect(spent).toMatchObject({
+      decision: 'needs_approval',
+      approval: { requirements: [{ groups: ['sre'], quorum: 1 }] },
+    });
     expect(spent.reasons).toContain(BUDGET_EXHAUSTED);
   });
 
   it('maps Slack-only and email members to their groups', () => {
-    expect(approverGroupsOf(production.document, { id: 'x', issuer: 'okta', email: 'kim@acme.example', groups: [] })).toEqual([
-      'security',
-    ]);
+    expect(
+      approverGroupsOf(production.document, { id: 'x', issuer: 'okta', email: 'kim@acme.example', groups: [] }),
+    ).toEqual(['security']);
   });
 });
 
@@ -130,9 +154,11 @@ const GROUPS = ['g1', 'g2', 'g3'];
 const ENVS = ['dev', 'staging', 'production'];
 const groupName = fc.constantFrom(...GROUPS);
 const humanRule = fc.record({
-  groups: fc.uniqueArray(groupName, { minLength: 1, maxLength: 3 }).chain((gs) =>
-    fc.tuple(...gs.map((g) => fc.record({ group: fc.constant(g), quorum: fc.integer({ min: 1, max: 3 }) }))),
-  ),
+  groups: fc
+    .uniqueArray(groupName, { minLength: 1, maxLength: 3 })
+    .chain((gs) =>
+      fc.tuple(...gs.map((g) => fc.record({ group: fc.constant(g), quorum: fc.integer({ min: 1, max: 3 }) }))),
+    ),
   requireMfa: fc.boolean(),
 });
 const approvalArb = fc.oneof(fc.constant<'auto'>('auto'), humanRule);
@@ -190,7 +216,8 @@ describe('evaluateRequest properties', () => {
         expect(
           role?.principals.some(
             (m) =>
-              (m.sub !== undefined && new RegExp(`^${m.sub.replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(input.principal.id)) ||
+              (m.sub !== undefined &&
+                new RegExp(`^${m.sub.replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(input.principal.id)) ||
               (m.group !== undefined && input.principal.groups.includes(m.group)),
           ),
         ).toBe(true);
@@ -214,7 +241,7 @@ describe('evaluateRequest properties', () => {
   });
 
   it('never lowers the approvals needed when a group is added to a rule', () => {
-    const doc = demo.document as PolicyDocument;
+    const doc = demo.document;
     const rule = fc.oneof(
       fc.constant({ kind: 'auto' as const, claimWindowSeconds: 600 }),
       fc
@@ -222,7 +249,12 @@ describe('evaluateRequest properties', () => {
           minLength: 1,
           maxLength: 3,
         })
-        .map((requirements) => ({ kind: 'quorum' as const, requirements, timeoutSeconds: 900, claimWindowSeconds: 600 })),
+        .map((requirements) => ({
+          kind: 'quorum' as const,
+          requirements,
+          timeoutSeconds: 900,
+          claimWindowSeconds: 600,
+        })),
     );
     const route = fc.record({
       groups: fc.array(fc.oneof(groupName, fc.record({ group: groupName, quorum: fc.integer({ min: 1, max: 4 }) })), {
@@ -236,7 +268,7 @@ describe('evaluateRequest properties', () => {
     });
     fc.assert(
       fc.property(rule, route, (base, r) => {
-        const stricter = strengthen(base, r as RiskRoute, doc);
+        const stricter = strengthen(base, r, doc);
         expect(approvalsNeeded(stricter)).toBeGreaterThanOrEqual(approvalsNeeded(base));
         expect(approvalsNeeded(stricter)).toBeGreaterThan(0);
         if (base.kind === 'quorum') {
@@ -265,7 +297,9 @@ describe('evaluateRequest properties', () => {
         }),
         (attempts, requirements) => {
           const rule = { kind: 'quorum' as const, requirements, timeoutSeconds: 900, claimWindowSeconds: 600 };
-          const request = { principal: 'agent-1', issuer: 'dev', owner: 'bob' } as Parameters<typeof assertEligibleApprover>[0];
+          const request = { principal: 'agent-1', issuer: 'dev', owner: 'bob' } as Parameters<
+            typeof assertEligibleApprover
+          >[0];
           const accepted = attempts.filter((a) => {
             try {
               assertEligibleApprover(request, rule, { id: a.approver, issuer: 'dev', groups: [] }, a.groups);

@@ -99,7 +99,9 @@ export function evaluateRequest(policy: LoadedPolicy, input: EvaluationInput): E
     }
   }
   const decision = approval.kind === 'auto' ? 'auto_approved' : 'needs_approval';
-  outcome.unshift(decision === 'auto_approved' ? `role "${role.id}" is auto-approved` : `role "${role.id}" needs approval`);
+  outcome.unshift(
+    decision === 'auto_approved' ? `role "${role.id}" is auto-approved` : `role "${role.id}" needs approval`,
+  );
   return {
     decision,
     role,
@@ -152,5 +154,7 @@ export function approverGroupsOfSlackUser(doc: PolicyDocument, slackUserId: stri
 /** Members of the policy's admin group (`adminGroup`) and of the optional `admins` list. */
 export function isAdmin(doc: PolicyDocument, principal: Principal): boolean {
   const group = doc.adminGroup !== undefined ? doc.approverGroups[doc.adminGroup] : undefined;
-  return (group !== undefined && isMember(group, principal)) || (doc.admins !== undefined && isMember(doc.admins, principal));
+  return (
+    (group !== undefined && isMember(group, principal)) || (doc.admins !== undefined && isMember(doc.admins, principal))
+  );
 }

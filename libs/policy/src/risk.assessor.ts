@@ -95,7 +95,11 @@ function terraformFindings(plan: string): Finding[] {
   for (const r of resources) {
     const type = r.address.replace(/^(module\.[\w-]+\.)+/, '').split('.')[0];
     if (r.action === 'will be destroyed' || r.action === 'must be replaced') {
-      out.push({ kind: 'impact', weight: 2, detail: `Terraform ${r.action === 'must be replaced' ? 'replaces' : 'destroys'} ${r.address}` });
+      out.push({
+        kind: 'impact',
+        weight: 2,
+        detail: `Terraform ${r.action === 'must be replaced' ? 'replaces' : 'destroys'} ${r.address}`,
+      });
     }
     if (/_iam_|role_binding|rolebinding|iam_binding|iam_policy/i.test(type)) {
       out.push({ kind: 'security', weight: 2, detail: `Changes IAM: ${r.address}` });
@@ -115,7 +119,9 @@ function terraformFindings(plan: string): Finding[] {
   if (summary) {
     const [add, change, destroy] = summary.slice(1).map(Number);
     // Per-resource findings already weigh destroyed resources; the summary counts only without them.
-    const weighed = out.some((f) => f.detail.startsWith('Terraform destroys') || f.detail.startsWith('Terraform replaces'));
+    const weighed = out.some(
+      (f) => f.detail.startsWith('Terraform destroys') || f.detail.startsWith('Terraform replaces'),
+    );
     out.unshift({
       kind: 'impact',
       weight: destroy > 0 && !weighed ? 2 : 0,

@@ -35,7 +35,10 @@ export async function policyExplainCommand(args: string[]): Promise<number> {
     try {
       plan = readFileSync(values.plan, 'utf8');
     } catch (err) {
-      throw new ExitError(Exit.Failure, `cannot read ${values.plan}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new ExitError(
+        Exit.Failure,
+        `cannot read ${values.plan}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
     }
   }
   const body: ExplainPolicyBody = {

@@ -51,9 +51,9 @@ export class PolicyReloader implements OnModuleInit, OnModuleDestroy {
 
   /** Reloads now (serialised with other reloads) and reports the outcome. */
   reloadNow(trigger: string): Promise<void> {
-    this.running = this.running.then(() => this.reload(trigger)).catch((err: unknown) =>
-      this.logger.error('policy reload failed unexpectedly', { err: String(err) }),
-    );
+    this.running = this.running
+      .then(() => this.reload(trigger))
+      .catch((err: unknown) => this.logger.error('policy reload failed unexpectedly', { err: String(err) }));
     return this.running;
   }
 

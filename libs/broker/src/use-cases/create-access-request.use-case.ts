@@ -1,12 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  CLOCK,
-  ID_GENERATOR,
-  type AccessRequest,
-  type Clock,
-  type IdGenerator,
-  type Principal,
-} from '@leash/core';
+import { CLOCK, ID_GENERATOR, type AccessRequest, type Clock, type IdGenerator, type Principal } from '@leash/core';
 import type { CreateRequestBody, RequestView } from '@leash/contracts';
 import { PolicyError, PolicyErrorCode } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';

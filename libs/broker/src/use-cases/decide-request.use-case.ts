@@ -53,7 +53,10 @@ export class DecideRequest {
     }
     if (cmd.decision === 'deny') {
       if (cmd.ttlSeconds !== undefined) {
-        throw new ApprovalError(ApprovalErrorCode.InvalidNarrowing, 'ttlSeconds narrows an approval; a denial takes none');
+        throw new ApprovalError(
+          ApprovalErrorCode.InvalidNarrowing,
+          'ttlSeconds narrows an approval; a denial takes none',
+        );
       }
       return this.deny(cmd, request);
     }
@@ -104,7 +107,9 @@ export class DecideRequest {
         progress: quorum.progress,
         comment: cmd.comment,
         digest: request.digest,
-        ...(request !== original ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds } : {}),
+        ...(request !== original
+          ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds }
+          : {}),
       },
     });
     if (quorum.satisfied) {

@@ -52,7 +52,11 @@ export class ExplainPolicy {
       risk: evaluation.risk,
       approval:
         a.kind === 'auto'
-          ? { kind: 'auto', claimWindowSeconds: a.claimWindowSeconds, ...(a.budgetPerHour ? { budgetPerHour: a.budgetPerHour } : {}) }
+          ? {
+              kind: 'auto',
+              claimWindowSeconds: a.claimWindowSeconds,
+              ...(a.budgetPerHour ? { budgetPerHour: a.budgetPerHour } : {}),
+            }
           : {
               kind: 'quorum',
               requirements: a.requirements,
