@@ -193,12 +193,17 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       const text = readFileSync(join(__dirname, '../../deploy/examples/demo-policy.yaml'), 'utf8');
       writeFileSync(
         file,
-        text.replace('tier: production', 'tier: prod').replace('groups: [prod-approvers]', 'groups: [ghosts]'),
+        text.replace('tier: production', 'tier: prod').replace('maxTtl: 1h\n\napprover', 'maxTtl: forever\n\napprover'),
       );
       const res = await leash(['policy', 'validate', file]);
       expect(res.code).toBe(1);
-      expect(res.stderr).toMatch(/broken\.yaml:\d+:\d+: environments\.production\.tier: Invalid option/);
-      expect(res.stderr).toMatch(
+      expect(res.stderr).toMatch(/broken\.yaml:16:11: environments\.production\.tier: Invalid option/);
+      expect(res.stderr).toMatch(/broken\.yaml:18:13: environments\.production\.maxTtl: a duration/);
+      // Cross-references are checked once the structure is valid.
+      writeFileSync(file, text.replace('groups: [prod-approvers]', 'groups: [ghosts]'));
+      const refs = await leash(['policy', 'validate', file]);
+      expect(refs.code).toBe(1);
+      expect(refs.stderr).toMatch(
         /broken\.yaml:\d+:\d+: roles\.1\.approval\.groups\.0: unknown approver group "ghosts"/,
       );
     });
