@@ -189,7 +189,8 @@ describe('development issuer and start-up checks', () => {
       timeout: 20_000,
     });
     expect(res.status).toBe(2);
-    expect(res.stderr).toContain(`${policy}:7: environments.staging.tier`);
+    // file:line:column: path: reason
+    expect(res.stderr).toContain(`${policy}:7:11: environments.staging.tier`);
     expect(res.stderr).toContain('roles');
   });
 

@@ -72,6 +72,14 @@ export class ProcessHandle {
     });
   }
 
+  /** Sends a signal to the process by pid (e.g. SIGHUP to reload the policy). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.child?.pid) {
+      throw new Error(`${this.name} is not running`);
+    }
+    process.kill(this.child.pid, signal);
+  }
+
   /** Stops the process by pid (SIGTERM, then SIGKILL after a grace period). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 8000): Promise<void> {
     const child = this.child;

@@ -16,6 +16,7 @@ import { SessionsController } from './sessions/sessions.controller';
 import { TokensController } from './tokens/tokens.controller';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
+import { PolicyController } from './policy/policy.controller';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
 import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
 
@@ -35,6 +36,7 @@ export class AppModule {
         RequestsController,
         LeasesController,
         SessionsController,
+        PolicyController,
         TokensController,
         HealthController,
         DocsController,

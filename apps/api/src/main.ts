@@ -35,7 +35,8 @@ async function bootstrap(): Promise<void> {
       fatal: (m: unknown) => logger.error(String(m)),
     },
   });
-  app.enableShutdownHooks();
+  // Not SIGHUP: it reloads the policy (PolicyReloader) instead of stopping the API.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.port, config.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

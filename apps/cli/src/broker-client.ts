@@ -1,4 +1,4 @@
-import type { ClaimResponse, RequestView } from '@leash/contracts';
+import type { ClaimResponse, ExplainPolicyBody, ExplainPolicyResponse, RequestView } from '@leash/contracts';
 
 export class BrokerUnreachable extends Error {}
 
@@ -70,6 +70,10 @@ export class BrokerClient {
 
   decide(id: string, decision: 'approve' | 'deny', comment?: string): Promise<RequestView> {
     return this.call('POST', `/v1/requests/${id}/${decision}`, comment ? { comment } : {});
+  }
+
+  explainPolicy(body: ExplainPolicyBody): Promise<ExplainPolicyResponse> {
+    return this.call('POST', '/v1/policy/explain', body);
   }
 
   revokeLease(id: string): Promise<unknown> {

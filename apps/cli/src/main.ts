@@ -2,6 +2,8 @@ import { BrokerProblem, BrokerUnreachable } from './broker-client';
 import { Exit, ExitError, UsageError } from './cli-errors';
 import { requestCommand } from './commands/request.command';
 import { simpleCommand } from './commands/simple.command';
+import { policyExplainCommand } from './commands/policy-explain.command';
+import { policyValidateCommand } from './commands/policy-validate.command';
 
 export { Exit } from './cli-errors';
 
@@ -13,6 +15,8 @@ Usage:
   leash approve REQUEST_ID [--comment TEXT]
   leash deny REQUEST_ID [--comment TEXT]
   leash revoke LEASE_ID | --session ID
+  leash policy validate FILE
+  leash policy explain --principal SUB --role ROLE --env ENV [--owner O] [--group G]... [--ttl 15m] [--plan FILE]
 
 Environment:
   LEASH_URL     broker URL (default http://127.0.0.1:8080)
@@ -40,11 +44,25 @@ export async function main(argv: string[]): Promise<number> {
       case 'deny':
       case 'revoke':
         return await simpleCommand(command, rest);
+      case 'policy':
+        return await policyCommand(rest);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
     return report(err);
+  }
+}
+
+async function policyCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'validate':
+      return policyValidateCommand(rest);
+    case 'explain':
+      return policyExplainCommand(rest);
+    default:
+      throw new UsageError(`leash policy needs validate or explain${sub ? ` (not "${sub}")` : ''}`);
   }
 }
 

@@ -7,14 +7,15 @@ export enum ApprovalErrorCode {
   AlreadyDecided = 'already_decided',
   DigestMismatch = 'digest_mismatch',
   Expired = 'approval_expired',
-  /** The role does not accept approvals from this channel (e.g. web only, because it needs MFA). */
-  ChannelNotAccepted = 'channel_not_accepted',
   /** A Slack callback whose signature or timestamp does not verify. */
   BadSignature = 'bad_signature',
   /** A correctly signed Slack callback seen before. */
   Replayed = 'replayed',
   /** A verified Slack callback whose payload is not one we understand. */
   BadInteraction = 'bad_interaction',
+  MfaRequired = 'mfa_required',
+  ChannelNotAllowed = 'channel_not_allowed',
+  InvalidNarrowing = 'invalid_narrowing',
 }
 
 export class ApprovalError extends LeashError<ApprovalErrorCode> {

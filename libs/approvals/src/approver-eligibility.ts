@@ -1,5 +1,6 @@
-import type { AccessRequest, ApprovalRule, Principal } from '@leash/core';
+import type { AccessRequest, ApprovalRule, Channel, Principal } from '@leash/core';
 import { ApprovalError, ApprovalErrorCode } from './approval.errors';
+import { mfaProblem } from './mfa';
 
 /**
  * Issuer of approvers identified through the policy's Slack user mapping. They carry no token issuer,
@@ -31,5 +32,34 @@ export function assertEligibleApprover(
       `approvers must be members of ${needed.length > 0 ? needed.join(' or ') : 'an approver group'}`,
       { requiredGroups: needed },
     );
+  }
+}
+
+/**
+ * Refuses an approval arriving on a channel the rule does not accept, or from an approver whose
+ * token does not prove recent MFA when the rule requires it. Denials are not subject to this: any
+ * eligible approver may stop a request from anywhere.
+ */
+export function assertApprovalChannelAndMfa(
+  rule: ApprovalRule,
+  approver: Principal,
+  channel: Channel,
+  nowMs: number,
+): void {
+  if (rule.kind !== 'quorum') {
+    return;
+  }
+  if (rule.channels !== undefined && !rule.channels.includes(channel)) {
+    throw new ApprovalError(
+      ApprovalErrorCode.ChannelNotAllowed,
+      `this request accepts approvals only via ${rule.channels.join(', ')} (not ${channel})`,
+      { channels: rule.channels },
+    );
+  }
+  if (rule.requireMfa) {
+    const problem = mfaProblem(approver, nowMs, rule.mfaMaxAgeSeconds ?? 900);
+    if (problem !== undefined) {
+      throw new ApprovalError(ApprovalErrorCode.MfaRequired, problem);
+    }
   }
 }

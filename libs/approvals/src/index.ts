@@ -2,6 +2,7 @@ export * from './approval-notifier.port';
 export * from './approval.errors';
 export * from './approver-eligibility';
 export * from './log-notifier.adapter';
+export * from './mfa';
 export * from './quorum';
 export * from './message-ref.store';
 export * from './notifier.errors';

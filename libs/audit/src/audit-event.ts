@@ -17,7 +17,9 @@ export type AuditAction =
   | 'provider.follow_up'
   | 'provider.follow_up_failed'
   | 'session.revoked'
-  | 'slack.interaction_refused';
+  | 'slack.interaction_refused'
+  | 'policy.reloaded'
+  | 'policy.reload_failed';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append, so the

@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
-import { LEASE_STORE, RedisLeaseStore } from '@leash/leases';
+import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore } from '@leash/leases';
 import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
 import {
   APPROVAL_NOTIFIERS,
@@ -17,8 +17,10 @@ import {
 import { ProviderRegistry } from '@leash/providers';
 import { createCredentialProviders, type BuiltProviders } from './infrastructure/credential-providers.factory';
 import {
+  AUTO_APPROVAL_BUDGET,
   BROKER_LOGGER,
   POLICY_HOLDER,
+  POLICY_WATCH,
   PROVIDER_REGISTRY,
   PUBLIC_URL,
   QUARANTINE_RETRY_MS,
@@ -27,6 +29,10 @@ import {
   type BrokerLogger,
 } from './broker.tokens';
 import { approvalUrlOf } from './views';
+import { PolicyDecisions } from './policy/policy-decisions.service';
+import { PolicyReloader } from './policy/policy-reloader.service';
+import { ApplyPolicyChange } from './use-cases/apply-policy-change.use-case';
+import { ExplainPolicy } from './use-cases/explain-policy.use-case';
 import { PolicyHolder } from './policy/policy.holder';
 import { DevIssuer } from './auth/dev-issuer';
 import { PrincipalAuthenticator } from './auth/principal-authenticator';
@@ -79,6 +85,10 @@ const USE_CASES = [
   RunProviderFollowUp,
   DeliverNotification,
   HandleSlackInteraction,
+  PolicyDecisions,
+  ExplainPolicy,
+  ApplyPolicyChange,
+  PolicyReloader,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
@@ -98,6 +108,12 @@ export class BrokerModule {
         inject: [REDIS],
         useFactory: (redis: Redis) => new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds),
       },
+      {
+        provide: AUTO_APPROVAL_BUDGET,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => new AutoApprovalBudgetStore(redis, config.redis.prefix),
+      },
+      { provide: POLICY_WATCH, useValue: { path: config.policyPath, watch: config.policyWatch } },
       {
         provide: AUDIT_LOG,
         inject: [REDIS],

@@ -13,3 +13,7 @@ export interface BrokerLogger {
 
 export const SLACK_SIGNING_SECRET = Symbol('SlackSigningSecret');
 export const SLACK_REPLAY_GUARD = Symbol('SlackReplayGuard');
+/** `{ path, watch }` of the policy file, for the reloader. */
+export const POLICY_WATCH = Symbol('PolicyWatch');
+/** The auto-approval budget counter (AutoApprovalBudgetStore). */
+export const AUTO_APPROVAL_BUDGET = Symbol('AutoApprovalBudget');

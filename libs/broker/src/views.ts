@@ -41,6 +41,11 @@ export function toRequestView(request: AccessRequest, approvals: Approval[], pub
     quorum: quorumOf(request, approvals),
     ...(request.leaseId ? { leaseId: request.leaseId } : {}),
     ...(request.denial ? { denial: request.denial } : {}),
+    ...(request.narrowed
+      ? { narrowed: { fromTtlSeconds: request.narrowed.fromTtlSeconds, by: request.narrowed.by } }
+      : {}),
+    ...(request.closedReason ? { closedReason: request.closedReason } : {}),
+    ...(request.decisionReasons ? { decisionReasons: request.decisionReasons } : {}),
   };
 }
 

@@ -24,6 +24,7 @@ const sharedShape = {
     .regex(/^[A-Za-z0-9{}_-]{1,32}$/)
     .default('leash'),
   LEASH_POLICY: z.string({ error: 'is required (path to the policy YAML file)' }).min(1),
+  LEASH_POLICY_WATCH: bool.default(true),
   LEASH_JWT_KEYS: z.string().min(1).optional(),
   LEASH_PUBLIC_URL: z.string().url().optional(),
   LEASH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -127,6 +128,8 @@ export interface SlackConfig {
 export interface SharedConfig {
   redis: { url: string; prefix: string };
   policyPath: string;
+  /** Reload the policy when its file changes (SIGHUP always reloads). */
+  policyWatch: boolean;
   jwtKeysPath?: string;
   publicUrl: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -171,6 +174,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
   return {
     redis: { url: e.LEASH_REDIS_URL, prefix: e.LEASH_REDIS_PREFIX },
     policyPath: e.LEASH_POLICY,
+    policyWatch: e.LEASH_POLICY_WATCH,
     jwtKeysPath: e.LEASH_JWT_KEYS,
     publicUrl: (e.LEASH_PUBLIC_URL ?? fallbackUrl).replace(/\/+$/, ''),
     logLevel: e.LEASH_LOG_LEVEL,

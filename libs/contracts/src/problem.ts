@@ -10,6 +10,8 @@ export const ProblemType = {
   PolicyDenied: `${PROBLEM_BASE}policy-denied`,
   SelfApproval: `${PROBLEM_BASE}self-approval`,
   NotApprover: `${PROBLEM_BASE}not-approver`,
+  MfaRequired: `${PROBLEM_BASE}mfa-required`,
+  ChannelNotAllowed: `${PROBLEM_BASE}channel-not-allowed`,
   NotFound: `${PROBLEM_BASE}not-found`,
   Conflict: `${PROBLEM_BASE}conflict`,
   AlreadyClaimed: `${PROBLEM_BASE}already-claimed`,
@@ -22,7 +24,6 @@ export const ProblemType = {
   UnsupportedMediaType: `${PROBLEM_BASE}unsupported-media-type`,
   IdempotencyMismatch: `${PROBLEM_BASE}idempotency-key-reused`,
   BadSignature: `${PROBLEM_BASE}bad-signature`,
-  ChannelNotAccepted: `${PROBLEM_BASE}channel-not-accepted`,
 } as const;
 
 export interface Problem {

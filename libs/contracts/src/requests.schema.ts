@@ -33,6 +33,8 @@ export type CreateRequestBody = z.infer<typeof CreateRequestSchema>;
 export const DecisionSchema = z
   .strictObject({
     comment: z.string().max(2000).optional(),
+    /** Approve only: narrow the request to this shorter TTL (a new digest; earlier approvals stop counting). */
+    ttlSeconds: z.number().int().positive().max(604800).optional(),
   })
   .meta({ id: 'Decision' });
 export type DecisionBody = z.infer<typeof DecisionSchema>;
@@ -81,6 +83,9 @@ export const RequestViewSchema = z
     quorum: z.object({ satisfied: z.boolean(), progress: z.string() }),
     leaseId: z.string().optional(),
     denial: z.object({ by: z.string(), comment: z.string().optional() }).optional(),
+    narrowed: z.object({ fromTtlSeconds: z.number(), by: z.string() }).optional(),
+    closedReason: z.string().optional(),
+    decisionReasons: z.array(z.string()).optional(),
   })
   .meta({ id: 'AccessRequest' });
 export type RequestView = z.infer<typeof RequestViewSchema>;

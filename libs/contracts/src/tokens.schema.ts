@@ -7,6 +7,8 @@ export const DevTokenSchema = z
     email: z.string().email().max(256).optional(),
     groups: z.array(z.string().min(1).max(128)).max(64).default([]),
     ttlSeconds: z.number().int().min(1).max(86400).default(3600),
+    amr: z.array(z.string().min(1).max(32)).max(16).optional(),
+    authTime: z.number().int().min(0).optional(),
   })
   .meta({ id: 'DevTokenRequest' });
 export type DevTokenBody = z.infer<typeof DevTokenSchema>;

@@ -16,6 +16,10 @@ export interface Principal {
   owner?: string;
   email?: string;
   groups: string[];
+  /** Authentication methods of the identity token (RFC 8176 `amr`), e.g. ["pwd", "mfa"]. */
+  amr?: string[];
+  /** When the human authenticated (token `auth_time`), epoch seconds. */
+  authTime?: number;
 }
 
 export interface Risk {
@@ -69,6 +73,17 @@ export interface AccessRequest {
   decidedAt?: number;
   leaseId?: string;
   denial?: { by: string; comment?: string };
+  /** Groups of the requester's token at creation, to re-check group matchers on policy reload. */
+  principalGroups?: string[];
+  principalEmail?: string;
+  /** Why the policy decided as it did (e.g. "auto-approval budget exhausted"); shown to approvers. */
+  decisionReasons?: string[];
+  /** Provider scope (the role's settings) the digest was computed over. */
+  scope?: unknown;
+  /** Set when an approver narrowed the TTL before approving. */
+  narrowed?: { fromTtlSeconds: number; by: string };
+  /** Why the request was closed by the system (e.g. the reloaded policy no longer allows the role). */
+  closedReason?: string;
 }
 
 export interface Approval {
@@ -138,12 +153,15 @@ export interface QuorumRequirement {
 }
 
 export type ApprovalRule =
-  | { kind: 'auto'; claimWindowSeconds: number }
+  | { kind: 'auto'; claimWindowSeconds: number; budgetPerHour?: number }
   | {
       kind: 'quorum';
       requirements: QuorumRequirement[];
       timeoutSeconds: number;
       claimWindowSeconds: number;
+      /** Only approvers whose token shows MFA, authenticated within mfaMaxAgeSeconds, count. */
+      requireMfa?: boolean;
+      mfaMaxAgeSeconds?: number;
       /** Where approvals are accepted; absent means every channel. */
       channels?: Channel[];
     };

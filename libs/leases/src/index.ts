@@ -2,3 +2,4 @@ export * from './lease-store.port';
 export * from './lease.errors';
 export * from './redis-lease-store.adapter';
 export * from './idempotency.store';
+export * from './auto-approval-budget.store';

@@ -25,6 +25,16 @@ export interface RequestTransition {
   expiresAt?: number | null;
   decidedAt?: number;
   denial?: { by: string; comment?: string };
+  /** Why the system closed the request (recorded as `closedReason`). */
+  reason?: string;
+}
+
+export interface Narrowing {
+  /** The digest the approver saw; the narrowing fails with 'digest' if the request changed since. */
+  fromDigest: string;
+  toDigest: string;
+  ttlSeconds: number;
+  narrowed: { fromTtlSeconds: number; by: string };
 }
 
 export interface LeaseFilter {
@@ -42,6 +52,10 @@ export interface LeaseStore {
   getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined>;
   transitionRequest(t: RequestTransition): Promise<TransitionResult>;
   addApproval(id: string, approval: Approval, now: number): Promise<AddApprovalResult>;
+  /** Atomically replaces TTL and digest of a pending request and records the approval of the new digest. */
+  narrowAndApprove(id: string, narrowing: Narrowing, approval: Approval, now: number): Promise<AddApprovalResult>;
+  /** Ids of requests that are pending or approved-but-unclaimed (they have a deadline). */
+  openRequests(limit: number): Promise<string[]>;
   /** Atomically marks the request issued and records the lease with its indexes. */
   recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult>;
   getLease(id: string): Promise<Lease | undefined>;

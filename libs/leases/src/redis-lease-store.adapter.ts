@@ -6,6 +6,7 @@ import type {
   BeginRevokeResult,
   LeaseFilter,
   LeaseStore,
+  Narrowing,
   RequestTransition,
   TransitionResult,
 } from './lease-store.port';
@@ -31,6 +32,7 @@ export class RedisLeaseStore implements LeaseStore {
     for (const [name, lua] of Object.entries({
       leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
       leashAddApproval: [scripts.ADD_APPROVAL, 2],
+      leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 2],
       leashRecordLease: [scripts.RECORD_LEASE, 7],
       leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
       leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
@@ -109,6 +111,9 @@ export class RedisLeaseStore implements LeaseStore {
       ...(hash.decidedAt ? { decidedAt: Number(hash.decidedAt) } : {}),
       ...(hash.leaseId ? { leaseId: hash.leaseId } : {}),
       ...(hash.denial ? { denial: JSON.parse(hash.denial) as AccessRequest['denial'] } : {}),
+      ...(hash.ttlSeconds ? { ttlSeconds: Number(hash.ttlSeconds) } : {}),
+      ...(hash.narrowed ? { narrowed: JSON.parse(hash.narrowed) as AccessRequest['narrowed'] } : {}),
+      ...(hash.closedReason ? { closedReason: hash.closedReason } : {}),
     };
     approvals.sort((a, b) => a.at - b.at);
     return { request, approvals };
@@ -131,6 +136,7 @@ export class RedisLeaseStore implements LeaseStore {
       t.denial ? JSON.stringify(t.denial) : '',
       this.k.events(),
       TERMINAL.has(t.to) ? String(this.retentionSeconds) : '',
+      t.reason ?? '',
     );
     return toResult(reply);
   }
@@ -157,17 +163,29 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.events(),
       id,
     );
-    if (reply[0] === 'ok') {
-      return {
-        ok: true,
-        approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval),
-      };
-    }
-    return {
-      ok: false,
-      reason: reply[0] as 'missing',
-      state: reply[1] as string | undefined,
-    };
+    return toApprovalResult(reply);
+  }
+
+  async narrowAndApprove(id: string, n: Narrowing, approval: Approval, now: number): Promise<AddApprovalResult> {
+    const reply = await this.run(
+      'leashNarrowAndApprove',
+      this.k.req(id),
+      this.k.approvals(id),
+      approval.approver,
+      n.fromDigest,
+      JSON.stringify(approval),
+      now,
+      this.k.events(),
+      id,
+      n.toDigest,
+      n.ttlSeconds,
+      JSON.stringify(n.narrowed),
+    );
+    return toApprovalResult(reply);
+  }
+
+  openRequests(limit: number): Promise<string[]> {
+    return this.guard(this.redis.zrange(this.k.deadlines(), '0', String(limit - 1)));
   }
 
   async recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult> {
@@ -393,4 +411,11 @@ function decodeLease(hash: Record<string, string>): Lease | undefined {
     ...(hash.revokeReason ? { revokeReason: hash.revokeReason } : {}),
     ...(hash.lastError ? { lastError: hash.lastError } : {}),
   };
+}
+
+function toApprovalResult(reply: Reply): AddApprovalResult {
+  if (reply[0] === 'ok') {
+    return { ok: true, approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval) };
+  }
+  return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
 }

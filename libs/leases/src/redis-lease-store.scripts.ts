@@ -22,6 +22,7 @@ elseif ARGV[6] ~= '' then
 end
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'decidedAt', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'denial', ARGV[8]) end
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'closedReason', ARGV[11]) end
 if ARGV[10] ~= '' then
   redis.call('EXPIRE', KEYS[1], ARGV[10])
   redis.call('EXPIRE', KEYS[3], ARGV[10])
@@ -36,7 +37,27 @@ if not state then return {'missing'} end
 if state ~= 'pending' then return {'state', state} end
 if tonumber(ARGV[4]) >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return {'deadline', state} end
 if redis.call('HGET', KEYS[1], 'digest') ~= ARGV[2] then return {'digest', state} end
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return {'duplicate', state} end
+local previous = redis.call('HGET', KEYS[2], ARGV[1])
+-- An approval of an earlier (narrowed-away) digest no longer counts, so its approver may approve again.
+if previous and cjson.decode(previous).digest == ARGV[2] then return {'duplicate', state} end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return {'ok', redis.call('HVALS', KEYS[2])}
+`;
+
+/**
+ * Narrows a pending request to a shorter TTL and records the narrowing approver's approval of the
+ * new digest, atomically: the approver must have seen the current digest (ARGV[2]); TTL and digest
+ * are replaced together, so approvals of the old digest stop counting at once.
+ */
+export const NARROW_AND_APPROVE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'pending' then return {'state', state} end
+if tonumber(ARGV[4]) >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return {'deadline', state} end
+if redis.call('HGET', KEYS[1], 'digest') ~= ARGV[2] then return {'digest', state} end
+redis.call('HSET', KEYS[1], 'digest', ARGV[7], 'ttlSeconds', ARGV[8], 'narrowed', ARGV[9])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return {'ok', redis.call('HVALS', KEYS[2])}
 `;

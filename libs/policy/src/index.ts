@@ -1,3 +1,4 @@
+export * from './approval-rules';
 export * from './policy.errors';
 export * from './policy.evaluator';
 export * from './policy.loader';

@@ -1,18 +1,23 @@
-import { ApprovalRule, globMatch, Principal, QuorumRequirement, Risk } from '@leash/core';
+import { globMatch, type ApprovalRule, type Principal, type RequestContext, type Risk } from '@leash/core';
 import type { LoadedPolicy } from './policy.loader';
 import type { MemberGroup, PolicyDocument, RoleDefinition } from './policy.schema';
-import { assessRisk } from './risk.assessor';
+import { assessRisk, rank, RISK_LEVELS } from './risk.assessor';
+import { approvalRuleOf, humanRuleOf, strengthen } from './approval-rules';
+
+export const BUDGET_EXHAUSTED = 'auto-approval budget exhausted';
 
 export interface EvaluationInput {
   principal: Principal;
   role: string;
   environment: string;
   ttlSeconds?: number;
-  plan?: string;
+  context?: RequestContext;
+  /** True when the principal has spent the role's auto-approval budget for this hour. */
+  autoBudgetExhausted?: boolean;
 }
 
 export type Evaluation =
-  | { decision: 'denied'; reasons: string[]; policyVersion: string }
+  | { decision: 'denied'; reasons: string[]; matched: string[]; policyVersion: string }
   | {
       decision: 'auto_approved' | 'needs_approval';
       role: RoleDefinition;
@@ -21,14 +26,20 @@ export type Evaluation =
       risk: Risk;
       policyVersion: string;
       reasons: string[];
+      matched: string[];
     };
 
-/** Decides whether a principal may request a role in an environment, and how it gets approved. */
+/**
+ * Decides whether a principal may request a role in an environment, how risky it is and how it
+ * gets approved. Pure: the request flow and `POST /v1/policy/explain` both call exactly this.
+ */
 export function evaluateRequest(policy: LoadedPolicy, input: EvaluationInput): Evaluation {
   const doc = policy.document;
+  const matched: string[] = [];
   const denied = (reasons: string[]): Evaluation => ({
     decision: 'denied',
     reasons,
+    matched,
     policyVersion: policy.version,
   });
   const role = doc.roles.find((r) => r.id === input.role);
@@ -36,15 +47,20 @@ export function evaluateRequest(policy: LoadedPolicy, input: EvaluationInput): E
   if (!role) {
     return denied([`unknown role "${input.role}"`]);
   }
+  matched.push(`role ${role.id} (provider ${role.provider}, privilege ${role.privilege})`);
   if (!env) {
     return denied([`unknown environment "${input.environment}"`]);
   }
+  matched.push(`environment ${input.environment} (tier ${env.tier})`);
   const reasons: string[] = [];
   if (!role.environments.includes(input.environment)) {
     reasons.push(`role "${role.id}" does not serve environment "${input.environment}"`);
   }
-  if (!principalAllowed(role, input.principal)) {
+  const matcher = matchingPrincipalMatcher(role, input.principal);
+  if (matcher === undefined) {
     reasons.push(`principal "${input.principal.id}" is not allowed to request role "${role.id}"`);
+  } else {
+    matched.push(`principals[${matcher}] ${JSON.stringify(role.principals[matcher])}`);
   }
   const maxTtl = Math.min(role.maxTtl, env.maxTtl);
   const minTtl = role.minTtl ?? 1;
@@ -58,55 +74,60 @@ export function evaluateRequest(policy: LoadedPolicy, input: EvaluationInput): E
   if (reasons.length > 0) {
     return denied(reasons);
   }
-  const approval = approvalRuleOf(doc, role);
   const risk = assessRisk({
     tier: env.tier,
     privilege: role.privilege,
     ttlSeconds,
-    plan: input.plan,
+    role: { id: role.id, provider: role.provider },
+    context: input.context,
   });
+  const outcome: string[] = [];
+  let approval = approvalRuleOf(doc, role);
+  matched.push(`roles.${role.id}.approval (${approval.kind})`);
+  const a = role.approval;
+  if (approval.kind === 'auto' && typeof a === 'object' && 'auto' in a && a.overBudget && input.autoBudgetExhausted) {
+    approval = humanRuleOf(doc, a.overBudget);
+    matched.push(`roles.${role.id}.approval.overBudget`);
+    outcome.push(BUDGET_EXHAUSTED);
+  }
+  for (const level of RISK_LEVELS) {
+    const route = doc.riskRouting[level];
+    if (route && rank(level) <= rank(risk.level)) {
+      approval = strengthen(approval, route, doc);
+      matched.push(`riskRouting.${level}`);
+      outcome.push(`risk ${risk.level}: stricter rule of riskRouting.${level} applies`);
+    }
+  }
+  const decision = approval.kind === 'auto' ? 'auto_approved' : 'needs_approval';
+  outcome.unshift(
+    decision === 'auto_approved' ? `role "${role.id}" is auto-approved` : `role "${role.id}" needs approval`,
+  );
   return {
-    decision: approval.kind === 'auto' ? 'auto_approved' : 'needs_approval',
+    decision,
     role,
     ttlSeconds,
     approval,
     risk,
     policyVersion: policy.version,
-    reasons: [approval.kind === 'auto' ? `role "${role.id}" is auto-approved` : `role "${role.id}" needs approval`],
+    reasons: outcome,
+    matched,
   };
+}
+
+/** Index of the first principal matcher of the role that the principal satisfies. */
+export function matchingPrincipalMatcher(role: RoleDefinition, principal: Principal): number | undefined {
+  const index = role.principals.findIndex(
+    (m) =>
+      (m.sub === undefined || globMatch(m.sub, principal.id)) &&
+      (m.email === undefined || (principal.email !== undefined && globMatch(m.email, principal.email))) &&
+      (m.owner === undefined || (principal.owner !== undefined && globMatch(m.owner, principal.owner))) &&
+      (m.group === undefined || principal.groups.some((g) => globMatch(m.group as string, g))),
+  );
+  return index === -1 ? undefined : index;
 }
 
 export function principalAllowed(role: RoleDefinition, principal: Principal): boolean {
-  return role.principals.some((m) =>
-    'sub' in m ? globMatch(m.sub, principal.id) : principal.groups.includes(m.group),
-  );
-}
-
-export function approvalRuleOf(doc: PolicyDocument, role: RoleDefinition): ApprovalRule {
-  const a = role.approval;
-  if (a === 'auto') {
-    return { kind: 'auto', claimWindowSeconds: doc.defaults.claimWindow };
-  }
-  if ('auto' in a) {
-    return {
-      kind: 'auto',
-      claimWindowSeconds: a.claimWindow ?? doc.defaults.claimWindow,
-    };
-  }
-  const pooled = a.groups.filter((g): g is string => typeof g === 'string');
-  const requirements: QuorumRequirement[] = a.groups
-    .filter((g): g is { group: string; quorum: number } => typeof g !== 'string')
-    .map((g) => ({ groups: [g.group], quorum: g.quorum }));
-  if (pooled.length > 0) {
-    requirements.unshift({ groups: pooled, quorum: a.quorum ?? 1 });
-  }
-  return {
-    kind: 'quorum',
-    requirements,
-    timeoutSeconds: a.timeout ?? doc.defaults.approvalTimeout,
-    claimWindowSeconds: a.claimWindow ?? doc.defaults.claimWindow,
-    ...(a.channels ? { channels: [...new Set(a.channels)] } : {}),
-  };
+  return matchingPrincipalMatcher(role, principal) !== undefined;
 }
 
 /** The approver-group member a Slack user id is mapped to, if any (sub or email of the person). */
@@ -117,14 +138,21 @@ export function memberForSlackUser(
   for (const group of Object.values(doc.approverGroups)) {
     const member = group.members.find((m) => m.slack === slackUserId);
     if (member) {
-      return 'sub' in member ? { sub: member.sub } : { email: member.email };
+      if (member.sub !== undefined) {
+        return { sub: member.sub };
+      }
+      if (member.email !== undefined) {
+        return { email: member.email };
+      }
     }
   }
   return undefined;
 }
 
 function isMember(group: MemberGroup, principal: Principal): boolean {
-  const listed = group.members.some((m) => ('sub' in m ? m.sub === principal.id : m.email === principal.email));
+  const listed = group.members.some(
+    (m) => (m.sub !== undefined && m.sub === principal.id) || (m.email !== undefined && m.email === principal.email),
+  );
   return listed || group.idpGroups.some((g) => principal.groups.includes(g));
 }
 
@@ -135,6 +163,17 @@ export function approverGroupsOf(doc: PolicyDocument, principal: Principal): str
     .map(([name]) => name);
 }
 
+/** Approver groups listing this Slack user id (for approvals arriving from Slack). */
+export function approverGroupsOfSlackUser(doc: PolicyDocument, slackUserId: string): string[] {
+  return Object.entries(doc.approverGroups)
+    .filter(([, group]) => group.members.some((m) => m.slack === slackUserId))
+    .map(([name]) => name);
+}
+
+/** Members of the policy's admin group (`adminGroup`) and of the optional `admins` list. */
 export function isAdmin(doc: PolicyDocument, principal: Principal): boolean {
-  return isMember(doc.admins, principal);
+  const group = doc.adminGroup !== undefined ? doc.approverGroups[doc.adminGroup] : undefined;
+  return (
+    (group !== undefined && isMember(group, principal)) || (doc.admins !== undefined && isMember(doc.admins, principal))
+  );
 }

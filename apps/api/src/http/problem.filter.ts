@@ -283,15 +283,17 @@ export class ProblemFilter implements ExceptionFilter {
         return p(ProblemType.Conflict, 'Request changed', 409);
       case ApprovalErrorCode.Expired:
         return p(ProblemType.Expired, 'Expired', 409, { state: 'expired' });
-      case ApprovalErrorCode.ChannelNotAccepted:
-        return p(ProblemType.ChannelNotAccepted, 'Channel not accepted', 403, {
-          channels: error.details.channels,
-        });
       case ApprovalErrorCode.BadSignature:
       case ApprovalErrorCode.Replayed:
         return p(ProblemType.BadSignature, 'Signature not accepted', 401);
       case ApprovalErrorCode.BadInteraction:
         return p(ProblemType.Validation, 'Unsupported interaction', 400);
+      case ApprovalErrorCode.MfaRequired:
+        return p(ProblemType.MfaRequired, 'MFA required', 403);
+      case ApprovalErrorCode.ChannelNotAllowed:
+        return p(ProblemType.ChannelNotAllowed, 'Channel not allowed', 403, { channels: error.details.channels });
+      case ApprovalErrorCode.InvalidNarrowing:
+        return p(ProblemType.Validation, 'Invalid narrowing', 400);
       default:
         return assertUnreachable(error.code);
     }

@@ -73,6 +73,7 @@ export class RequestsController {
       id,
       decision: 'approve',
       comment: body?.comment,
+      ttlSeconds: body?.ttlSeconds,
       channel: 'api',
     });
   }
@@ -91,6 +92,7 @@ export class RequestsController {
       id,
       decision: 'deny',
       comment: body?.comment,
+      ttlSeconds: body?.ttlSeconds,
       channel: 'api',
     });
   }

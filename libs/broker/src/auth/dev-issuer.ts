@@ -8,6 +8,9 @@ export interface DevTokenInput {
   email?: string;
   groups: string[];
   ttlSeconds: number;
+  /** Authentication methods (RFC 8176) and time, to exercise requireMfa. */
+  amr?: string[];
+  authTime?: number;
 }
 
 /**
@@ -52,6 +55,12 @@ export class DevIssuer {
     }
     if (input.email) {
       claims.email = input.email;
+    }
+    if (input.amr) {
+      claims.amr = input.amr;
+    }
+    if (input.authTime !== undefined) {
+      claims.auth_time = input.authTime;
     }
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'EdDSA', kid: this.publicJwk.kid, typ: 'JWT' })

@@ -149,12 +149,17 @@ export class PrincipalAuthenticator {
     const groups = Array.isArray(groupsClaim) ? groupsClaim.filter((g): g is string => typeof g === 'string') : [];
     const owner = claim(entry.claims.owner);
     const email = claim(entry.claims.email);
+    const amrClaim = claim(entry.claims.amr);
+    const amr = Array.isArray(amrClaim) ? amrClaim.filter((m): m is string => typeof m === 'string') : undefined;
+    const authTime = claim(entry.claims.authTime);
     return {
       id,
       issuer: iss,
       groups,
       ...(typeof owner === 'string' && owner.length > 0 ? { owner } : {}),
       ...(typeof email === 'string' && email.length > 0 ? { email } : {}),
+      ...(amr ? { amr } : {}),
+      ...(typeof authTime === 'number' && Number.isFinite(authTime) ? { authTime: Math.floor(authTime) } : {}),
     };
   }
 }

@@ -2,7 +2,14 @@ import type { LoadedPolicy } from '@leash/policy';
 import { loadPolicyFile, PolicyError, PolicyErrorCode } from '@leash/policy';
 import type { ProviderRegistry } from '@leash/providers';
 
-/** Holds the policy in force; a policy whose roles name unusable providers or settings is refused. */
+export type ReloadResult =
+  | { ok: true; changed: boolean; previous: LoadedPolicy; current: LoadedPolicy }
+  | { ok: false; problems: string[]; current: LoadedPolicy };
+
+/**
+ * Holds the policy in force. A policy whose roles name unusable providers or settings is refused;
+ * a refused reload keeps the last good policy.
+ */
 export class PolicyHolder {
   private loaded: LoadedPolicy;
 
@@ -15,6 +22,23 @@ export class PolicyHolder {
 
   get current(): LoadedPolicy {
     return this.loaded;
+  }
+
+  /** Reads the file again; the new policy takes effect at once, or the old one stays with the problems. */
+  reload(): ReloadResult {
+    const previous = this.loaded;
+    let next: LoadedPolicy;
+    try {
+      next = this.load();
+    } catch (err) {
+      if (err instanceof PolicyError) {
+        const problems = Array.isArray(err.details.problems) ? (err.details.problems as string[]) : [err.message];
+        return { ok: false, problems, current: previous };
+      }
+      throw err;
+    }
+    this.loaded = next;
+    return { ok: true, changed: next.version !== previous.version, previous, current: next };
   }
 
   private load(): LoadedPolicy {

@@ -1,27 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  canonicalDigest,
-  CLOCK,
-  ID_GENERATOR,
-  type AccessRequest,
-  type Clock,
-  type IdGenerator,
-  type Principal,
-} from '@leash/core';
+import { CLOCK, ID_GENERATOR, type AccessRequest, type Clock, type IdGenerator, type Principal } from '@leash/core';
 import type { CreateRequestBody, RequestView } from '@leash/contracts';
-import { evaluateRequest, PolicyError, PolicyErrorCode } from '@leash/policy';
+import { PolicyError, PolicyErrorCode } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { approvalUrlOf, toRequestView } from '../views';
-import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { PUBLIC_URL } from '../broker.tokens';
+import { PolicyDecisions } from '../policy/policy-decisions.service';
+import { requestDigest } from '../request-digest';
 import { NotifyApprovers } from './notify-approvers.service';
 
 /** A principal asks for a role in an environment; the policy decides, the request is recorded. */
 @Injectable()
 export class CreateAccessRequest {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    private readonly decisions: PolicyDecisions,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -32,15 +25,12 @@ export class CreateAccessRequest {
 
   async execute(command: { principal: Principal; body: CreateRequestBody }): Promise<RequestView> {
     const { principal, body } = command;
-    const policy = this.policy.current;
     const context = body.context ?? {};
-    const evaluation = evaluateRequest(policy, {
-      principal,
-      role: body.role,
-      environment: body.environment,
-      ttlSeconds: body.ttlSeconds,
-      plan: context.plan,
-    });
+    const id = this.ids.requestId();
+    const { policy, evaluation } = await this.decisions.decide(
+      { principal, role: body.role, environment: body.environment, ttlSeconds: body.ttlSeconds, context },
+      { spend: id },
+    );
     if (evaluation.decision === 'denied') {
       await this.audit.append({
         actor: { id: principal.id, channel: 'api' },
@@ -55,16 +45,15 @@ export class CreateAccessRequest {
       throw new PolicyError(PolicyErrorCode.Denied, evaluation.reasons.join('; '), { reasons: evaluation.reasons });
     }
     const now = this.clock.now();
-    const id = this.ids.requestId();
     const rule = evaluation.approval;
-    const digest = canonicalDigest({
+    const digest = requestDigest({
       role: body.role,
       environment: body.environment,
       ttlSeconds: evaluation.ttlSeconds,
       scope: evaluation.role.settings,
       context,
       principal: principal.id,
-      session: body.session?.id ?? null,
+      session: body.session,
     });
     const request: AccessRequest = {
       id,
@@ -83,6 +72,10 @@ export class CreateAccessRequest {
       provider: evaluation.role.provider,
       risk: evaluation.risk,
       digest,
+      scope: evaluation.role.settings,
+      principalGroups: principal.groups,
+      ...(principal.email ? { principalEmail: principal.email } : {}),
+      decisionReasons: evaluation.reasons,
       policyVersion: policy.version,
       createdAt: now,
       expiresAt: now + 1000 * (rule.kind === 'auto' ? rule.claimWindowSeconds : rule.timeoutSeconds),
@@ -103,6 +96,9 @@ export class CreateAccessRequest {
         ttlSeconds: evaluation.ttlSeconds,
         digest,
         owner: principal.owner,
+        reasons: evaluation.reasons,
+        riskReasons: evaluation.risk.reasons,
+        matched: evaluation.matched,
       },
     });
     if (request.state === 'pending') {

@@ -9,14 +9,21 @@ import {
   type Principal,
 } from '@leash/core';
 import type { RequestView } from '@leash/contracts';
-import { ApprovalError, ApprovalErrorCode, assertEligibleApprover, evaluateQuorum } from '@leash/approvals';
+import {
+  ApprovalError,
+  ApprovalErrorCode,
+  assertApprovalChannelAndMfa,
+  assertEligibleApprover,
+  evaluateQuorum,
+} from '@leash/approvals';
 import { approverGroupsOf } from '@leash/policy';
-import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { LEASE_STORE, type AddApprovalResult, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
-import { approvalUrlOf, toRequestView } from '../views';
+import { requestDigest } from '../request-digest';
+import { toRequestView } from '../views';
 import { NotifyApprovers } from './notify-approvers.service';
 
 const LOCK_TTL_MS = 5000;
@@ -30,6 +37,8 @@ export interface DecideCommand {
   channel: Channel;
   /** The digest the approver was shown (Slack buttons carry it); a changed request is refused. */
   expectedDigest?: string;
+  /** Approve only: narrow the request to this shorter TTL before approving. */
+  ttlSeconds?: number;
 }
 
 /** An approver approves or denies a pending request, bound to the request's current digest. */
@@ -52,12 +61,17 @@ export class DecideRequest {
     const { request } = found;
     const groups = approverGroupsOf(this.policy.current.document, cmd.principal);
     assertEligibleApprover(request, request.approval, cmd.principal, groups);
-    assertChannelAccepted(request, cmd.channel, this.publicUrl);
     if (request.state !== 'pending') {
       throw notPending(request);
     }
     if (cmd.expectedDigest !== undefined && cmd.expectedDigest !== request.digest) {
       throw this.approvalFailure('digest', request);
+    }
+    if (cmd.decision === 'deny' && cmd.ttlSeconds !== undefined) {
+      throw new ApprovalError(ApprovalErrorCode.InvalidNarrowing, 'ttlSeconds narrows an approval; a denial takes none');
+    }
+    if (cmd.decision === 'approve') {
+      assertApprovalChannelAndMfa(request.approval, cmd.principal, cmd.channel, this.clock.now());
     }
     const token = await this.lock(request.id);
     try {
@@ -79,20 +93,34 @@ export class DecideRequest {
     throw new CoreError(CoreErrorCode.Unavailable, `request ${id} is busy; try again`);
   }
 
-  private async approve(cmd: DecideCommand, request: AccessRequest, groups: string[]): Promise<RequestView> {
+  private async approve(cmd: DecideCommand, original: AccessRequest, groups: string[]): Promise<RequestView> {
     const now = this.clock.now();
-    const result = await this.store.addApproval(
-      request.id,
-      {
-        approver: cmd.principal.id,
-        groups,
-        digest: request.digest,
-        channel: cmd.channel,
-        at: now,
-        comment: cmd.comment,
-      },
-      now,
-    );
+    let request = original;
+    const approval = (digest: string) => ({
+      approver: cmd.principal.id,
+      groups,
+      digest,
+      channel: cmd.channel,
+      at: now,
+      comment: cmd.comment,
+    });
+    let result: AddApprovalResult;
+    if (cmd.ttlSeconds !== undefined && cmd.ttlSeconds !== original.ttlSeconds) {
+      request = this.narrowed(original, cmd.ttlSeconds, cmd.principal.id);
+      result = await this.store.narrowAndApprove(
+        original.id,
+        {
+          fromDigest: original.digest,
+          toDigest: request.digest,
+          ttlSeconds: request.ttlSeconds,
+          narrowed: { fromTtlSeconds: original.ttlSeconds, by: cmd.principal.id },
+        },
+        approval(request.digest),
+        now,
+      );
+    } else {
+      result = await this.store.addApproval(original.id, approval(original.digest), now);
+    }
     if (!result.ok) {
       throw this.approvalFailure(result.reason, request, result.state);
     }
@@ -104,7 +132,14 @@ export class DecideRequest {
     await this.audit.append({
       ...this.eventBase(cmd, request),
       action: 'request.approval_recorded',
-      details: { progress: quorum.progress, comment: cmd.comment },
+      details: {
+        progress: quorum.progress,
+        comment: cmd.comment,
+        digest: request.digest,
+        ...(request !== original
+          ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds }
+          : {}),
+      },
     });
     if (quorum.satisfied) {
       const claimWindow = request.approval.claimWindowSeconds * 1000;
@@ -137,6 +172,26 @@ export class DecideRequest {
       approvers: current.map((a) => a.approver),
     });
     return this.view(request.id);
+  }
+
+  /** The request with a shorter TTL and its new digest; only shortening within the role's minimum is allowed. */
+  private narrowed(request: AccessRequest, ttlSeconds: number, by: string): AccessRequest {
+    if (ttlSeconds > request.ttlSeconds) {
+      throw new ApprovalError(
+        ApprovalErrorCode.InvalidNarrowing,
+        `an approver may only shorten the TTL (requested ${request.ttlSeconds} s, got ${ttlSeconds} s)`,
+      );
+    }
+    const role = this.policy.current.document.roles.find((r) => r.id === request.role);
+    const minTtl = role?.minTtl ?? 1;
+    if (ttlSeconds < minTtl) {
+      throw new ApprovalError(
+        ApprovalErrorCode.InvalidNarrowing,
+        `ttlSeconds ${ttlSeconds} is below the role's minimum of ${minTtl} s`,
+      );
+    }
+    const narrowed = { ...request, ttlSeconds, narrowed: { fromTtlSeconds: request.ttlSeconds, by } };
+    return { ...narrowed, digest: requestDigest(narrowed) };
   }
 
   private async deny(cmd: DecideCommand, request: AccessRequest): Promise<RequestView> {
@@ -212,17 +267,6 @@ export class DecideRequest {
 }
 
 /** Roles may accept approvals only from some channels (e.g. the web console, where MFA is proven). */
-function assertChannelAccepted(request: AccessRequest, channel: Channel, publicUrl: string): void {
-  const channels = request.approval.kind === 'quorum' ? request.approval.channels : undefined;
-  if (channels !== undefined && !channels.includes(channel)) {
-    throw new ApprovalError(
-      ApprovalErrorCode.ChannelNotAccepted,
-      `role ${request.role} accepts approvals only through ${channels.join(', ')}`,
-      { channels, approvalUrl: approvalUrlOf(publicUrl, request.id) },
-    );
-  }
-}
-
 function notPending(request: AccessRequest): ApprovalError {
   return new ApprovalError(ApprovalErrorCode.NotPending, `request ${request.id} is ${request.state}, not pending`, {
     state: request.state,

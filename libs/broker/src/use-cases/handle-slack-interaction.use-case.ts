@@ -113,11 +113,14 @@ export class HandleSlackInteraction {
           return { reason: err.code, text: `:no_entry: You cannot decide this request: ${err.message}.` };
         case ApprovalErrorCode.NotApprover:
           return { reason: err.code, text: `:no_entry: You are not an approver for this request: ${err.message}.` };
-        case ApprovalErrorCode.ChannelNotAccepted:
+        case ApprovalErrorCode.ChannelNotAllowed:
+        case ApprovalErrorCode.MfaRequired:
           return {
             reason: err.code,
             text: `:lock: This role accepts approvals in the web console only (it needs MFA). Open ${console}.`,
           };
+        case ApprovalErrorCode.InvalidNarrowing:
+          return { reason: err.code, text: `Leash could not apply this decision: ${err.message}.` };
         case ApprovalErrorCode.NotPending:
           return { reason: err.code, text: `This request is already ${String(err.details.state)}; nothing to do.` };
         case ApprovalErrorCode.AlreadyDecided:
