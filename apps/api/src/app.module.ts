@@ -17,6 +17,14 @@ import { TokensController } from './tokens/tokens.controller';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
+import { API_LOGGER } from './http/api-logger';
+import { ConsoleAssetsController } from './console/console-assets.controller';
+import { ConsoleAuthController } from './console/console-auth.controller';
+import { ConsoleDevLoginController } from './console/console-dev-login.controller';
+import { ConsolePagesController } from './console/console-pages.controller';
+import { CONSOLE_SESSIONS, ConsoleSessionStore } from './console/console-session.store';
+import { CONSOLE_SETTINGS, consoleSettingsOf } from './console/console-settings';
+import { OIDC_LOGIN, OidcLogin } from './console/oidc-login.service';
 
 @Module({})
 export class AppModule {
@@ -37,11 +45,29 @@ export class AppModule {
         TokensController,
         HealthController,
         DocsController,
-        // The development issuer's route exists only when it is enabled.
-        ...(config.devIssuer ? [DevTokensController] : []),
+        ConsoleAuthController,
+        ConsolePagesController,
+        ConsoleAssetsController,
+        // The development issuer's routes exist only when it is enabled.
+        ...(config.devIssuer ? [DevTokensController, ConsoleDevLoginController] : []),
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
+        { provide: API_LOGGER, useValue: logger },
+        { provide: CONSOLE_SETTINGS, useValue: consoleSettingsOf(config) },
+        {
+          provide: CONSOLE_SESSIONS,
+          inject: [REDIS],
+          useFactory: (redis: Redis) =>
+            new ConsoleSessionStore(redis, config.redis.prefix, config.console.sessionTtlSeconds),
+        },
+        {
+          provide: OIDC_LOGIN,
+          useFactory: () =>
+            config.console.oidc
+              ? new OidcLogin(config.console.oidc, `${config.publicUrl}/console/callback`)
+              : undefined,
+        },
         { provide: DEV_ISSUER_ENABLED, useValue: config.devIssuer },
         {
           provide: RATE_LIMITER,

@@ -7,6 +7,7 @@ export enum ApprovalErrorCode {
   AlreadyDecided = 'already_decided',
   DigestMismatch = 'digest_mismatch',
   Expired = 'approval_expired',
+  MfaRequired = 'approval_mfa_required',
 }
 
 export class ApprovalError extends LeashError<ApprovalErrorCode> {

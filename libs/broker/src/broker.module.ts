@@ -4,7 +4,7 @@ import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core
 import type { SharedConfig } from '@leash/config';
 import { LEASE_STORE, RedisLeaseStore } from '@leash/leases';
 import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
-import { APPROVAL_NOTIFIERS, WebLinkNotifier } from '@leash/approvals';
+import { APPROVAL_NOTIFIERS, PENDING_REQUEST_INDEX, WebConsoleNotifier } from '@leash/approvals';
 import { ProviderRegistry } from '@leash/providers';
 import { createCredentialProviders, type BuiltProviders } from './infrastructure/credential-providers.factory';
 import {
@@ -32,6 +32,8 @@ import { RevokeLeaseNow } from './use-cases/revoke-lease-now.use-case';
 import { RevokeSession } from './use-cases/revoke-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
+import { ConsoleQueries } from './use-cases/console-queries.use-case';
+import { DecideInConsole } from './use-cases/decide-in-console.use-case';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
@@ -58,6 +60,8 @@ const USE_CASES = [
   RevokeSession,
   Reconcile,
   NotifyApprovers,
+  ConsoleQueries,
+  DecideInConsole,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
@@ -122,8 +126,15 @@ export class BrokerModule {
           }),
       },
       {
+        provide: PENDING_REQUEST_INDEX,
+        inject: [REDIS],
+        useFactory: (redis: Redis) =>
+          new WebConsoleNotifier(redis, config.redis.prefix, { log: (m) => options.logger.log(m) }),
+      },
+      {
         provide: APPROVAL_NOTIFIERS,
-        useFactory: () => [new WebLinkNotifier({ log: (m) => options.logger.log(m) })],
+        inject: [PENDING_REQUEST_INDEX],
+        useFactory: (web: WebConsoleNotifier) => [web],
       },
       ...USE_CASES,
     ];

@@ -21,6 +21,7 @@ export const ProblemType = {
   Internal: `${PROBLEM_BASE}internal`,
   UnsupportedMediaType: `${PROBLEM_BASE}unsupported-media-type`,
   IdempotencyMismatch: `${PROBLEM_BASE}idempotency-key-reused`,
+  MfaRequired: `${PROBLEM_BASE}mfa-required`,
 } as const;
 
 export interface Problem {

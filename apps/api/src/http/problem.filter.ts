@@ -273,6 +273,8 @@ export class ProblemFilter implements ExceptionFilter {
         return p(ProblemType.Conflict, 'Request changed', 409);
       case ApprovalErrorCode.Expired:
         return p(ProblemType.Expired, 'Expired', 409, { state: 'expired' });
+      case ApprovalErrorCode.MfaRequired:
+        return p(ProblemType.MfaRequired, 'MFA login required', 403);
       default:
         return assertUnreachable(error.code);
     }
