@@ -29,7 +29,13 @@ export class ConsoleErrorFilter implements ExceptionFilter {
       this.problems.catch(error, host);
       return;
     }
-    if (error instanceof CoreError && error.code === CoreErrorCode.Unauthenticated && request.method === 'GET') {
+    if (
+      error instanceof CoreError &&
+      error.code === CoreErrorCode.Unauthenticated &&
+      error.details.console === true &&
+      request.method === 'GET'
+    ) {
+      // No session on a page: send the browser to sign in and bring it back afterwards.
       void reply
         .status(302)
         .header('location', `/console/login?returnTo=${encodeURIComponent(request.url)}`)

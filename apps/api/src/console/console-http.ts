@@ -1,31 +1,22 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { CoreError, CoreErrorCode } from '@leash/core';
 
 export const FORM_BODY_LIMIT = 16 * 1024;
 
-/** Parses `application/x-www-form-urlencoded` bodies (the console's forms) into a flat record. */
-export function registerFormParser(fastify: FastifyInstance): void {
-  fastify.addContentTypeParser(
+/**
+ * Parses `application/x-www-form-urlencoded` bodies (the console's forms) into a flat record, with a
+ * small size limit (console forms and RFC 7662 introspection posts).
+ */
+export function registerFormParser(adapter: FastifyAdapter): void {
+  adapter.useBodyParser(
     'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (req, body, done) => {
-      if (!req.url.startsWith('/console/')) {
-        // The JSON API keeps refusing forms (415), as before the console existed.
-        done(
-          Object.assign(new Error('send application/json'), {
-            statusCode: 415,
-            code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
-          }),
-          undefined,
-        );
-        return;
-      }
-      const record: Record<string, string> = {};
-      for (const [k, v] of new URLSearchParams(body as string)) {
-        record[k] = v;
-      }
-      done(null, record);
+    false,
+    { bodyLimit: FORM_BODY_LIMIT },
+    (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      // fromEntries defines own properties, so a "__proto__" field is just an unknown field.
+      done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
     },
   );
 }
