@@ -227,7 +227,6 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     expect(view.body).toMatchObject({ state: 'denied', denial: { by: 'dave', comment: 'not during the freeze' } });
     await page.goto(`${stack.url}/console/requests/${id}`);
     await expect(page.getByTestId('decision-disabled').textContent()).resolves.toContain('denied');
-
   });
 
   it('revokes a lease from the leases page, which makes introspection inactive', async () => {
