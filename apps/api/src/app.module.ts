@@ -19,6 +19,14 @@ import { HealthController } from './health/health.controller';
 import { PolicyController } from './policy/policy.controller';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
 import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
+import { API_LOGGER } from './http/api-logger';
+import { ConsoleAssetsController } from './console/console-assets.controller';
+import { ConsoleAuthController } from './console/console-auth.controller';
+import { ConsoleDevLoginController } from './console/console-dev-login.controller';
+import { ConsolePagesController } from './console/console-pages.controller';
+import { CONSOLE_SESSIONS, ConsoleSessionStore } from './console/console-session.store';
+import { CONSOLE_SETTINGS, consoleSettingsOf } from './console/console-settings';
+import { OIDC_LOGIN, OidcLogin } from './console/oidc-login.service';
 
 @Module({})
 export class AppModule {
@@ -40,14 +48,32 @@ export class AppModule {
         TokensController,
         HealthController,
         DocsController,
-        // The development issuer's route exists only when it is enabled.
-        ...(config.devIssuer ? [DevTokensController] : []),
+        ConsoleAuthController,
+        ConsolePagesController,
+        ConsoleAssetsController,
+        // The development issuer's routes exist only when it is enabled.
+        ...(config.devIssuer ? [DevTokensController, ConsoleDevLoginController] : []),
         // Slack interactivity exists only when Slack is configured.
         ...(config.slack ? [SlackInteractionsController] : []),
       ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: SLACK_LOGGER, useValue: logger },
+        { provide: API_LOGGER, useValue: logger },
+        { provide: CONSOLE_SETTINGS, useValue: consoleSettingsOf(config) },
+        {
+          provide: CONSOLE_SESSIONS,
+          inject: [REDIS],
+          useFactory: (redis: Redis) =>
+            new ConsoleSessionStore(redis, config.redis.prefix, config.console.sessionTtlSeconds),
+        },
+        {
+          provide: OIDC_LOGIN,
+          useFactory: () =>
+            config.console.oidc
+              ? new OidcLogin(config.console.oidc, `${config.publicUrl}/console/callback`)
+              : undefined,
+        },
         { provide: DEV_ISSUER_ENABLED, useValue: config.devIssuer },
         {
           provide: RATE_LIMITER,

@@ -6,6 +6,7 @@ import { ConfigError, loadApiConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
 import { AppModule } from './app.module';
+import { registerFormParser } from './console/console-http';
 
 async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
@@ -20,8 +21,9 @@ async function bootstrap(): Promise<void> {
     trustProxy: false,
   });
   const fastify = adapter.getInstance();
-  // JSON (and RFC 7662 form posts, registered by Nest) only: anything else is 415, not a string body.
+  // JSON and forms (RFC 7662 introspection, console forms) only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
+  registerFormParser(adapter);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
     abortOnError: false,
     // Slack signs the raw bytes of its callbacks; keep them for verification.

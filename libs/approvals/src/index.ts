@@ -1,7 +1,6 @@
 export * from './approval-notifier.port';
 export * from './approval.errors';
 export * from './approver-eligibility';
-export * from './log-notifier.adapter';
 export * from './mfa';
 export * from './quorum';
 export * from './message-ref.store';
@@ -12,3 +11,6 @@ export * from './slack/slack-notifier.adapter';
 export * from './slack/slack-replay-guard.store';
 export * from './slack/slack-responder.port';
 export * from './slack/slack-signature';
+export * from './mfa-requirement';
+export * from './pending-request-index.port';
+export * from './web-console-notifier.adapter';

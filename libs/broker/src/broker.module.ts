@@ -11,7 +11,8 @@ import {
   SLACK_RESPONDER,
   SlackNotifier,
   SlackReplayGuard,
-  WebLinkNotifier,
+  PENDING_REQUEST_INDEX,
+  WebConsoleNotifier,
   type ApprovalNotifier,
 } from '@leash/approvals';
 import { ProviderRegistry } from '@leash/providers';
@@ -56,6 +57,8 @@ import { HandleSlackInteraction } from './use-cases/handle-slack-interaction.use
 import { AcceptSlackInteraction } from './use-cases/accept-slack-interaction.use-case';
 import { BullmqNotificationQueue } from './notifications/bullmq-notification-queue.adapter';
 import { NOTIFICATION_QUEUE } from './notifications/notification-queue.port';
+import { ConsoleQueries } from './use-cases/console-queries.use-case';
+import { DecideInConsole } from './use-cases/decide-in-console.use-case';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
@@ -89,6 +92,8 @@ const USE_CASES = [
   ExplainPolicy,
   ApplyPolicyChange,
   PolicyReloader,
+  ConsoleQueries,
+  DecideInConsole,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
@@ -164,6 +169,12 @@ export class BrokerModule {
         useFactory: (redis: Redis) => new RedisMessageRefStore(redis, config.redis.prefix, config.retentionSeconds),
       },
       {
+        provide: PENDING_REQUEST_INDEX,
+        inject: [REDIS],
+        useFactory: (redis: Redis) =>
+          new WebConsoleNotifier(redis, config.redis.prefix, { log: (m) => options.logger.log(m) }),
+      },
+      {
         provide: NOTIFICATION_QUEUE,
         useFactory: () =>
           new BullmqNotificationQueue(() => createRedisClient(config.redis.url, { enableOfflineQueue: true }), {
@@ -179,9 +190,9 @@ export class BrokerModule {
       },
       {
         provide: APPROVAL_NOTIFIERS,
-        inject: [SLACK_RESPONDER],
-        useFactory: (slack: SlackNotifier | undefined): ApprovalNotifier[] => [
-          new WebLinkNotifier({ log: (m) => options.logger.log(m) }),
+        inject: [SLACK_RESPONDER, PENDING_REQUEST_INDEX],
+        useFactory: (slack: SlackNotifier | undefined, web: WebConsoleNotifier): ApprovalNotifier[] => [
+          web,
           ...(slack ? [slack] : []),
         ],
       },

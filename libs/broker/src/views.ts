@@ -50,7 +50,7 @@ export function toRequestView(request: AccessRequest, approvals: Approval[], pub
 }
 
 export function approvalUrlOf(publicUrl: string, requestId: string): string {
-  return `${publicUrl}/v1/requests/${requestId}`;
+  return `${publicUrl}/console/requests/${requestId}`;
 }
 
 export function toLeaseView(lease: Lease): LeaseView {

@@ -13,9 +13,27 @@ const httpUrl = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Sensitive variables: never printed, even in validation errors. */
-const SENSITIVE = new Set<string>(['LEASH_REDIS_URL', 'LEASH_SLACK_BOT_TOKEN', 'LEASH_SLACK_SIGNING_SECRET']);
+const SENSITIVE = new Set<string>(['LEASH_REDIS_URL', 'LEASH_SLACK_BOT_TOKEN', 'LEASH_SLACK_SIGNING_SECRET', 'LEASH_OIDC_CLIENT_SECRET']);
 
 const slackChannel = z.string().regex(/^[#A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'a Slack channel id (C0123ABCD) or #name');
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An https URL, or plain http on loopback only (a local test or development IdP). */
+const issuerUrl = z
+  .string()
+  .url()
+  .refine((v) => {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
+  }, 'must be an https URL (plain http only on loopback)');
+
+const csv = z.string().transform((v) =>
+  v
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
 
 const sharedShape = {
   LEASH_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -100,8 +118,27 @@ const apiSchema = z
     LEASH_DATA_DIR: z.string().min(1).default('.leash-data'),
     LEASH_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(65536),
     LEASH_RATE_LIMIT_PER_MINUTE: int(1, 1000000).default(1200),
+    LEASH_OIDC_ISSUER: issuerUrl.optional(),
+    LEASH_OIDC_CLIENT_ID: z.string().min(1).max(256).optional(),
+    LEASH_OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
+    LEASH_OIDC_SCOPES: z.string().min(1).default('openid email profile groups'),
+    LEASH_OIDC_GROUPS_CLAIM: z.string().min(1).default('groups'),
+    LEASH_OIDC_MFA_AMR: csv.default(['mfa', 'otp', 'hwk', 'swk', 'sc', 'sms', 'tel', 'fpt', 'face', 'iris']),
+    LEASH_OIDC_MFA_ACR: z.string().min(1).optional(),
+    LEASH_CONSOLE_SESSION_TTL: int(60, 7 * 86400).default(8 * 3600),
+    LEASH_CONSOLE_MFA_MAX_AGE: int(30, 86400).default(900),
   })
-  .superRefine(slackRefinement);
+  .superRefine(slackRefinement)
+  .superRefine((e, ctx) => {
+    const oidc = [e.LEASH_OIDC_ISSUER, e.LEASH_OIDC_CLIENT_ID];
+    if (oidc.some((v) => v !== undefined) && oidc.some((v) => v === undefined)) {
+      for (const name of ['LEASH_OIDC_ISSUER', 'LEASH_OIDC_CLIENT_ID'] as const) {
+        if (e[name] === undefined) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'is required when the console OIDC login is configured' });
+        }
+      }
+    }
+  });
 
 const workerSchema = z
   .object({
@@ -148,6 +185,28 @@ export interface ApiConfig extends SharedConfig {
   dataDir: string;
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  console: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  /** OpenID Connect login of approvers; absent when no IdP is configured. */
+  oidc?: {
+    issuer: string;
+    clientId: string;
+    /** Sensitive: never logged. Absent for a public client (PKCE only). */
+    clientSecret?: string;
+    scopes: string;
+    groupsClaim: string;
+    /** `amr` values that count as a multi-factor login. */
+    mfaAmr: string[];
+    /** `acr_values` asked for when an approver must log in again with MFA. */
+    mfaAcr?: string;
+  };
+  sessionTtlSeconds: number;
+  /** Default limit on the age of an MFA login when the role's rule names none. */
+  mfaMaxAgeSeconds: number;
+  /** Secure cookies everywhere but development (dev issuer on, or a plain-http loopback URL). */
+  secureCookies: boolean;
 }
 
 export interface WorkerConfig extends SharedConfig {
@@ -213,6 +272,30 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     dataDir: e.LEASH_DATA_DIR,
     bodyLimitBytes: e.LEASH_BODY_LIMIT_BYTES,
     rateLimitPerMinute: e.LEASH_RATE_LIMIT_PER_MINUTE,
+    console: consoleConfig(e),
+  };
+}
+
+function consoleConfig(e: z.infer<typeof apiSchema>): ConsoleConfig {
+  const publicUrl = new URL(e.LEASH_PUBLIC_URL ?? `http://${e.LEASH_HOST}:${e.LEASH_PORT}`);
+  const development = e.LEASH_DEV_ISSUER || (publicUrl.protocol === 'http:' && LOOPBACK_HOSTS.has(publicUrl.hostname));
+  return {
+    ...(e.LEASH_OIDC_ISSUER !== undefined && e.LEASH_OIDC_CLIENT_ID !== undefined
+      ? {
+          oidc: {
+            issuer: e.LEASH_OIDC_ISSUER,
+            clientId: e.LEASH_OIDC_CLIENT_ID,
+            ...(e.LEASH_OIDC_CLIENT_SECRET !== undefined ? { clientSecret: e.LEASH_OIDC_CLIENT_SECRET } : {}),
+            scopes: e.LEASH_OIDC_SCOPES,
+            groupsClaim: e.LEASH_OIDC_GROUPS_CLAIM,
+            mfaAmr: e.LEASH_OIDC_MFA_AMR,
+            ...(e.LEASH_OIDC_MFA_ACR !== undefined ? { mfaAcr: e.LEASH_OIDC_MFA_ACR } : {}),
+          },
+        }
+      : {}),
+    sessionTtlSeconds: e.LEASH_CONSOLE_SESSION_TTL,
+    mfaMaxAgeSeconds: e.LEASH_CONSOLE_MFA_MAX_AGE,
+    secureCookies: !development,
   };
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Principal } from '@leash/core';
+import type { Channel, Principal } from '@leash/core';
 import type { LeaseView } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { forbidden, isPrivileged, notFound } from '../access-control';
@@ -20,7 +20,11 @@ export class RevokeLeaseNow {
     private readonly revoke: RevokeLease,
   ) {}
 
-  async execute(cmd: { principal: Principal; id: string }): Promise<{ lease: LeaseView; pending: boolean }> {
+  async execute(cmd: {
+    principal: Principal;
+    id: string;
+    channel?: Channel;
+  }): Promise<{ lease: LeaseView; pending: boolean }> {
     const lease = await this.store.getLease(cmd.id);
     if (!lease) {
       throw notFound(`lease ${cmd.id}`);
@@ -31,7 +35,7 @@ export class RevokeLeaseNow {
     const result = await this.revoke.execute({
       leaseId: cmd.id,
       reason: 'early',
-      actor: { id: cmd.principal.id, channel: 'api' },
+      actor: { id: cmd.principal.id, channel: cmd.channel ?? 'api' },
       final: false,
     });
     if (result.outcome === 'retry') {

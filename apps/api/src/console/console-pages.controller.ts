@@ -1,0 +1,225 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import { CoreError, CoreErrorCode } from '@leash/core';
+import {
+  ConsoleQueries,
+  DecideInConsole,
+  LeaseQueries,
+  POLICY_HOLDER,
+  RevokeLeaseNow,
+  RevokeSession,
+  type PolicyHolder,
+} from '@leash/broker';
+import { ZodPipe } from '../http/zod.pipe';
+import { ConsoleErrorFilter } from './console-error.filter';
+import {
+  ApproveFormSchema,
+  ConsoleIdSchema,
+  CsrfFormSchema,
+  DenyFormSchema,
+  LeasesQuerySchema,
+  PendingQuerySchema,
+  RequestPageQuerySchema,
+} from './console-forms.schema';
+import { ConsoleHeadersInterceptor } from './console-headers.interceptor';
+import { assertCsrf, safeReturnTo } from './console-http';
+import { ConsoleSessionGuard, CurrentSession } from './console-session.guard';
+import type { ConsoleSession } from './console-session.store';
+import { CONSOLE_SETTINGS, type ConsoleSettings } from './console-settings';
+import { leasesPage } from './views/leases.view';
+import { pendingPage, pendingRows, pendingTitle } from './views/pending.view';
+import { requestPage } from './views/request.view';
+import type { SafeHtml } from './html';
+
+const idPipe = new ZodPipe(ConsoleIdSchema, 'path.id');
+const FLASH = {
+  approved: 'Your approval is recorded.',
+  denied: 'The request is denied.',
+  revoked: 'The lease is revoked.',
+  'session-revoked': 'Every lease of the session is revoked.',
+} as const;
+
+function sendHtml(reply: FastifyReply, page: SafeHtml): void {
+  void reply.header('content-type', 'text/html; charset=utf-8').send(page.value);
+}
+
+function seeOther(reply: FastifyReply, location: string): void {
+  void reply.status(303).header('location', location).send();
+}
+
+/** The approver console's pages and forms; every decision goes through the broker's use cases. */
+@Controller('console')
+@UseGuards(ConsoleSessionGuard)
+@UseFilters(ConsoleErrorFilter)
+@UseInterceptors(ConsoleHeadersInterceptor)
+export class ConsolePagesController {
+  constructor(
+    private readonly queries: ConsoleQueries,
+    private readonly decide: DecideInConsole,
+    private readonly leases: LeaseQueries,
+    private readonly revokeLease: RevokeLeaseNow,
+    private readonly revokeSession: RevokeSession,
+    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
+  ) {}
+
+  @Get()
+  async pending(
+    @CurrentSession() session: ConsoleSession,
+    @Query(new ZodPipe(PendingQuerySchema, 'query')) filter: z.infer<typeof PendingQuerySchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const doc = this.policy.current.document;
+    let items;
+    let refusal: string | undefined;
+    try {
+      items = await this.queries.pending(session.principal, filter);
+    } catch (err) {
+      if (!(err instanceof CoreError) || err.code !== CoreErrorCode.Forbidden) {
+        throw err;
+      }
+      refusal = `${err.message}. You can still open a request you made or launched from its link.`;
+    }
+    sendHtml(
+      reply,
+      pendingPage({
+        session,
+        items,
+        ...(refusal ? { refusal } : {}),
+        filter,
+        environments: Object.keys(doc.environments),
+        roles: doc.roles.filter((r) => r.approval !== 'auto').map((r) => r.id),
+      }),
+    );
+  }
+
+  @Get('fragments/pending')
+  async pendingFragment(
+    @CurrentSession() session: ConsoleSession,
+    @Query(new ZodPipe(PendingQuerySchema, 'query')) filter: z.infer<typeof PendingQuerySchema>,
+  ): Promise<{ count: number; title: string; html: string }> {
+    const items = await this.queries.pending(session.principal, filter);
+    return { count: items.length, title: pendingTitle(items.length), html: pendingRows(items).value };
+  }
+
+  @Get('requests/:id')
+  async request(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', idPipe) id: string,
+    @Query(new ZodPipe(RequestPageQuerySchema, 'query')) query: z.infer<typeof RequestPageQuerySchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const detail = await this.queries.detail(session.principal, id, session.login, this.settings.mfaMaxAgeSeconds);
+    sendHtml(
+      reply,
+      requestPage({ session, detail, narrowingSupported: false, ...(query.done ? { flash: FLASH[query.done] } : {}) }),
+    );
+  }
+
+  @Post('requests/:id/approve')
+  async approve(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', idPipe) id: string,
+    @Body(new ZodPipe(ApproveFormSchema)) body: z.infer<typeof ApproveFormSchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    assertCsrf(session.csrf, body._csrf);
+    if (body.ttlSeconds !== undefined && body.ttlSeconds !== '') {
+      throw new CoreError(
+        CoreErrorCode.Invalid,
+        'narrowing the TTL is not supported by this broker yet; approve without it',
+      );
+    }
+    await this.decide.execute({
+      principal: session.principal,
+      login: session.login,
+      id,
+      decision: 'approve',
+      ...(body.comment ? { comment: body.comment } : {}),
+      ...(body.digest ? { shownDigest: body.digest } : {}),
+      mfaMaxAgeSeconds: this.settings.mfaMaxAgeSeconds,
+    });
+    seeOther(reply, `/console/requests/${id}?done=approved`);
+  }
+
+  @Post('requests/:id/deny')
+  async deny(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', idPipe) id: string,
+    @Body(new ZodPipe(DenyFormSchema)) body: z.infer<typeof DenyFormSchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    assertCsrf(session.csrf, body._csrf);
+    await this.decide.execute({
+      principal: session.principal,
+      login: session.login,
+      id,
+      decision: 'deny',
+      ...(body.comment ? { comment: body.comment } : {}),
+      mfaMaxAgeSeconds: this.settings.mfaMaxAgeSeconds,
+    });
+    seeOther(reply, `/console/requests/${id}?done=denied`);
+  }
+
+  @Get('leases')
+  async leasesList(
+    @CurrentSession() session: ConsoleSession,
+    @Query(new ZodPipe(LeasesQuerySchema, 'query')) query: z.infer<typeof LeasesQuerySchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const filter = {
+      ...(query.environment ? { environment: query.environment } : {}),
+      ...(query.role ? { role: query.role } : {}),
+      ...(query.session ? { session: query.session } : {}),
+    };
+    const leases = await this.leases.list(session.principal, { ...filter, state: 'active', limit: 500 });
+    sendHtml(
+      reply,
+      leasesPage({
+        session,
+        leases,
+        filter,
+        admin: this.queries.isAdmin(session.principal),
+        ...(query.done ? { flash: FLASH[query.done] } : {}),
+      }),
+    );
+  }
+
+  @Post('leases/:id/revoke')
+  async revoke(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', idPipe) id: string,
+    @Body(new ZodPipe(CsrfFormSchema)) body: z.infer<typeof CsrfFormSchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    assertCsrf(session.csrf, body._csrf);
+    await this.revokeLease.execute({ principal: session.principal, id, channel: 'web' });
+    const back = safeReturnTo(body.returnTo);
+    seeOther(reply, back.startsWith('/console/requests/') ? `${back}?done=revoked` : '/console/leases?done=revoked');
+  }
+
+  @Post('sessions/:id/revoke')
+  async revokeAll(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', idPipe) id: string,
+    @Body(new ZodPipe(CsrfFormSchema)) body: z.infer<typeof CsrfFormSchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    assertCsrf(session.csrf, body._csrf);
+    await this.revokeSession.execute({ principal: session.principal, sessionId: id });
+    seeOther(reply, '/console/leases?done=session-revoked');
+  }
+}

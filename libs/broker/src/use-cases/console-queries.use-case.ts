@@ -1,0 +1,197 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type AccessRequest, type Approval, type Clock, type Principal, type RiskLevel } from '@leash/core';
+import type { LeaseView, RequestView } from '@leash/contracts';
+import {
+  ApprovalError,
+  assertEligibleApprover,
+  checkMfa,
+  mfaRequirementOf,
+  PENDING_REQUEST_INDEX,
+  type LoginEvidence,
+  type MfaCheck,
+  type MfaRequirement,
+  type PendingRequestIndex,
+} from '@leash/approvals';
+import { approverGroupsOf, isAdmin } from '@leash/policy';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { AUDIT_LOG, type AuditEvent, type AuditLog } from '@leash/audit';
+import { capacitiesFor, forbidden, isPrivileged, notFound, type Capacity } from '../access-control';
+import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
+import type { PolicyHolder } from '../policy/policy.holder';
+import { toLeaseView, toRequestView } from '../views';
+
+export interface PendingFilter {
+  environment?: string;
+  risk?: RiskLevel;
+  role?: string;
+}
+
+export interface DecisionAvailability {
+  /** Whether this viewer may approve or deny now; when not, `reason` says why in plain words. */
+  allowed: boolean;
+  reason?: string;
+  /** The viewer could decide after signing in again with MFA. */
+  needsMfaLogin: boolean;
+  approvedByViewer: boolean;
+}
+
+export interface RequestDetail {
+  view: RequestView;
+  provider: string;
+  /** The role's scope as the current policy states it (the digest binds the one approved). */
+  scope: unknown;
+  lease?: LeaseView;
+  capacities: Capacity[];
+  viewerGroups: string[];
+  mfa: MfaRequirement & { check: MfaCheck };
+  decision: DecisionAvailability;
+  sessionRequests: RequestView[];
+  sessionLeases: LeaseView[];
+  audit: AuditEvent[];
+}
+
+const PENDING_SCAN = 500;
+
+/** Read models of the approver console: the pending queue and one request laid out for a decision. */
+@Injectable()
+export class ConsoleQueries {
+  constructor(
+    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
+    @Inject(PENDING_REQUEST_INDEX) private readonly pendingIndex: PendingRequestIndex,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PUBLIC_URL) private readonly publicUrl: string,
+  ) {}
+
+  /** Pending requests, newest first; only approvers and admins see the queue. */
+  async pending(principal: Principal, filter: PendingFilter, limit = 200): Promise<RequestView[]> {
+    if (!isPrivileged(this.policy.current.document, principal)) {
+      throw forbidden('only members of an approver group and admins see the pending queue');
+    }
+    const now = this.clock.now();
+    const ids = await this.pendingIndex.list(PENDING_SCAN);
+    const found = await Promise.all(ids.map(async (id) => ({ id, found: await this.store.getRequest(id) })));
+    const views: RequestView[] = [];
+    for (const { id, found: entry } of found) {
+      if (!entry || entry.request.state !== 'pending' || entry.request.expiresAt <= now) {
+        await this.pendingIndex.remove(id);
+        continue;
+      }
+      const r = entry.request;
+      if (
+        (filter.environment && r.environment !== filter.environment) ||
+        (filter.role && r.role !== filter.role) ||
+        (filter.risk && r.risk.level !== filter.risk)
+      ) {
+        continue;
+      }
+      views.push(toRequestView(r, entry.approvals, this.publicUrl));
+    }
+    return views.slice(0, limit);
+  }
+
+  async detail(
+    principal: Principal,
+    id: string,
+    login: LoginEvidence,
+    mfaMaxAgeSeconds: number,
+  ): Promise<RequestDetail> {
+    const found = await this.store.getRequest(id);
+    if (!found) {
+      throw notFound(`request ${id}`);
+    }
+    const { request, approvals } = found;
+    const doc = this.policy.current.document;
+    const capacities = capacitiesFor(doc, request, principal);
+    if (capacities.length === 0) {
+      throw forbidden('only the requester, its owner, approvers and admins may read this request');
+    }
+    const viewerGroups = approverGroupsOf(doc, principal);
+    const requirement = mfaRequirementOf(request.approval, mfaMaxAgeSeconds);
+    const mfaCheck = checkMfa(requirement, login, this.clock.now());
+    const sessionId = request.session?.id;
+    const role = doc.roles.find((r) => r.id === request.role);
+    const [lease, sessionRequests, sessionLeases, audit] = await Promise.all([
+      request.leaseId ? this.store.getLease(request.leaseId) : Promise.resolve(undefined),
+      sessionId ? this.sessionRequests(sessionId, request.id) : Promise.resolve([]),
+      sessionId ? this.store.listLeases({ session: sessionId, limit: 100 }) : Promise.resolve([]),
+      this.auditOf(request),
+    ]);
+    return {
+      view: toRequestView(request, approvals, this.publicUrl),
+      provider: request.provider,
+      scope: role ? (role.settings.scope ?? role.settings) : undefined,
+      ...(lease ? { lease: toLeaseView(lease) } : {}),
+      capacities,
+      viewerGroups,
+      mfa: { ...requirement, check: mfaCheck },
+      decision: this.availability(request, approvals, principal, viewerGroups, mfaCheck),
+      sessionRequests,
+      sessionLeases: sessionLeases.map(toLeaseView),
+      audit,
+    };
+  }
+
+  /** Whether the viewer is an admin (break-glass and session-wide revocation on the leases page). */
+  isAdmin(principal: Principal): boolean {
+    return isAdmin(this.policy.current.document, principal);
+  }
+
+  private availability(
+    request: AccessRequest,
+    approvals: Approval[],
+    principal: Principal,
+    groups: string[],
+    mfa: MfaCheck,
+  ): DecisionAvailability {
+    const approvedByViewer = approvals.some((a) => a.approver === principal.id && a.digest === request.digest);
+    const no = (reason: string, needsMfaLogin = false): DecisionAvailability => ({
+      allowed: false,
+      reason,
+      needsMfaLogin,
+      approvedByViewer,
+    });
+    try {
+      assertEligibleApprover(request, request.approval, principal, groups);
+    } catch (err) {
+      if (err instanceof ApprovalError) {
+        return no(err.message);
+      }
+      throw err;
+    }
+    if (request.state !== 'pending') {
+      return no(`this request is ${request.state}; decisions are closed`);
+    }
+    if (request.expiresAt <= this.clock.now()) {
+      return no('the approval window of this request has closed');
+    }
+    if (approvedByViewer) {
+      return no('you have already approved this request; it waits for the other approvers');
+    }
+    if (!mfa.ok) {
+      return no(mfa.reason, true);
+    }
+    return { allowed: true, needsMfaLogin: false, approvedByViewer };
+  }
+
+  private async sessionRequests(sessionId: string, exclude: string): Promise<RequestView[]> {
+    const ids = (await this.store.listSessionRequests(sessionId)).filter((i) => i !== exclude).slice(0, 50);
+    const found = await Promise.all(ids.map((i) => this.store.getRequest(i)));
+    return found
+      .flatMap((f) => (f ? [toRequestView(f.request, f.approvals, this.publicUrl)] : []))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  private async auditOf(request: AccessRequest): Promise<AuditEvent[]> {
+    const [byRequest, byLease] = await Promise.all([
+      this.audit.list({ limit: 100, requestId: request.id }),
+      request.leaseId ? this.audit.list({ limit: 100, leaseId: request.leaseId }) : Promise.resolve([]),
+    ]);
+    const seen = new Map<string, AuditEvent>();
+    for (const e of [...byRequest, ...byLease]) {
+      seen.set(e.seq ?? `${e.time}|${e.action}`, e);
+    }
+    return [...seen.values()].sort((a, b) => a.time.localeCompare(b.time));
+  }
+}
