@@ -136,6 +136,8 @@ Walkthrough (paste into a second terminal):
   export LEASH_TOKEN=${token('alice')}
   curl -s "${url}/v1/leases?state=active" -H "authorization: Bearer $LEASH_TOKEN" >/dev/null   # (approvers may list all leases)
   leash approve <request id printed in step 3>
+  #    …or in the browser: open the approval URL printed in step 3 (${url}/console/requests/…), choose the
+  #    DEVELOPMENT sign-in, subject "alice", and press Approve. The console shows risk, plan, quorum and audit trail.
 
   # 5. back in the agent terminal: the credential works…
   source /tmp/leash-cred.env
@@ -148,7 +150,9 @@ Walkthrough (paste into a second terminal):
   # Try a wrong input: a TTL above the role's maximum is refused with the reason
   leash request demo-prod-write --env production --reason "too long" --ttl 2h
 
-API reference: ${url}/docs   Readiness: ${url}/readyz
+Approver console: ${url}/console   API reference: ${url}/docs   Readiness: ${url}/readyz
+Roles demo-aws-deploy, demo-gcp-viewer and demo-k8s-deploy need cloud/cluster configuration (docs/); without it their
+claims answer 503 problem+json and everything else works.
 `);
 }
 
