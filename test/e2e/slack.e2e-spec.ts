@@ -174,7 +174,7 @@ describe('Slack approvals through the real @slack/web-api client and a fake Slac
     expect(text).toContain('&lt;!channel&gt;');
     expect(text).not.toContain('<!channel>');
     expect(text).not.toContain('<@U0ALICE>');
-    expect(text).toContain(`${stack.url}/v1/requests/${req.id}|full plan in the console`);
+    expect(text).toContain(`${stack.url}/console/requests/${req.id}|full plan in the console`);
     expect(text).not.toContain('x'.repeat(700));
     const buttons = buttonsOf(m);
     expect(buttons.find((b) => b.action_id === 'leash_approve')).toMatchObject({ value: req.id, style: 'primary' });
@@ -362,7 +362,7 @@ describe('Slack approvals through the real @slack/web-api client and a fake Slac
     const m = await posted(req.id);
     expect((await send(formOf(click(m, 'U0ALICE', 'leash_approve')))).status).toBe(200);
     const e = await ephemeralTo('U0ALICE', 'web console only');
-    expect(e.text).toContain(`${stack.url}/v1/requests/${req.id}`);
+    expect(e.text).toContain(`${stack.url}/console/requests/${req.id}`);
     expect((await stateOf(req.id)).state).toBe('pending');
   });
 

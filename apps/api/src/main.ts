@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
   const fastify = adapter.getInstance();
   // JSON and forms (RFC 7662 introspection, console forms) only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
-  registerFormParser(adapter);
+  registerFormParser(adapter, config.bodyLimitBytes);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
     abortOnError: false,
     // Slack signs the raw bytes of its callbacks; keep them for verification.

@@ -3,17 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { CoreError, CoreErrorCode } from '@leash/core';
 
-export const FORM_BODY_LIMIT = 16 * 1024;
-
 /**
- * Parses `application/x-www-form-urlencoded` bodies (the console's forms) into a flat record, with a
- * small size limit (console forms and RFC 7662 introspection posts).
+ * Form bodies (console forms, RFC 7662 introspection, Slack callbacks). The raw bytes are kept:
+ * Slack signs them.
  */
-export function registerFormParser(adapter: FastifyAdapter): void {
+export function registerFormParser(adapter: FastifyAdapter, bodyLimit: number): void {
   adapter.useBodyParser(
     'application/x-www-form-urlencoded',
-    false,
-    { bodyLimit: FORM_BODY_LIMIT },
+    true,
+    { bodyLimit },
     (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
       // fromEntries defines own properties, so a "__proto__" field is just an unknown field.
       done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
