@@ -97,6 +97,15 @@ async function keyringLookup(config: CliConfig): Promise<string | undefined> {
   return token && secondsLeft(token) > 30 ? token : undefined;
 }
 
+/** Whether an OS keyring client (secret-tool) is installed. */
+export function keyringAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('secret-tool', [], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', () => resolve(true));
+  });
+}
+
 /** Stores the token in the OS keyring; false when there is none (the token is then not kept). */
 export async function keyringStore(config: CliConfig, token: string): Promise<boolean> {
   const account = keyringAccount(config);

@@ -3,7 +3,7 @@ import type { CliConfig } from '../cli-config';
 import { cliConfig } from '../cli-context';
 import { Exit, ExitError } from '../cli-errors';
 import { agentCall } from '../agent/agent-client';
-import { keyringStore } from '../identity';
+import { keyringAvailable, keyringStore } from '../identity';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -58,6 +58,12 @@ export async function deviceLogin(config: CliConfig): Promise<string> {
 export async function loginCommand(args: string[]): Promise<number> {
   parseArgs({ args, options: {} });
   const config = cliConfig();
+  if (!config.agentSocket && !(await keyringAvailable())) {
+    throw new ExitError(
+      Exit.Unauthenticated,
+      'no OS keyring (secret-tool) is available and Leash never writes the token to a file: sign in with `leash run --login -- CMD` instead, which keeps it in the agent’s memory',
+    );
+  }
   const token = await deviceLogin(config);
   if (config.agentSocket) {
     await agentCall(config.agentSocket, { op: 'set-identity', token }, 10_000);
