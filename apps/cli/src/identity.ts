@@ -53,9 +53,13 @@ async function fromCommand(config: CliConfig): Promise<string | undefined> {
     return undefined;
   }
   const out = await new Promise<string>((resolve, reject) => {
-    execFile('/bin/sh', ['-c', command], { timeout: 60_000, maxBuffer: 64 * 1024 }, (err, stdout) =>
-      err ? reject(err) : resolve(stdout),
-    );
+    execFile('/bin/sh', ['-c', command], { timeout: 60_000, maxBuffer: 64 * 1024 }, (err, stdout) => {
+      if (err) {
+        reject(new Error(err.code === undefined ? err.message : `exit code ${String(err.code)}`));
+      } else {
+        resolve(stdout);
+      }
+    });
   }).catch((err: Error) => {
     throw new ExitError(Exit.Unauthenticated, `identityCommand failed: ${err.message.split('\n')[0]}`);
   });

@@ -52,7 +52,7 @@ export function agentCall<T>(socketPath: string, request: AgentRequest, timeoutM
         return;
       }
       if (answer.ok) {
-        finish(undefined, answer as T);
+        finish(undefined, answer);
       } else {
         finish(new ExitError(answer.exitCode, answer.message));
       }

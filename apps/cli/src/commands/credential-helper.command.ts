@@ -16,7 +16,7 @@ interface Helper {
  * The credential for a tool's helper: from the session agent's memory when running under `leash run`
  * (reused until shortly before it expires), otherwise a new request (waiting for approval).
  */
-async function obtainForTool(tool: string, args: string[]): Promise<IssuedCredential> {
+async function obtainForTool(tool: string, args: string[]): Promise<IssuedCredential & { viaAgent: boolean }> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -50,7 +50,7 @@ async function obtainForTool(tool: string, args: string[]): Promise<IssuedCreden
   if (agentSocketFromEnv()) {
     const held = await getCredentialViaAgent({ ...ask, minRemainingSeconds, tool });
     if (held) {
-      return held;
+      return { ...held, viaAgent: true };
     }
   }
   const obtained = await obtainCredential(client(), {
@@ -64,17 +64,29 @@ async function obtainForTool(tool: string, args: string[]): Promise<IssuedCreden
   if (obtained.kind !== 'credential') {
     throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
   }
-  return obtained.claim;
+  return { ...obtained.claim, viaAgent: false };
 }
 
 async function helperCommand(helper: Helper, args: string[]): Promise<number> {
   try {
     const issued = await obtainForTool(helper.tool, args);
+    let document: string;
+    try {
+      document = formatCredential(issued, helper.format);
+    } catch (err) {
+      // A credential the tool cannot use must not stay valid (the agent's copy ends with its session).
+      if (!issued.viaAgent) {
+        await client()
+          .revokeLease(issued.lease.id)
+          .catch(() => undefined);
+      }
+      throw err;
+    }
     // Only the document goes to stdout: the SDK parses it.
-    process.stdout.write(formatCredential(issued, helper.format));
+    process.stdout.write(document);
     return Exit.Ok;
   } catch (err) {
-    if (helper.format === 'gcp-executable' && err instanceof ExitError && !(err instanceof UsageError)) {
+    if (helper.format === 'gcp-executable' && err instanceof ExitError) {
       process.stdout.write(`${JSON.stringify(gcpExecutableError(err.code, err.message))}\n`);
     }
     throw err;

@@ -23,14 +23,14 @@ function tool<S extends z.ZodType>(
   return {
     name,
     description,
-    inputSchema: z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>,
+    inputSchema: z.toJSONSchema(schema, { io: 'input' }),
     parse: (args) => {
       const parsed = schema.safeParse(args);
       return parsed.success
         ? { ok: true, value: parsed.data as never }
         : { ok: false, message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     },
-    run: run as (args: never) => Promise<ToolResult>,
+    run: run,
   };
 }
 
