@@ -15,7 +15,7 @@ const lease = (provider: string): LeaseView =>
     expiresAt: '2026-01-01T00:15:00.000Z',
     fingerprint: 'abcd',
     providerRef: {},
-  }) as LeaseView;
+  });
 
 describe('credential formats', () => {
   it('builds the AWS credential_process document (Version 1) from an aws credential', () => {

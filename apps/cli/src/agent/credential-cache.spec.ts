@@ -14,7 +14,7 @@ const lease = (id: string, expiresAt: number): LeaseView =>
     expiresAt: new Date(expiresAt).toISOString(),
     fingerprint: 'abcd',
     providerRef: {},
-  }) as LeaseView;
+  });
 
 describe('CredentialCache', () => {
   let now: number;
