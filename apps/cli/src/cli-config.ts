@@ -84,7 +84,4 @@ function readConfigFile(path: string): ConfigFile {
   return parsed.data;
 }
 
-/** LEASH_AGENT_SOCK alone, without reading the config file (helpers called by SDKs must answer fast). */
-export function agentSocketFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.LEASH_AGENT_SOCK || undefined;
-}
+export { agentSocketFromEnv } from './agent/agent-env';

@@ -2,20 +2,19 @@ import type { LeaseView } from '@leash/contracts';
 import { ExitError } from './cli-errors';
 import { awsCredentialProcess, formatCredential, gcpExecutable } from './credential-formats';
 
-const lease = (provider: string): LeaseView =>
-  ({
-    id: 'lease-aaaaaaaaaaaaaaaaaaaa',
-    requestId: 'req-aaaaaaaaaaaaaaaaaaaa',
-    state: 'active',
-    role: 'r',
-    environment: 'production',
-    provider,
-    principal: 'agent-x',
-    issuedAt: '2026-01-01T00:00:00.000Z',
-    expiresAt: '2026-01-01T00:15:00.000Z',
-    fingerprint: 'abcd',
-    providerRef: {},
-  });
+const lease = (provider: string): LeaseView => ({
+  id: 'lease-aaaaaaaaaaaaaaaaaaaa',
+  requestId: 'req-aaaaaaaaaaaaaaaaaaaa',
+  state: 'active',
+  role: 'r',
+  environment: 'production',
+  provider,
+  principal: 'agent-x',
+  issuedAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: '2026-01-01T00:15:00.000Z',
+  fingerprint: 'abcd',
+  providerRef: {},
+});
 
 describe('credential formats', () => {
   it('builds the AWS credential_process document (Version 1) from an aws credential', () => {

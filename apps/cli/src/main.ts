@@ -1,35 +1,36 @@
 import { BrokerProblem, BrokerUnreachable } from './broker-client';
 import { Exit, ExitError, UsageError } from './cli-errors';
-import { requestCommand } from './commands/request.command';
-import { decideCommand, leasesCommand, revokeCommand, statusCommand, whoamiCommand } from './commands/simple.command';
-import { runCommand } from './commands/run.command';
-import { credentialProcessCommand, gcpTokenCommand } from './commands/credential-helper.command';
-import { loginCommand } from './commands/login.command';
-import { mcpCommand } from './commands/mcp.command';
 import { COMMAND_HELP, LEASH_VERSION, MAIN_HELP } from './help';
 
 export { Exit } from './cli-errors';
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  request: requestCommand,
-  run: runCommand,
-  'credential-process': credentialProcessCommand,
-  'gcp-token': gcpTokenCommand,
-  status: statusCommand,
-  leases: leasesCommand,
-  revoke: revokeCommand,
-  whoami: whoamiCommand,
-  login: loginCommand,
-  approve: (args) => decideCommand('approve', args),
-  deny: (args) => decideCommand('deny', args),
-  mcp: mcpCommand,
+// Loaded on use: a helper called by an SDK on every refresh (credential-process) loads only its own code.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  request: async () => (await import('./commands/request.command.js')).requestCommand,
+  run: async () => (await import('./commands/run.command.js')).runCommand,
+  'credential-process': async () => (await import('./commands/credential-helper.command.js')).credentialProcessCommand,
+  'gcp-token': async () => (await import('./commands/credential-helper.command.js')).gcpTokenCommand,
+  status: async () => (await import('./commands/simple.command.js')).statusCommand,
+  leases: async () => (await import('./commands/simple.command.js')).leasesCommand,
+  revoke: async () => (await import('./commands/simple.command.js')).revokeCommand,
+  whoami: async () => (await import('./commands/simple.command.js')).whoamiCommand,
+  login: async () => (await import('./commands/login.command.js')).loginCommand,
+  approve: async () => {
+    const { decideCommand } = await import('./commands/simple.command.js');
+    return (args) => decideCommand('approve', args);
+  },
+  deny: async () => {
+    const { decideCommand } = await import('./commands/simple.command.js');
+    return (args) => decideCommand('deny', args);
+  },
+  mcp: async () => (await import('./commands/mcp.command.js')).mcpCommand,
 };
 
 /** Registers a subcommand (for commands added in their own files, e.g. kube-exec). */
 export function registerCommand(name: string, command: Command, help: string): void {
-  COMMANDS[name] = command;
+  COMMANDS[name] = () => Promise.resolve(command);
   COMMAND_HELP[name] = help;
 }
 
@@ -52,8 +53,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${LEASH_VERSION}\n`);
       return Exit.Ok;
     }
-    const run = COMMANDS[command];
-    if (!run) {
+    const load = COMMANDS[command];
+    if (!load) {
       throw new UsageError(`unknown command "${command}"`);
     }
     // `--help` before a lone `--` is the command's help (after it, it belongs to CMD of leash run).
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(COMMAND_HELP[command] ?? MAIN_HELP);
       return Exit.Ok;
     }
+    const run = await load();
     return await run(rest);
   } catch (err) {
     return report(err, command);

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import type { LeaseView } from '@leash/contracts';
-import { agentSocketFromEnv } from '../cli-config';
+import { agentSocketFromEnv } from './agent-env';
 import { Exit, ExitError } from '../cli-errors';
 import {
   MAX_MESSAGE_BYTES,

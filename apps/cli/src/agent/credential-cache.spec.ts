@@ -1,20 +1,19 @@
 import type { LeaseView } from '@leash/contracts';
 import { CredentialCache } from './credential-cache';
 
-const lease = (id: string, expiresAt: number): LeaseView =>
-  ({
-    id,
-    requestId: `req-${id}`,
-    state: 'active',
-    role: 'aws-prod-deploy',
-    environment: 'production',
-    provider: 'aws',
-    principal: 'agent-x',
-    issuedAt: new Date(0).toISOString(),
-    expiresAt: new Date(expiresAt).toISOString(),
-    fingerprint: 'abcd',
-    providerRef: {},
-  });
+const lease = (id: string, expiresAt: number): LeaseView => ({
+  id,
+  requestId: `req-${id}`,
+  state: 'active',
+  role: 'aws-prod-deploy',
+  environment: 'production',
+  provider: 'aws',
+  principal: 'agent-x',
+  issuedAt: new Date(0).toISOString(),
+  expiresAt: new Date(expiresAt).toISOString(),
+  fingerprint: 'abcd',
+  providerRef: {},
+});
 
 describe('CredentialCache', () => {
   let now: number;

@@ -1,11 +1,9 @@
 import { parseArgs } from 'node:util';
 import { parseDurationSeconds } from '@leash/core';
-import { cliConfig, client } from '../cli-context';
 import { Exit, ExitError, UsageError } from '../cli-errors';
 import { getCredentialViaAgent } from '../agent/agent-client';
-import { agentSocketFromEnv } from '../cli-config';
+import { agentSocketFromEnv } from '../agent/agent-env';
 import { formatCredential, gcpExecutableError, type IssuedCredential, type OutputFormat } from '../credential-formats';
-import { obtainCredential } from '../obtain-credential';
 
 interface Helper {
   tool: 'credential-process' | 'gcp-token';
@@ -53,6 +51,9 @@ async function obtainForTool(tool: string, args: string[]): Promise<IssuedCreden
       return { ...held, viaAgent: true };
     }
   }
+  // Slow path only: the config file, its schema and the broker client.
+  const { cliConfig, client } = await import('../cli-context.js');
+  const { obtainCredential } = await import('../obtain-credential.js');
   const obtained = await obtainCredential(client(), {
     ...ask,
     reason: ask.reason ?? `leash ${tool}`,
@@ -76,6 +77,7 @@ async function helperCommand(helper: Helper, args: string[]): Promise<number> {
     } catch (err) {
       // A credential the tool cannot use must not stay valid (the agent's copy ends with its session).
       if (!issued.viaAgent) {
+        const { client } = await import('../cli-context.js');
         await client()
           .revokeLease(issued.lease.id)
           .catch(() => undefined);
