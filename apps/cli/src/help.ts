@@ -27,6 +27,10 @@ Approvers:
   approve REQUEST_ID [--comment TEXT]    approve (API channel)
   deny REQUEST_ID [--comment TEXT]       deny
 
+Platform teams:
+  policy validate FILE                   check a policy file (line and reason of every error)
+  policy explain --principal SUB --role ROLE --env ENV   what the broker's policy decides, and why
+
 Integrations:
   mcp                                    stdio MCP server: request_access, access_status, list_leases, revoke
 
@@ -160,4 +164,11 @@ Run it under leash run (the agent's MCP config starts \`leash mcp\`): approved a
 agent's memory and the agent's tools pick it up through their helpers.
 `,
 };
+COMMAND_HELP.policy = `Usage: leash policy validate FILE
+       leash policy explain --principal SUB --role ROLE --env ENV [--owner O] [--group G]... [--ttl 15m] [--plan FILE]
+
+validate: parses and checks a policy file locally (exit 2 with the line and reason of each problem).
+explain: asks the broker (POST /v1/policy/explain) what it would decide for a hypothetical request.
+${EXIT_CODES}
+`;
 COMMAND_HELP.help = 'Usage: leash help [COMMAND]\n';

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     return (args) => decideCommand('deny', args);
   },
   mcp: async () => (await import('./commands/mcp.command.js')).mcpCommand,
+  policy: async () => (await import('./commands/policy.command.js')).policyCommand,
 };
 
 /** Registers a subcommand (for commands added in their own files, e.g. kube-exec). */
