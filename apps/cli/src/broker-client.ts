@@ -1,4 +1,11 @@
-import type { ClaimResponse, ExplainPolicyBody, ExplainPolicyResponse, RequestView } from '@leash/contracts';
+import type {
+  ClaimResponse,
+  ExplainPolicyBody,
+  ExplainPolicyResponse,
+  LeaseView,
+  RequestView,
+  SessionView,
+} from '@leash/contracts';
 
 export class BrokerUnreachable extends Error {}
 
@@ -19,18 +26,23 @@ export class BrokerProblem extends Error {
 
 /** Minimal HTTP client of the Leash API. */
 export class BrokerClient {
+  private readonly token: () => Promise<string>;
+
   constructor(
-    private readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
+    readonly baseUrl: string,
+    token: string | (() => Promise<string>),
+  ) {
+    this.token = typeof token === 'string' ? () => Promise.resolve(token) : token;
+  }
 
   private async call<T>(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<T> {
+    const token = await this.token();
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`,
+          authorization: `Bearer ${token}`,
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -40,7 +52,14 @@ export class BrokerClient {
       throw new BrokerUnreachable(`cannot reach the Leash broker at ${this.baseUrl}: ${(err as Error).message}`);
     }
     const text = await res.text();
-    const parsed: unknown = text ? JSON.parse(text) : {};
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      throw new BrokerProblem(res.status, {
+        detail: `the broker answered HTTP ${res.status} with a body that is not JSON`,
+      });
+    }
     if (!res.ok) {
       throw new BrokerProblem(res.status, parsed as BrokerProblem['problem']);
     }
@@ -81,6 +100,23 @@ export class BrokerClient {
   }
 
   revokeSession(id: string): Promise<unknown> {
-    return this.call('DELETE', `/v1/sessions/${id}`);
+    return this.call('DELETE', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  listLeases(query: Record<string, string | undefined> = {}): Promise<{ leases: LeaseView[] }> {
+    const qs = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+    return this.call('GET', `/v1/leases${qs.size ? `?${qs.toString()}` : ''}`);
+  }
+
+  getLease(id: string): Promise<LeaseView> {
+    return this.call('GET', `/v1/leases/${id}`);
+  }
+
+  registerSession(body: { id: string; idleSeconds?: number; agent?: string; host?: string }): Promise<SessionView> {
+    return this.call('POST', '/v1/sessions', body);
+  }
+
+  heartbeat(id: string): Promise<SessionView> {
+    return this.call('POST', `/v1/sessions/${encodeURIComponent(id)}/heartbeat`);
   }
 }

@@ -1,11 +1,23 @@
 import { BrokerClient } from './broker-client';
-import { Exit, ExitError } from './cli-errors';
+import { loadCliConfig, type CliConfig } from './cli-config';
+import { identitySource, type TokenSource } from './identity';
+import { agentIdentity } from './agent/agent-client';
 
-/** The broker client configured from LEASH_URL and LEASH_TOKEN. */
-export function client(): BrokerClient {
-  const token = process.env.LEASH_TOKEN;
-  if (!token) {
-    throw new ExitError(Exit.Unauthenticated, 'LEASH_TOKEN is not set: export an identity token first');
-  }
-  return new BrokerClient((process.env.LEASH_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''), token);
+let loaded: CliConfig | undefined;
+
+/** The CLI configuration (file + environment), read once per process. */
+export function cliConfig(): CliConfig {
+  loaded ??= loadCliConfig();
+  return loaded;
+}
+
+/** The broker client for LEASH_URL (or the config file) with the caller's identity (see identity.ts). */
+export function client(config: CliConfig = cliConfig()): BrokerClient {
+  return new BrokerClient(config.url, identity(config));
+}
+
+/** The caller's identity token source: LEASH_TOKEN, the session agent, identityCommand, the OS keyring. */
+export function identity(config: CliConfig = cliConfig()): TokenSource {
+  const socket = config.agentSocket;
+  return identitySource(config, socket ? () => agentIdentity(socket) : undefined);
 }

@@ -1,78 +1,83 @@
 import { BrokerProblem, BrokerUnreachable } from './broker-client';
 import { Exit, ExitError, UsageError } from './cli-errors';
-import { requestCommand } from './commands/request.command';
-import { simpleCommand } from './commands/simple.command';
-import { policyExplainCommand } from './commands/policy-explain.command';
-import { policyValidateCommand } from './commands/policy-validate.command';
+import { COMMAND_HELP, LEASH_VERSION, MAIN_HELP } from './help';
 
 export { Exit } from './cli-errors';
 
-const HELP = `leash — just-in-time credentials for agent sessions
+type Command = (args: string[]) => Promise<number>;
 
-Usage:
-  leash request ROLE --env ENV --reason TEXT [--ttl 10m] [--session ID] [--plan FILE] [--wait] [--format json|env]
-  leash status REQUEST_ID
-  leash approve REQUEST_ID [--comment TEXT]
-  leash deny REQUEST_ID [--comment TEXT]
-  leash revoke LEASE_ID | --session ID
-  leash policy validate FILE
-  leash policy explain --principal SUB --role ROLE --env ENV [--owner O] [--group G]... [--ttl 15m] [--plan FILE]
+// Loaded on use: a helper called by an SDK on every refresh (credential-process) loads only its own code.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  request: async () => (await import('./commands/request.command.js')).requestCommand,
+  run: async () => (await import('./commands/run.command.js')).runCommand,
+  'credential-process': async () => (await import('./commands/credential-helper.command.js')).credentialProcessCommand,
+  'gcp-token': async () => (await import('./commands/credential-helper.command.js')).gcpTokenCommand,
+  status: async () => (await import('./commands/simple.command.js')).statusCommand,
+  leases: async () => (await import('./commands/simple.command.js')).leasesCommand,
+  revoke: async () => (await import('./commands/simple.command.js')).revokeCommand,
+  whoami: async () => (await import('./commands/simple.command.js')).whoamiCommand,
+  login: async () => (await import('./commands/login.command.js')).loginCommand,
+  approve: async () => {
+    const { decideCommand } = await import('./commands/simple.command.js');
+    return (args) => decideCommand('approve', args);
+  },
+  deny: async () => {
+    const { decideCommand } = await import('./commands/simple.command.js');
+    return (args) => decideCommand('deny', args);
+  },
+  mcp: async () => (await import('./commands/mcp.command.js')).mcpCommand,
+  policy: async () => (await import('./commands/policy.command.js')).policyCommand,
+};
 
-Environment:
-  LEASH_URL     broker URL (default http://127.0.0.1:8080)
-  LEASH_TOKEN   your identity token (Authorization: Bearer)
-  LEASH_SESSION agent session id used when --session is not given
-
-Exit codes:
-  0 ok, 2 usage, 3 denied, 4 expired or timed out, 5 broker unreachable, 6 not authenticated
-`;
+/** Registers a subcommand (for commands added in their own files, e.g. kube-exec). */
+export function registerCommand(name: string, command: Command, help: string): void {
+  COMMANDS[name] = () => Promise.resolve(command);
+  COMMAND_HELP[name] = help;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(HELP);
-        return command === undefined ? Exit.Usage : Exit.Ok;
-      case 'request':
-        return await requestCommand(rest);
-      case 'status':
-      case 'approve':
-      case 'deny':
-      case 'revoke':
-        return await simpleCommand(command, rest);
-      case 'policy':
-        return await policyCommand(rest);
-      default:
-        throw new UsageError(`unknown command "${command}"`);
+    if (command === undefined) {
+      process.stderr.write(MAIN_HELP);
+      return Exit.Usage;
     }
+    if (command === '-h' || command === '--help' || command === 'help') {
+      const topic = command === 'help' ? rest[0] : undefined;
+      if (topic !== undefined && !COMMAND_HELP[topic]) {
+        throw new UsageError(`no help for unknown command "${topic}"`);
+      }
+      process.stdout.write(topic ? COMMAND_HELP[topic] : MAIN_HELP);
+      return Exit.Ok;
+    }
+    if (command === '--version' || command === '-v') {
+      process.stdout.write(`${LEASH_VERSION}\n`);
+      return Exit.Ok;
+    }
+    const load = COMMANDS[command];
+    if (!load) {
+      throw new UsageError(`unknown command "${command}"`);
+    }
+    // `--help` before a lone `--` is the command's help (after it, it belongs to CMD of leash run).
+    const own = rest.indexOf('--') >= 0 ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (own.includes('--help') || own.includes('-h')) {
+      process.stdout.write(COMMAND_HELP[command] ?? MAIN_HELP);
+      return Exit.Ok;
+    }
+    const run = await load();
+    return await run(rest);
   } catch (err) {
-    return report(err);
+    return report(err, command);
   }
 }
 
-async function policyCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'validate':
-      return policyValidateCommand(rest);
-    case 'explain':
-      return policyExplainCommand(rest);
-    default:
-      throw new UsageError(`leash policy needs validate or explain${sub ? ` (not "${sub}")` : ''}`);
-  }
-}
-
-function report(err: unknown): number {
+function report(err: unknown, command: string | undefined): number {
   const write = (m: string): void => void process.stderr.write(`leash: ${m}\n`);
   if (
     err instanceof UsageError ||
     (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
   ) {
-    write(`${err.message}\n\n${HELP}`);
+    write(`${err.message}\n(see: leash help${command && COMMAND_HELP[command] ? ` ${command}` : ''})`);
     return Exit.Usage;
   }
   if (err instanceof ExitError) {
@@ -89,6 +94,9 @@ function report(err: unknown): number {
       ...(err.problem.errors ?? []).map((e) => `  - ${e.field}: ${e.message}`),
     ];
     write(`${err.message}${extra.length ? `\n${extra.join('\n')}` : ''}`);
+    if (err.problem.type?.endsWith('/expired')) {
+      return Exit.Expired;
+    }
     if (err.status === 401) {
       return Exit.Unauthenticated;
     }
@@ -97,6 +105,9 @@ function report(err: unknown): number {
     }
     if (err.status === 503) {
       return Exit.Unreachable;
+    }
+    if (err.status === 400) {
+      return Exit.Usage;
     }
     return Exit.Failure;
   }

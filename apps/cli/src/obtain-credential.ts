@@ -13,6 +13,8 @@ export interface CredentialAsk {
   /** Wait for a human approval (long-poll); otherwise a pending request is returned as is. */
   wait: boolean;
   timeoutSeconds: number;
+  /** Ctrl-C while waiting cancels the request and exits (default). The session agent turns it off. */
+  cancelOnSigint?: boolean;
 }
 
 export type Obtained = { kind: 'credential'; claim: ClaimResponse } | { kind: 'pending'; request: RequestView };
@@ -24,7 +26,8 @@ export type Obtained = { kind: 'credential'; claim: ClaimResponse } | { kind: 'p
 export async function obtainCredential(
   api: BrokerClient,
   ask: CredentialAsk,
-  progress = (m: string) => void process.stderr.write(`leash: ${m}\n`),
+  progress: (m: string) => void = (m) => void process.stderr.write(`leash: ${m}\n`),
+  spinner = process.stderr.isTTY === true,
 ): Promise<Obtained> {
   const created = await api.createRequest({
     role: ask.role,
@@ -44,18 +47,40 @@ export async function obtainCredential(
     const deadline = Date.now() + ask.timeoutSeconds * 1000;
     const started = Date.now();
     const cancel = (): void => {
+      process.stderr.write(`\nleash: cancelling ${created.id}\n`);
       void api.cancel(created.id).finally(() => process.exit(Exit.Expired));
     };
-    process.once('SIGINT', cancel);
+    if (ask.cancelOnSigint !== false) {
+      process.once('SIGINT', cancel);
+    }
+    let quorum = created.quorum.progress;
+    const elapsed = (): number => Math.round((Date.now() - started) / 1000);
+    // On a terminal: a spinner line with elapsed time and quorum progress; elsewhere one line per poll.
+    const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+    let frame = 0;
+    const ticker = spinner
+      ? setInterval(() => {
+          frame = (frame + 1) % frames.length;
+          process.stderr.write(`\r${frames[frame]} waiting for approval… ${elapsed()}s, ${quorum}\u001b[K`);
+        }, 250)
+      : undefined;
     try {
       while (state === 'pending' && Date.now() < deadline) {
         const view = await api.getRequest(created.id, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
         state = view.state;
-        progress(`waiting for approval… ${Math.round((Date.now() - started) / 1000)}s, ${view.quorum.progress}`);
+        quorum = view.quorum.progress;
+        if (!ticker) {
+          progress(`waiting for approval… ${elapsed()}s, ${quorum}`);
+        }
       }
     } finally {
+      if (ticker) {
+        clearInterval(ticker);
+        process.stderr.write(`\r\u001b[K`);
+      }
       process.removeListener('SIGINT', cancel);
     }
+    progress(`${created.id} is ${state} after ${elapsed()}s`);
     if (state === 'pending') {
       await api.cancel(created.id).catch(() => undefined);
       throw new ExitError(Exit.Expired, `timed out waiting for approval of ${created.id}; the request was cancelled`);

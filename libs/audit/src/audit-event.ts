@@ -16,7 +16,9 @@ export type AuditAction =
   | 'provider.revocation_escalated'
   | 'provider.follow_up'
   | 'provider.follow_up_failed'
+  | 'session.registered'
   | 'session.revoked'
+  | 'session.idle_expired'
   | 'slack.interaction_refused'
   | 'policy.reloaded'
   | 'policy.reload_failed';

@@ -49,6 +49,8 @@ import { LeaseQueries } from './use-cases/lease-queries.use-case';
 import { RevokeLease } from './use-cases/revoke-lease.use-case';
 import { RevokeLeaseNow } from './use-cases/revoke-lease-now.use-case';
 import { RevokeSession } from './use-cases/revoke-session.use-case';
+import { RegisterSession } from './use-cases/register-session.use-case';
+import { HeartbeatSession } from './use-cases/heartbeat-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
 import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
@@ -83,6 +85,8 @@ const USE_CASES = [
   RevokeLease,
   RevokeLeaseNow,
   RevokeSession,
+  RegisterSession,
+  HeartbeatSession,
   Reconcile,
   NotifyApprovers,
   RunProviderFollowUp,

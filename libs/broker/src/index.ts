@@ -29,3 +29,5 @@ export * from './use-cases/revoke-lease-now.use-case';
 export * from './use-cases/revoke-lease.use-case';
 export * from './use-cases/revoke-session.use-case';
 export * from './use-cases/run-provider-follow-up.use-case';
+export * from './use-cases/register-session.use-case';
+export * from './use-cases/heartbeat-session.use-case';

@@ -1,6 +1,6 @@
-import type { AccessRequest, Approval, Lease } from '@leash/core';
+import type { AccessRequest, AgentSession, Approval, Lease } from '@leash/core';
 import { formatFingerprint } from '@leash/core';
-import type { LeaseView, RequestView } from '@leash/contracts';
+import type { LeaseView, RequestView, SessionView } from '@leash/contracts';
 import { evaluateQuorum } from '@leash/approvals';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -71,5 +71,21 @@ export function toLeaseView(lease: Lease): LeaseView {
     fingerprint: formatFingerprint(lease.fingerprint),
     providerRef: lease.providerRef,
     ...(lease.lastError ? { lastError: lease.lastError } : {}),
+  };
+}
+
+export function toSessionView(session: AgentSession): SessionView {
+  return {
+    id: session.id,
+    state: session.state,
+    principal: session.principal,
+    ...(session.agent ? { agent: session.agent } : {}),
+    ...(session.host ? { host: session.host } : {}),
+    idleSeconds: session.idleSeconds,
+    createdAt: iso(session.createdAt),
+    lastSeenAt: iso(session.lastSeenAt),
+    idleDeadline: iso(session.lastSeenAt + session.idleSeconds * 1000),
+    ...(session.endedAt ? { endedAt: iso(session.endedAt) } : {}),
+    ...(session.endReason ? { endReason: session.endReason } : {}),
   };
 }

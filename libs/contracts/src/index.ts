@@ -6,3 +6,4 @@ export * from './policy-document.parser';
 export * from './policy-document.schema';
 export * from './policy.schema';
 export * from './policy-json-schema';
+export * from './sessions.schema';

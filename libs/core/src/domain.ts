@@ -165,3 +165,19 @@ export type ApprovalRule =
       /** Where approvals are accepted; absent means every channel. */
       channels?: Channel[];
     };
+
+/** A registered agent session (SPEC §2): it heartbeats, and its leases are revoked once it is idle too long. */
+export interface AgentSession {
+  id: string;
+  state: 'active' | 'ended';
+  principal: string;
+  issuer: string;
+  owner?: string;
+  agent?: string;
+  host?: string;
+  idleSeconds: number;
+  createdAt: number;
+  lastSeenAt: number;
+  endedAt?: number;
+  endReason?: string;
+}

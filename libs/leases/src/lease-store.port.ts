@@ -1,4 +1,4 @@
-import type { AccessRequest, Approval, Lease, LeaseState, RequestState } from '@leash/core';
+import type { AccessRequest, AgentSession, Approval, Lease, LeaseState, RequestState } from '@leash/core';
 
 export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | 'state' | 'deadline'; state?: string };
 
@@ -67,6 +67,15 @@ export interface LeaseStore {
   overdueLeases(now: number, limit: number): Promise<string[]>;
   quarantinedDue(now: number, limit: number): Promise<string[]>;
   overdueRequests(now: number, limit: number): Promise<string[]>;
+  /** Registers or re-activates an agent session; refused ('owner') when another principal holds the id. */
+  registerSession(session: AgentSession): Promise<SessionWriteResult>;
+  /** Records a heartbeat of the session's own principal; refused once the session ended or went idle. */
+  heartbeatSession(id: string, who: { principal: string; issuer: string }, now: number): Promise<SessionWriteResult>;
+  getSession(id: string): Promise<AgentSession | undefined>;
+  /** Ends a session; with `onlyIfIdle` only when it is active and past its idle deadline. */
+  endSession(id: string, now: number, reason: string, onlyIfIdle: boolean): Promise<TransitionResult>;
+  /** Ids of active sessions whose idle deadline has passed. */
+  idleSessions(now: number, limit: number): Promise<string[]>;
   /**
    * Short exclusive lock on deciding one request (approve/deny), so concurrent approvers are
    * serialized: the second sees the first one's outcome. Returns a token, or undefined when held.
@@ -80,5 +89,8 @@ export interface LeaseStore {
   waitForChange(id: string, timeoutMs: number, stillWaiting?: () => Promise<boolean>): Promise<void>;
   ping(): Promise<void>;
 }
+
+export type SessionWriteResult =
+  { ok: true } | { ok: false; reason: 'missing' | 'owner' | 'state' | 'deadline'; state?: string };
 
 export const LEASE_STORE = Symbol('LeaseStore');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AccessRequest, Approval, Lease, LeaseState } from '@leash/core';
+import type { AccessRequest, AgentSession, Approval, Lease, LeaseState } from '@leash/core';
 import type {
   AddApprovalResult,
   BeginRevokeResult,
@@ -8,6 +8,7 @@ import type {
   LeaseStore,
   Narrowing,
   RequestTransition,
+  SessionWriteResult,
   TransitionResult,
 } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
@@ -37,6 +38,9 @@ export class RedisLeaseStore implements LeaseStore {
       leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
       leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
       leashFailRevoke: [scripts.FAIL_REVOKE, 3],
+      leashRegisterSession: [scripts.REGISTER_SESSION, 2],
+      leashHeartbeatSession: [scripts.HEARTBEAT_SESSION, 2],
+      leashEndSession: [scripts.END_SESSION, 2],
     } as const)) {
       redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
     }
@@ -46,6 +50,8 @@ export class RedisLeaseStore implements LeaseStore {
     req: (id: string) => `${this.prefix}:req:${id}`,
     approvals: (id: string) => `${this.prefix}:req:${id}:approvals`,
     deadlines: () => `${this.prefix}:req:deadlines`,
+    session: (sid: string) => `${this.prefix}:session:${sid}`,
+    idleSessions: () => `${this.prefix}:sessions:idle`,
     sessionReqs: (sid: string) => `${this.prefix}:session:${sid}:reqs`,
     sessionLeases: (sid: string) => `${this.prefix}:session:${sid}:leases`,
     principalLeases: (p: string) => `${this.prefix}:principal:${p}:leases`,
@@ -324,6 +330,80 @@ export class RedisLeaseStore implements LeaseStore {
     return this.guard(this.redis.zrangebyscore(this.k.deadlines(), '-inf', now, 'LIMIT', 0, limit));
   }
 
+  async registerSession(s: AgentSession): Promise<SessionWriteResult> {
+    const data = { owner: s.owner, agent: s.agent, host: s.host };
+    const reply = await this.run(
+      'leashRegisterSession',
+      this.k.session(s.id),
+      this.k.idleSessions(),
+      s.id,
+      s.principal,
+      s.issuer,
+      JSON.stringify(data),
+      s.idleSeconds,
+      s.lastSeenAt,
+      this.retentionSeconds,
+    );
+    return toSessionResult(reply);
+  }
+
+  async heartbeatSession(
+    id: string,
+    who: { principal: string; issuer: string },
+    now: number,
+  ): Promise<SessionWriteResult> {
+    const reply = await this.run(
+      'leashHeartbeatSession',
+      this.k.session(id),
+      this.k.idleSessions(),
+      id,
+      who.principal,
+      who.issuer,
+      now,
+      this.retentionSeconds,
+    );
+    return toSessionResult(reply);
+  }
+
+  async getSession(id: string): Promise<AgentSession | undefined> {
+    const hash = await this.guard(this.redis.hgetall(this.k.session(id)));
+    if (!hash.principal) {
+      return undefined;
+    }
+    const data = JSON.parse(hash.data ?? '{}') as Pick<AgentSession, 'owner' | 'agent' | 'host'>;
+    return {
+      id,
+      state: hash.state === 'ended' ? 'ended' : 'active',
+      principal: hash.principal,
+      issuer: hash.issuer,
+      ...data,
+      idleSeconds: Number(hash.idleSeconds),
+      createdAt: Number(hash.createdAt),
+      lastSeenAt: Number(hash.lastSeenAt),
+      ...(hash.endedAt ? { endedAt: Number(hash.endedAt) } : {}),
+      ...(hash.endReason ? { endReason: hash.endReason } : {}),
+    };
+  }
+
+  async endSession(id: string, now: number, reason: string, onlyIfIdle: boolean): Promise<TransitionResult> {
+    return toResult(
+      await this.run(
+        'leashEndSession',
+        this.k.session(id),
+        this.k.idleSessions(),
+        id,
+        now,
+        reason,
+        onlyIfIdle ? '1' : '0',
+        this.retentionSeconds,
+      ),
+    );
+  }
+
+  idleSessions(now: number, limit: number): Promise<string[]> {
+    return this.guard(this.redis.zrangebyscore(this.k.idleSessions(), '-inf', now, 'LIMIT', 0, limit));
+  }
+
   async waitForChange(id: string, timeoutMs: number, stillWaiting?: () => Promise<boolean>): Promise<void> {
     await this.ensureSubscribed();
     let wake: () => void = () => undefined;
@@ -396,6 +476,13 @@ function toResult(reply: Reply): TransitionResult {
     reason: reply[0] as 'missing',
     state: reply[1] as string | undefined,
   };
+}
+
+function toSessionResult(reply: Reply): SessionWriteResult {
+  if (reply[0] === 'ok') {
+    return { ok: true };
+  }
+  return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
 }
 
 function decodeLease(hash: Record<string, string>): Lease | undefined {

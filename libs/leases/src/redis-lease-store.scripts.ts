@@ -122,3 +122,54 @@ export const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/** Registers (or re-activates) an agent session for its principal; another principal's session id is refused. */
+export const REGISTER_SESSION = `
+local p = redis.call('HGET', KEYS[1], 'principal')
+if p and (p ~= ARGV[2] or redis.call('HGET', KEYS[1], 'issuer') ~= ARGV[3]) then return {'owner'} end
+if not p then redis.call('HSET', KEYS[1], 'createdAt', ARGV[6]) end
+redis.call('HSET', KEYS[1], 'principal', ARGV[2], 'issuer', ARGV[3], 'data', ARGV[4], 'idleSeconds', ARGV[5],
+  'lastSeenAt', ARGV[6], 'state', 'active')
+redis.call('HDEL', KEYS[1], 'endedAt', 'endReason')
+redis.call('ZADD', KEYS[2], tonumber(ARGV[6]) + tonumber(ARGV[5]) * 1000, ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]) + tonumber(ARGV[5]))
+return {'ok'}
+`;
+
+/** Records a heartbeat; a session already past its idle deadline is not revived. */
+export const HEARTBEAT_SESSION = `
+local p = redis.call('HGET', KEYS[1], 'principal')
+if not p then return {'missing'} end
+if p ~= ARGV[2] or redis.call('HGET', KEYS[1], 'issuer') ~= ARGV[3] then return {'owner'} end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'active' then return {'state', state} end
+local idle = tonumber(redis.call('HGET', KEYS[1], 'idleSeconds'))
+local now = tonumber(ARGV[4])
+if now >= tonumber(redis.call('HGET', KEYS[1], 'lastSeenAt')) + idle * 1000 then return {'deadline', state} end
+redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[4])
+redis.call('ZADD', KEYS[2], now + idle * 1000, ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]) + idle)
+return {'ok'}
+`;
+
+/** Ends a session; with ARGV[4] = '1' only if it is active and past its idle deadline (the reconciler's check). */
+export const END_SESSION = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {'missing'}
+end
+if ARGV[4] == '1' then
+  if state ~= 'active' then
+    redis.call('ZREM', KEYS[2], ARGV[1])
+    return {'state', state}
+  end
+  local deadline = tonumber(redis.call('HGET', KEYS[1], 'lastSeenAt')) +
+    tonumber(redis.call('HGET', KEYS[1], 'idleSeconds')) * 1000
+  if tonumber(ARGV[2]) < deadline then return {'deadline', state} end
+end
+redis.call('HSET', KEYS[1], 'state', 'ended', 'endedAt', ARGV[2], 'endReason', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {'ok'}
+`;

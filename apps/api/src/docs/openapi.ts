@@ -6,6 +6,7 @@ import {
   DevTokenSchema,
   IntrospectSchema,
   LeaseViewSchema,
+  RegisterSessionSchema,
   RequestViewSchema,
 } from '@leash/contracts';
 
@@ -125,6 +126,25 @@ export function buildOpenApi(devIssuer: boolean): Record<string, unknown> {
         responses: {
           200: { description: 'revoked' },
           202: { description: 'revocation retrying' },
+        },
+      },
+    },
+    '/v1/sessions': {
+      post: {
+        summary: 'Register an agent session with an idle limit',
+        security: bearer,
+        requestBody: { content: json(RegisterSessionSchema) },
+        responses: { 201: { description: 'the session' }, 403: { description: 'the id belongs to another principal' } },
+      },
+    },
+    '/v1/sessions/{id}/heartbeat': {
+      post: {
+        summary: 'Keep an agent session alive',
+        security: bearer,
+        parameters: idParam,
+        responses: {
+          200: { description: 'the session with its new idle deadline' },
+          409: { description: 'the session ended or went idle' },
         },
       },
     },

@@ -5,11 +5,13 @@ import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { BROKER_LOGGER, type BrokerLogger } from '../broker.tokens';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { NotifyApprovers } from './notify-approvers.service';
+import { RevokeSession } from './revoke-session.use-case';
 
 export interface ReconcileReport {
   overdueLeases: number;
   quarantineRetries: number;
   expiredRequests: number;
+  idleSessions: number;
 }
 
 const BATCH = 1000;
@@ -17,7 +19,7 @@ const BATCH = 1000;
 /**
  * Safety net behind the delayed jobs: enqueues revocation for every lease past its expiry that is
  * still not revoked (a missed or deleted job), retries quarantined leases, and expires requests
- * whose approval timeout or claim window has passed.
+ * whose approval timeout or claim window has passed, and ends agent sessions idle past their limit.
  */
 @Injectable()
 export class Reconcile {
@@ -29,6 +31,7 @@ export class Reconcile {
     private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     private readonly notify: NotifyApprovers,
+    private readonly revokeSession: RevokeSession,
   ) {}
 
   async execute(): Promise<ReconcileReport> {
@@ -67,6 +70,15 @@ export class Reconcile {
         this.notify.update(found.request, { kind: 'expired' });
       }
     }
+    // Agent sessions that stopped heartbeating past their idle limit: revoke their leases, cancel their requests.
+    let idleSessions = 0;
+    for (const id of await this.store.idleSessions(now, BATCH)) {
+      const ended = await this.revokeSession.expireIdle(id);
+      if (ended) {
+        idleSessions += 1;
+        this.logger.log('idle agent session ended', { sessionId: id, revokedLeases: ended.revokedLeases.length });
+      }
+    }
     if (overdue.length > 0 || quarantined.length > 0) {
       this.logger.log('reconciler enqueued revocations', {
         overdue: overdue.length,
@@ -77,6 +89,7 @@ export class Reconcile {
       overdueLeases: overdue.length,
       quarantineRetries: quarantined.length,
       expiredRequests,
+      idleSessions,
     };
   }
 }

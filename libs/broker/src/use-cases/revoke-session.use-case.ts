@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock, type Principal } from '@leash/core';
 import { isAdmin } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
-import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { AUDIT_LOG, type AuditAction, type AuditLog } from '@leash/audit';
 import { forbidden, notFound } from '../access-control';
 import { POLICY_HOLDER } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
@@ -16,6 +16,8 @@ export interface SessionRevocation {
   pendingLeases: string[];
   cancelledRequests: string[];
 }
+
+type Actor = { id: string; channel: 'api' | 'system' };
 
 /** Ends an agent session: revokes every lease and cancels every open request of it. */
 @Injectable()
@@ -31,24 +33,47 @@ export class RevokeSession {
     private readonly notify: NotifyApprovers,
   ) {}
 
+  /** The client (the session's requester) or an admin ends the session. */
   async execute(cmd: { principal: Principal; sessionId: string }): Promise<SessionRevocation> {
-    const leases = await this.store.listLeases({
-      session: cmd.sessionId,
-      limit: 10000,
-    });
+    const registered = await this.store.getSession(cmd.sessionId);
+    const leases = await this.store.listLeases({ session: cmd.sessionId, limit: 10000 });
     const requestIds = await this.store.listSessionRequests(cmd.sessionId);
     const requests = (await Promise.all(requestIds.map((id) => this.store.getRequest(id)))).flatMap((r) =>
       r ? [r.request] : [],
     );
-    if (leases.length === 0 && requests.length === 0) {
+    if (!registered && leases.length === 0 && requests.length === 0) {
       throw notFound(`session ${cmd.sessionId}`);
     }
-    const owners = new Set([...leases.map((l) => l.principal), ...requests.map((r) => r.principal)]);
+    const owners = new Set([
+      ...(registered ? [registered.principal] : []),
+      ...leases.map((l) => l.principal),
+      ...requests.map((r) => r.principal),
+    ]);
     const ownsAll = owners.size === 1 && owners.has(cmd.principal.id);
     if (!ownsAll && !isAdmin(this.policy.current.document, cmd.principal)) {
       throw forbidden("only the session's requester and admins may end a session");
     }
-    const actor = { id: cmd.principal.id, channel: 'api' as const };
+    if (registered) {
+      await this.store.endSession(cmd.sessionId, this.clock.now(), 'ended', false);
+    }
+    return this.terminate(cmd.sessionId, { id: cmd.principal.id, channel: 'api' }, 'session.revoked');
+  }
+
+  /** The reconciler ends a registered session that stopped heartbeating; undefined if it is not idle (any more). */
+  async expireIdle(sessionId: string): Promise<SessionRevocation | undefined> {
+    const ended = await this.store.endSession(sessionId, this.clock.now(), 'idle', true);
+    if (!ended.ok) {
+      return undefined;
+    }
+    return this.terminate(sessionId, { id: 'system', channel: 'system' }, 'session.idle_expired');
+  }
+
+  private async terminate(sessionId: string, actor: Actor, action: AuditAction): Promise<SessionRevocation> {
+    const leases = await this.store.listLeases({ session: sessionId, limit: 10000 });
+    const requestIds = await this.store.listSessionRequests(sessionId);
+    const requests = (await Promise.all(requestIds.map((id) => this.store.getRequest(id)))).flatMap((r) =>
+      r ? [r.request] : [],
+    );
     const cancelledRequests: string[] = [];
     for (const request of requests.filter((r) => r.state === 'pending' || r.state === 'approved')) {
       const moved = await this.store.transitionRequest({
@@ -66,12 +91,7 @@ export class RevokeSession {
     const revokedLeases: string[] = [];
     const pendingLeases: string[] = [];
     for (const lease of leases.filter((l) => l.state !== 'revoked')) {
-      const result = await this.revoke.execute({
-        leaseId: lease.id,
-        reason: 'session',
-        actor,
-        final: false,
-      });
+      const result = await this.revoke.execute({ leaseId: lease.id, reason: 'session', actor, final: false });
       if (result.outcome === 'retry') {
         pendingLeases.push(lease.id);
         await this.scheduler.revokeSoon(lease.id, 'session');
@@ -81,15 +101,10 @@ export class RevokeSession {
     }
     await this.audit.append({
       actor,
-      action: 'session.revoked',
-      sessionId: cmd.sessionId,
+      action,
+      sessionId,
       details: { revokedLeases, pendingLeases, cancelledRequests },
     });
-    return {
-      sessionId: cmd.sessionId,
-      revokedLeases,
-      pendingLeases,
-      cancelledRequests,
-    };
+    return { sessionId, revokedLeases, pendingLeases, cancelledRequests };
   }
 }
