@@ -215,6 +215,10 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     expect((await post(`/console/requests/bad$id/deny`, { _csrf: csrf })).status()).toBe(400);
     expect((await post(`/console/requests/${id}/deny`, { _csrf: csrf, extra: '1' })).status()).toBe(400);
     expect((await post(`/console/requests/${id}/deny`, { _csrf: csrf, comment: 'x'.repeat(20000) })).status()).toBe(
+      400,
+    );
+    // Over LEASH_BODY_LIMIT_BYTES (64 KiB by default, shared with Slack callbacks and introspection).
+    expect((await post(`/console/requests/${id}/deny`, { _csrf: csrf, comment: 'x'.repeat(70000) })).status()).toBe(
       413,
     );
     expect((await post(`/console/requests/${id}/approve`, { _csrf: csrf, ttlSeconds: '60' })).status()).toBe(400);
