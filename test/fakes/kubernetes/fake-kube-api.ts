@@ -480,7 +480,7 @@ export class FakeKubeApi {
     if (!safeEqual(parts[2], expected)) {
       return undefined;
     }
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString()) as any;
+    const claims: any = JSON.parse(Buffer.from(parts[1], 'base64url').toString());
     if ((claims.exp as number) * 1000 <= Date.now()) {
       return undefined;
     }

@@ -177,9 +177,9 @@ describe('KubernetesProvider (real @kubernetes/client-node against the fake API 
   });
 
   it('answers "not configured" for an unknown context and "unavailable" when the API server is down', async () => {
-    const unknown = await sut
+    const unknown = (await sut
       .issue(command({ role: { id: 'x', settings: { ...settings, cluster: 'nope' } } }))
-      .catch((e: unknown) => e as ProviderError);
+      .catch((e: unknown) => e)) as ProviderError;
     expect(unknown.code).toBe('provider_not_configured');
     expect(unknown.message).toBe('kubeconfig context "nope" not found');
 

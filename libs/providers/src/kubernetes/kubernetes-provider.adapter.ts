@@ -74,9 +74,9 @@ export class KubernetesProvider implements CredentialProvider {
       await this.deleteAll(cluster, handle);
       // Receipt: the ServiceAccount is gone, so the API server rejects its tokens (TokenReview → false).
       const core = cluster.config.makeApiClient(CoreV1Api);
-      const still = await core
-        .readNamespacedServiceAccount({ name: handle.name, namespace: handle.namespace })
-        .catch((err: unknown) => (isStatus(err, 404) ? undefined : Promise.reject(err)));
+      const still = await unlessNotFound(
+        core.readNamespacedServiceAccount({ name: handle.name, namespace: handle.namespace }),
+      );
       if (still) {
         throw new ProviderError(
           ProviderErrorCode.Retryable,
@@ -234,12 +234,11 @@ export class KubernetesProvider implements CredentialProvider {
     const core = cluster.config.makeApiClient(CoreV1Api);
     const rbac = cluster.config.makeApiClient(RbacAuthorizationV1Api);
     const ref = { name: handle.name, namespace: handle.namespace };
-    const gone = (err: unknown): Promise<void> => (isStatus(err, 404) ? Promise.resolve() : Promise.reject(err));
-    await rbac.deleteNamespacedRoleBinding(ref).then(() => undefined, gone);
+    await unlessNotFound(rbac.deleteNamespacedRoleBinding(ref));
     if (handle.inlineRole) {
-      await rbac.deleteNamespacedRole(ref).then(() => undefined, gone);
+      await unlessNotFound(rbac.deleteNamespacedRole(ref));
     }
-    await core.deleteNamespacedServiceAccount(ref).then(() => undefined, gone);
+    await unlessNotFound(core.deleteNamespacedServiceAccount(ref));
   }
 }
 
@@ -285,8 +284,16 @@ function parseHandle(raw: Record<string, unknown>): KubeHandle {
   };
 }
 
-function isStatus(err: unknown, code: number): boolean {
-  return err instanceof ApiException && err.code === code;
+/** The call's result, or undefined when the object does not exist (404). */
+async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) {
+      return undefined;
+    }
+    throw err;
+  }
 }
 
 /** Kubernetes `Status` errors: 429 and 5xx are retryable, other refusals permanent; no body is echoed but its message. */
@@ -296,7 +303,7 @@ function classify(err: unknown, step: string): ProviderError {
   }
   if (err instanceof ApiException) {
     const status = statusOf(err.body);
-    const code = err.code as number;
+    const code = err.code;
     const retryable = code === 429 || code >= 500;
     const reason = status.reason || `HTTP${code}`;
     const detail = status.message ? `: ${status.message.slice(0, 240)}` : '';
