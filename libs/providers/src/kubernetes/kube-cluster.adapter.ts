@@ -49,7 +49,11 @@ export class KubeClusterResolver {
       for (const file of files.slice(1)) {
         const more = new KubeConfig();
         more.loadFromFile(file);
-        config.mergeConfig(more, true);
+        // kubectl's merge rule: the first file that names a cluster, user or context wins.
+        const has = (list: { name: string }[], name: string): boolean => list.some((x) => x.name === name);
+        more.clusters.filter((c) => !has(config.clusters, c.name)).forEach((c) => config.addCluster(c));
+        more.users.filter((u) => !has(config.users, u.name)).forEach((u) => config.addUser(u));
+        more.contexts.filter((c) => !has(config.contexts, c.name)).forEach((c) => config.addContext(c));
       }
     } catch (cause) {
       throw notConfigured(`the kubeconfig could not be read: ${(cause as Error).message.split('\n')[0]}`, cause);

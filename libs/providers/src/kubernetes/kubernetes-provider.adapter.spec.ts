@@ -193,6 +193,22 @@ describe('KubernetesProvider (real @kubernetes/client-node against the fake API 
     expect(err.providerCode).toBe('Unreachable');
   });
 
+  it('merges KUBECONFIG files the way kubectl does: the first file naming a context wins', async () => {
+    const other = new FakeKubeApi();
+    await other.start();
+    try {
+      const first = writeBrokerKubeconfig(join(dir, 'first'), other, 'leash-demo');
+      const second = writeBrokerKubeconfig(join(dir, 'second'), fake, 'leash-demo');
+      writeBrokerKubeconfig(join(dir, 'third'), fake, 'only-in-third');
+      const resolver = new KubeClusterResolver({ kubeconfigPaths: [first, second, join(dir, 'third')] });
+      expect(resolver.resolve('leash-demo').server).toBe(other.url);
+      // Its context comes from the third file, but cluster "fake" was already named by the first.
+      expect(resolver.resolve('only-in-third').server).toBe(other.url);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('lists lease ServiceAccounts where the roles point, skipping unreadable places', async () => {
     fake.seed('ServiceAccount', 'sweep', {
       name: 'leash-lease-orphanorphanorphanorph',
