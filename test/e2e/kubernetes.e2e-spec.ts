@@ -6,6 +6,7 @@ import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-n
 import { parse, stringify } from 'yaml';
 import { FakeKubeApi } from '../fakes/kubernetes/fake-kube-api';
 import { writeBrokerKubeconfig } from '../fakes/kubernetes/kubeconfig';
+import { eventually } from '../support/eventually';
 import { LeashStack } from '../support/leash-stack';
 
 const ROOT = join(__dirname, '..', '..');
@@ -47,24 +48,6 @@ function run(
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('kubernetes provider end to end (broker, worker, CLI and real kubectl against a TLS fake API server)', () => {
@@ -432,13 +415,13 @@ describe('kubernetes provider end to end (broker, worker, CLI and real kubectl a
       { roleRef: { kind: 'ClusterRole', name: 'edit' } },
     );
 
-    await waitFor(
+    await eventually(
       () =>
         fake.get('ServiceAccount', 'production', `leash-${orphan}`) === undefined &&
         fake.get('ServiceAccount', 'production', `leash-${revokedLease}`) === undefined
           ? true
           : undefined,
-      'the sweep',
+      30_000,
     );
     expect(fake.get('RoleBinding', 'production', `leash-${orphan}`)).toBeUndefined();
     expect(fake.get('ServiceAccount', 'production', `leash-${fresh}`)).toBeDefined();
