@@ -1,21 +1,8 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { eventually } from '../support/eventually';
 import { LeashStack } from '../support/leash-stack';
 
 const agent = { subject: 'agent-core', owner: 'bob', groups: [] as string[] };
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`condition not met in ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
 
 describe('core loop: request → approve → credential → lease → revoked at expiry', () => {
   let stack: LeashStack;
@@ -84,7 +71,7 @@ describe('core loop: request → approve → credential → lease → revoked at
 
     expect((await introspect(token)).active).toBe(true);
 
-    const revoked = await waitFor(async () => {
+    const revoked = await eventually(async () => {
       const lease = await stack.call('GET', `/v1/leases/${leaseId}`, {
         token: agentToken,
       });

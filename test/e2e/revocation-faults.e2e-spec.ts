@@ -1,19 +1,6 @@
 import { Queue } from 'bullmq';
+import { eventually } from '../support/eventually';
 import { LeashStack } from '../support/leash-stack';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`condition not met within ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('revocation survives a stopped worker, deleted jobs and a Redis outage', () => {
   let stack: LeashStack;
@@ -64,7 +51,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
 
     await stack.worker.start();
     for (const lease of leases) {
-      await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 15_000);
+      await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 15_000, 150);
       const introspection = await stack.call('POST', '/v1/introspect', { body: { token: lease.token } });
       expect(introspection.body.active).toBe(false);
     }
@@ -103,7 +90,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
       await stack.redis.restart();
     }
 
-    await eventually(async () => ((await stack.call('GET', '/readyz')).status === 200 ? true : undefined), 15_000);
+    await eventually(async () => ((await stack.call('GET', '/readyz')).status === 200 ? true : undefined), 15_000, 150);
     expect(await leaseState(before.leaseId)).toBe('active');
     const stillPending = await stack.call('GET', `/v1/requests/${pending.body.id}`, { token: agent });
     expect(stillPending.body.state).toBe('pending');

@@ -13,6 +13,8 @@ Credentials:
   run [--session ID] -- CMD              session agent: serves credentials to CMD's tools, revokes them when CMD exits
   credential-process ROLE --env ENV      AWS credential_process helper (JSON Version 1 on stdout)
   gcp-token ROLE --env ENV               Google executable-sourced credential helper
+  kube-exec ROLE --env ENV               kubectl exec credential plugin (ExecCredential on stdout)
+  kubeconfig ROLE --env ENV              print a kubeconfig user entry that runs kube-exec
   revoke LEASE_ID | --session ID         revoke now
 
 State:
@@ -110,6 +112,17 @@ Options:
 ${ASK_OPTIONS}
   --min-remaining DURATION  reuse a held credential only while it has at least this long left (default 5m)
 ${EXIT_CODES}
+`,
+  'kube-exec': `Usage: leash kube-exec ROLE --env ENV [--reason TEXT] [--ttl DURATION] [--session ID] [--timeout DURATION]
+
+kubectl exec credential plugin (docs/kubernetes.md). Reads KUBERNETES_EXEC_INFO and answers in the apiVersion
+kubectl asked for (client.authentication.k8s.io/v1 or v1beta1) with an ExecCredential {status: {token,
+expirationTimestamp}} on stdout; progress and the approval URL go to stderr. Nothing is written to disk.
+${EXIT_CODES}
+`,
+  kubeconfig: `Usage: leash kubeconfig ROLE --env ENV [--name NAME] [--command leash] [--reason TEXT] [--ttl DURATION] [--session ID]
+
+Prints a kubeconfig \`users\` entry whose exec plugin is \`leash kube-exec ROLE --env ENV\` (docs/kubernetes.md).
 `,
   revoke: `Usage: leash revoke LEASE_ID
        leash revoke --session ID

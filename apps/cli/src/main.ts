@@ -27,6 +27,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
   mcp: async () => (await import('./commands/mcp.command.js')).mcpCommand,
   policy: async () => (await import('./commands/policy.command.js')).policyCommand,
+  'kube-exec': async () => (await import('./commands/kube-exec.command.js')).kubeExecCommand,
+  kubeconfig: async () => {
+    const { kubeconfigCommand } = await import('./commands/kubeconfig.command.js');
+    return (args) => Promise.resolve(kubeconfigCommand(args));
+  },
 };
 
 /** Registers a subcommand (for commands added in their own files, e.g. kube-exec). */

@@ -4,7 +4,14 @@ import { JsonLogger } from '@leash/core';
 import { ConfigError, loadWorkerConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
-import { createRedisClient, DeliverNotification, Reconcile, RevokeLease, RunProviderFollowUp } from '@leash/broker';
+import {
+  createRedisClient,
+  DeliverNotification,
+  Reconcile,
+  RevokeLease,
+  RunProviderFollowUp,
+  SweepOrphanedIdentities,
+} from '@leash/broker';
 import { WorkerModule } from './worker.module';
 import { startRevocationWorker } from './revocation.processor';
 import { startReconciler } from './reconciler';
@@ -39,10 +46,9 @@ async function bootstrap(): Promise<void> {
   );
   const reconcile = app.get(Reconcile);
   const reconciler = await startReconciler(
-    reconcile,
-    app.get(RunProviderFollowUp),
+    { reconcile, followUp: app.get(RunProviderFollowUp), sweep: app.get(SweepOrphanedIdentities) },
     { queue: blocking(), worker: blocking() },
-    { prefix: config.redis.prefix, intervalMs: config.reconcileIntervalMs },
+    { prefix: config.redis.prefix, intervalMs: config.reconcileIntervalMs, sweepIntervalMs: config.sweepIntervalMs },
     logger,
   );
   // Catch up at once on start: everything that expired while no worker ran.
@@ -50,6 +56,7 @@ async function bootstrap(): Promise<void> {
   logger.log('leash worker started', {
     concurrency: config.concurrency,
     reconcileIntervalMs: config.reconcileIntervalMs,
+    sweepIntervalMs: config.sweepIntervalMs,
   });
 
   let stopping = false;

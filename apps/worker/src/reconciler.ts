@@ -2,17 +2,17 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JsonLogger } from '@leash/core';
 import { JobName, MAINTENANCE_QUEUE, type ProviderFollowUpJob } from '@leash/contracts';
-import type { Reconcile, RunProviderFollowUp } from '@leash/broker';
+import type { Reconcile, RunProviderFollowUp, SweepOrphanedIdentities } from '@leash/broker';
 
 /**
- * The maintenance queue: the periodic reconciler as a BullMQ job scheduler (one run at a time
- * across all workers), and delayed provider follow-ups (e.g. pruning the AWS deny policy).
+ * The maintenance queue: periodic jobs as BullMQ job schedulers (one run at a time across all
+ * workers) — the reconciler and the orphaned-identity sweep — and delayed provider follow-ups
+ * (e.g. pruning the AWS deny policy).
  */
 export async function startReconciler(
-  reconcile: Reconcile,
-  followUp: RunProviderFollowUp,
+  jobs: { reconcile: Reconcile; followUp: RunProviderFollowUp; sweep: SweepOrphanedIdentities },
   connections: { queue: Redis; worker: Redis },
-  options: { prefix: string; intervalMs: number },
+  options: { prefix: string; intervalMs: number; sweepIntervalMs: number },
   logger: JsonLogger,
 ): Promise<{ queue: Queue; worker: Worker }> {
   const prefix = `${options.prefix}:bull`;
@@ -21,23 +21,24 @@ export async function startReconciler(
     prefix,
   });
   queue.on('error', (err) => logger.warn('maintenance queue error', { err: err.message }));
+  const opts = { removeOnComplete: true, removeOnFail: 100 };
+  await queue.upsertJobScheduler(JobName.Reconcile, { every: options.intervalMs }, { name: JobName.Reconcile, opts });
   await queue.upsertJobScheduler(
-    JobName.Reconcile,
-    { every: options.intervalMs },
-    {
-      name: JobName.Reconcile,
-      opts: { removeOnComplete: true, removeOnFail: 100 },
-    },
+    JobName.SweepIdentities,
+    { every: options.sweepIntervalMs },
+    { name: JobName.SweepIdentities, opts },
   );
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job: Job) => {
       if (job.name === JobName.ProviderFollowUp) {
         const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        return followUp.execute(job.data as ProviderFollowUpJob, final);
+        return jobs.followUp.execute(job.data as ProviderFollowUpJob, final);
       }
-      const report = await reconcile.execute();
-      return report;
+      if (job.name === JobName.SweepIdentities) {
+        return jobs.sweep.execute();
+      }
+      return jobs.reconcile.execute();
     },
     { connection: connections.worker, prefix, concurrency: 1 },
   );

@@ -21,7 +21,8 @@ export type AuditAction =
   | 'session.idle_expired'
   | 'slack.interaction_refused'
   | 'policy.reloaded'
-  | 'policy.reload_failed';
+  | 'policy.reload_failed'
+  | 'identity.swept';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append, so the

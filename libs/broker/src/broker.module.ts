@@ -61,6 +61,7 @@ import { BullmqNotificationQueue } from './notifications/bullmq-notification-que
 import { NOTIFICATION_QUEUE } from './notifications/notification-queue.port';
 import { ConsoleQueries } from './use-cases/console-queries.use-case';
 import { DecideInConsole } from './use-cases/decide-in-console.use-case';
+import { SweepOrphanedIdentities } from './use-cases/sweep-orphaned-identities.use-case';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
@@ -88,6 +89,7 @@ const USE_CASES = [
   RegisterSession,
   HeartbeatSession,
   Reconcile,
+  SweepOrphanedIdentities,
   NotifyApprovers,
   RunProviderFollowUp,
   DeliverNotification,

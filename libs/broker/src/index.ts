@@ -31,3 +31,4 @@ export * from './use-cases/revoke-session.use-case';
 export * from './use-cases/run-provider-follow-up.use-case';
 export * from './use-cases/register-session.use-case';
 export * from './use-cases/heartbeat-session.use-case';
+export * from './use-cases/sweep-orphaned-identities.use-case';

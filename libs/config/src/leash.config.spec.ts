@@ -85,3 +85,28 @@ describe('Slack configuration', () => {
     );
   });
 });
+
+describe('kubernetes access configuration', () => {
+  const base = { LEASH_POLICY: '/etc/leash/policy.yaml' };
+
+  it('takes KUBECONFIG as a path list, falls back to ~/.kube/config, and enables in-cluster only in a pod', () => {
+    expect(loadApiConfig({ ...base, KUBECONFIG: '/a:/b::', HOME: '/home/x' }).kubernetes).toEqual({
+      kubeconfigPaths: ['/a', '/b'],
+    });
+    expect(loadApiConfig({ ...base, HOME: '/home/x' }).kubernetes.kubeconfigPaths).toEqual(['/home/x/.kube/config']);
+    expect(loadApiConfig(base).kubernetes.kubeconfigPaths).toEqual([]);
+    const sut = loadWorkerConfig({ ...base, KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' });
+    expect(sut.kubernetes.inCluster).toEqual({
+      host: '10.0.0.1',
+      port: '443',
+      tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+    });
+    expect(sut.sweepIntervalMs).toBe(60000);
+  });
+
+  it('refuses a bad sweep interval or service port, naming the variable', () => {
+    expect(() => loadWorkerConfig({ ...base, LEASH_SWEEP_INTERVAL_MS: '10' })).toThrow(/LEASH_SWEEP_INTERVAL_MS/);
+    expect(() => loadApiConfig({ ...base, KUBERNETES_SERVICE_PORT: 'https' })).toThrow(/KUBERNETES_SERVICE_PORT/);
+  });
+});

@@ -55,8 +55,19 @@ const sharedShape = {
   AWS_ENDPOINT_URL_STS: httpUrl.optional(),
   AWS_ENDPOINT_URL_IAM: httpUrl.optional(),
   LEASH_AWS_MAX_ATTEMPTS: int(1, 10).default(3),
-  LEASH_AWS_IAM_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).default('us-east-1'),
+  LEASH_AWS_IAM_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+    .default('us-east-1'),
   LEASH_GCP_IAMCREDENTIALS_ENDPOINT: httpUrl.optional(),
+  // Kubernetes conventions: KUBECONFIG (path list), else ~/.kube/config; in-cluster when the service env is set.
+  KUBECONFIG: z.string().optional(),
+  HOME: z.string().optional(),
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+  KUBERNETES_SERVICE_PORT: z
+    .string()
+    .regex(/^\d{1,5}$/)
+    .optional(),
   LEASH_SLACK_BOT_TOKEN: z
     .string()
     .regex(/^xox[a-z]-[A-Za-z0-9-]{8,}$/, 'must be a Slack bot token (xoxb-…)')
@@ -145,6 +156,7 @@ const workerSchema = z
     ...sharedShape,
     LEASH_RECONCILE_INTERVAL_MS: int(200, 5000).default(2000),
     LEASH_WORKER_CONCURRENCY: int(1, 1000).default(50),
+    LEASH_SWEEP_INTERVAL_MS: int(1000, 86400000).default(60000),
   })
   .superRefine(slackRefinement);
 
@@ -174,9 +186,18 @@ export interface SharedConfig {
   retentionSeconds: number;
   aws: { maxAttempts: number; iamRegion: string };
   gcp: { iamCredentialsEndpoint?: string };
+  kubernetes: KubernetesAccessConfig;
   slack?: SlackConfig;
   notifications: { attempts: number; backoffMs: number };
 }
+
+/** Where the kubernetes provider finds clusters (see docs/kubernetes.md). */
+export interface KubernetesAccessConfig {
+  kubeconfigPaths: string[];
+  inCluster?: { host: string; port: string; tokenFile: string; caFile: string };
+}
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface ApiConfig extends SharedConfig {
   host: string;
@@ -212,6 +233,8 @@ export interface ConsoleConfig {
 export interface WorkerConfig extends SharedConfig {
   reconcileIntervalMs: number;
   concurrency: number;
+  /** Period of the orphaned-identity sweep (ServiceAccounts whose lease is not active). */
+  sweepIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -245,6 +268,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
     aws: { maxAttempts: e.LEASH_AWS_MAX_ATTEMPTS, iamRegion: e.LEASH_AWS_IAM_REGION },
     gcp: { iamCredentialsEndpoint: e.LEASH_GCP_IAMCREDENTIALS_ENDPOINT },
+    kubernetes: kubernetesAccess(e),
     notifications: { attempts: e.LEASH_NOTIFY_ATTEMPTS, backoffMs: e.LEASH_NOTIFY_BACKOFF_MS },
     ...(e.LEASH_SLACK_BOT_TOKEN && e.LEASH_SLACK_SIGNING_SECRET && e.LEASH_SLACK_CHANNEL
       ? {
@@ -255,6 +279,24 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
             routes: parseSlackRoutes(e.LEASH_SLACK_ROUTES ?? '') ?? { environments: {}, roles: {} },
             // The client joins method names to this URL, so it must end with a slash.
             apiUrl: e.LEASH_SLACK_API_URL.replace(/\/*$/, '/'),
+          },
+        }
+      : {}),
+  };
+}
+
+function kubernetesAccess(e: z.infer<z.ZodObject<typeof sharedShape>>): KubernetesAccessConfig {
+  const listed = (e.KUBECONFIG ?? '').split(':').filter((p) => p.length > 0);
+  const kubeconfigPaths = listed.length > 0 ? listed : e.HOME ? [`${e.HOME}/.kube/config`] : [];
+  return {
+    kubeconfigPaths,
+    ...(e.KUBERNETES_SERVICE_HOST && e.KUBERNETES_SERVICE_PORT
+      ? {
+          inCluster: {
+            host: e.KUBERNETES_SERVICE_HOST,
+            port: e.KUBERNETES_SERVICE_PORT,
+            tokenFile: `${SERVICE_ACCOUNT_DIR}/token`,
+            caFile: `${SERVICE_ACCOUNT_DIR}/ca.crt`,
           },
         }
       : {}),
@@ -306,6 +348,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     ...shared(e, 'http://127.0.0.1:8080'),
     reconcileIntervalMs: e.LEASH_RECONCILE_INTERVAL_MS,
     concurrency: e.LEASH_WORKER_CONCURRENCY,
+    sweepIntervalMs: e.LEASH_SWEEP_INTERVAL_MS,
   };
 }
 

@@ -9,6 +9,7 @@ export const JobName = {
   /** Provider maintenance after a revocation (e.g. pruning the AWS deny policy), on the maintenance queue. */
   ProviderFollowUp: 'provider-follow-up',
   Notify: 'notify',
+  SweepIdentities: 'sweep-identities',
 } as const;
 
 export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler';

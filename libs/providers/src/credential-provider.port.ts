@@ -71,6 +71,24 @@ export interface CredentialProvider {
   /** Runs a follow-up a revocation asked for; may ask for another one. Retried on retryable errors. */
   followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;
   checkHealth(): Promise<void>;
+  /**
+   * Providers that create identities per lease (Kubernetes ServiceAccounts) list the ones they find
+   * where the given role settings point, so the orphan sweep can delete those whose lease is not active.
+   * Places that cannot be read are reported in `problems`, never thrown.
+   */
+  listLeaseIdentities?(
+    roleSettings: Record<string, unknown>[],
+  ): Promise<{ identities: LeaseIdentity[]; problems: string[] }>;
+}
+
+/** An identity a provider created for a lease; `handle` revokes it like a lease's revocation handle. */
+export interface LeaseIdentity {
+  leaseId: string;
+  /** Creation time (epoch ms) as the provider records it. */
+  createdAt: number;
+  handle: Record<string, unknown>;
+  /** Human-readable location for logs and audit (no secret). */
+  where: string;
 }
 
 export const CREDENTIAL_PROVIDERS = Symbol('CredentialProviders');

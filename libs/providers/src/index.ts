@@ -15,3 +15,6 @@ export * from './aws/aws-sts.provider';
 export * from './gcp/gcp-api.port';
 export * from './gcp/gcp-iam-credentials.adapter';
 export * from './gcp/gcp-iam.provider';
+export * from './kubernetes/kube-cluster.adapter';
+export * from './kubernetes/kubernetes-provider.adapter';
+export * from './kubernetes/kubernetes.settings';

@@ -8,6 +8,8 @@ import {
   GcpIamProvider,
   JwtKeySet,
   JwtProvider,
+  KubeClusterResolver,
+  KubernetesProvider,
   RedisJwtDenylist,
   RedisProviderLock,
   type CredentialProvider,
@@ -44,5 +46,9 @@ export async function createCredentialProviders(config: SharedConfig, redis: Red
     ),
   );
   all.push(new GcpIamProvider(new GcpIamCredentialsApi(config.gcp.iamCredentialsEndpoint), clock));
+  // Always built, so a policy naming kubernetes roles loads even where no cluster is reachable yet:
+  // clusters are resolved per claim from KUBECONFIG or in-cluster config, and a missing context
+  // answers 503 (provider not configured) for that role only.
+  all.push(new KubernetesProvider(new KubeClusterResolver(config.kubernetes)));
   return { all, jwt };
 }

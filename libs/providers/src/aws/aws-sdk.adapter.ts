@@ -41,7 +41,8 @@ export function classifyAwsError(operation: string, err: unknown): ProviderError
       { cause: err },
     );
   }
-  const network = status === undefined && (e.code !== undefined || /ECONN|ETIMEDOUT|EAI_AGAIN|socket/i.test(e.message ?? ''));
+  const network =
+    status === undefined && (e.code !== undefined || /ECONN|ETIMEDOUT|EAI_AGAIN|socket/i.test(e.message ?? ''));
   const retryable =
     THROTTLING.has(name) || (status !== undefined && (status >= 500 || status === 429)) || network || !!e.$retryable;
   const providerCode = network ? (e.code ?? 'NetworkError') : name;

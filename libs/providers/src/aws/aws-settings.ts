@@ -67,7 +67,9 @@ export function parseAwsSettings(
       const text = JSON.stringify(sessionPolicy);
       for (const [, name] of text.matchAll(PLACEHOLDER)) {
         if (!name.includes(':') && !OUR_PLACEHOLDERS.has(name)) {
-          problems.push(`settings.sessionPolicy: unknown placeholder \${${name}} (use environment, session, principal)`);
+          problems.push(
+            `settings.sessionPolicy: unknown placeholder \${${name}} (use environment, session, principal)`,
+          );
         }
       }
     }

@@ -118,7 +118,12 @@ export class GcpIamCredentialsApi implements GcpApi {
     const expire = response.expireTime;
     const seconds = expire?.seconds === undefined || expire.seconds === null ? NaN : Number(expire.seconds);
     if (!response.accessToken || !Number.isFinite(seconds)) {
-      throw new ProviderError(ProviderErrorCode.Retryable, 'gcp', 'IncompleteResponse', 'IAM Credentials returned no token');
+      throw new ProviderError(
+        ProviderErrorCode.Retryable,
+        'gcp',
+        'IncompleteResponse',
+        'IAM Credentials returned no token',
+      );
     }
     return {
       accessToken: response.accessToken,

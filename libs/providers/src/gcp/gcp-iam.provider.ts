@@ -20,7 +20,8 @@ export const GCP_DEFAULT_MAX_SECONDS = 3600;
 /** With constraints/iam.allowServiceAccountCredentialLifetimeExtension. */
 export const GCP_EXTENDED_MAX_SECONDS = 43_200;
 
-const SA_EMAIL = /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|^[\w.+-]+@[\w-]+\.iam\.gserviceaccount\.com$/;
+const SA_EMAIL =
+  /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|^[\w.+-]+@[\w-]+\.iam\.gserviceaccount\.com$/;
 const SCOPE = /^https:\/\/www\.googleapis\.com\/auth\/[\w./-]+$|^openid$|^email$|^profile$/;
 const KNOWN = new Set(['serviceAccount', 'scopes', 'delegates', 'allowExtendedLifetime']);
 
