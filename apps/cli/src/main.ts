@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
   mcp: async () => (await import('./commands/mcp.command.js')).mcpCommand,
   policy: async () => (await import('./commands/policy.command.js')).policyCommand,
+  audit: async () => (await import('./commands/audit.command.js')).auditCommand,
 };
 
 /** Registers a subcommand (for commands added in their own files, e.g. kube-exec). */
