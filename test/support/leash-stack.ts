@@ -38,12 +38,17 @@ export class LeashStack {
     readonly url: string,
     readonly dir: string,
     private readonly ownsRedis: boolean,
+    /** Prometheus endpoints of the API and the worker (separate loopback ports). */
+    readonly metricsUrl: string,
+    readonly workerMetricsUrl: string,
   ) {}
 
   static async start(options: StackOptions): Promise<LeashStack> {
     const dir = mkdtempSync(join(tmpdir(), `leash-${options.name}-`));
     const redis = options.redis ?? (await RedisServer.start(`redis-${options.name}`));
     const port = await freePort();
+    const metricsPort = await freePort();
+    const workerMetricsPort = await freePort();
     const keysPath = join(dir, 'jwt-keys.json');
     await writeJwtKeys(keysPath);
     let doc = parse(readFileSync(DEMO_POLICY, 'utf8')) as Record<string, unknown>;
@@ -72,6 +77,8 @@ export class LeashStack {
       LEASH_DATA_DIR: join(dir, 'data'),
       LEASH_DEV_ISSUER: options.devIssuer === false ? 'false' : 'true',
       LEASH_LOG_LEVEL: 'debug',
+      LEASH_METRICS_PORT: String(metricsPort),
+      LEASH_WORKER_METRICS_PORT: String(workerMetricsPort),
       LEASH_RECONCILE_INTERVAL_MS: '1000',
       LEASH_REVOKE_BACKOFF_MS: '200',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -91,7 +98,16 @@ export class LeashStack {
       { ...env, ...options.workerEnv },
       /leash worker started/,
     );
-    const stack = new LeashStack(redis, api, worker, `http://127.0.0.1:${port}`, dir, options.redis === undefined);
+    const stack = new LeashStack(
+      redis,
+      api,
+      worker,
+      `http://127.0.0.1:${port}`,
+      dir,
+      options.redis === undefined,
+      `http://127.0.0.1:${metricsPort}/metrics`,
+      `http://127.0.0.1:${workerMetricsPort}/metrics`,
+    );
     try {
       await api.start();
       if (options.worker !== false) {

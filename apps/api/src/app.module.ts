@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { Logger as Pino } from 'pino';
 import type { Redis } from 'ioredis';
-import type { JsonLogger } from '@leash/core';
 import type { ApiConfig } from '@leash/config';
 import { API_CONFIG } from '@leash/config';
-import { BrokerModule, REDIS } from '@leash/broker';
+import { BrokerModule, REDIS, type BrokerLogger, type BrokerMetrics } from '@leash/broker';
 import { IdempotencyStore } from '@leash/leases';
 import { RATE_LIMITER } from './http/auth.guard';
 import { IDEMPOTENCY_STORE } from './http/idempotency.interceptor';
@@ -17,6 +18,9 @@ import { TokensController } from './tokens/tokens.controller';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
 import { PolicyController } from './policy/policy.controller';
+import { AuditController } from './audit/audit.controller';
+import { apiLoggerModule } from './observability/logging';
+import { PrincipalLogInterceptor } from './observability/principal-log.interceptor';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
 import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
 import { API_LOGGER } from './http/api-logger';
@@ -30,13 +34,16 @@ import { OIDC_LOGIN, OidcLogin } from './console/oidc-login.service';
 
 @Module({})
 export class AppModule {
-  static register(config: ApiConfig, logger: JsonLogger): DynamicModule {
+  static register(config: ApiConfig, logger: BrokerLogger, pino: Pino, metrics: BrokerMetrics): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        apiLoggerModule(pino),
+        TerminusModule.forRoot({ logger: false }),
         BrokerModule.forRoot({
           config,
           logger,
+          auditObservers: [metrics.observe],
           ...(config.devIssuer ? { devIssuerDataDir: config.dataDir } : {}),
         }),
       ],
@@ -47,6 +54,7 @@ export class AppModule {
         PolicyController,
         TokensController,
         HealthController,
+        AuditController,
         DocsController,
         ConsoleAuthController,
         ConsolePagesController,
@@ -85,6 +93,7 @@ export class AppModule {
           useFactory: (redis: Redis) => new IdempotencyStore(redis, config.redis.prefix),
         },
         { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
+        { provide: APP_INTERCEPTOR, useClass: PrincipalLogInterceptor },
       ],
     };
   }

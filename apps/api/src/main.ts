@@ -1,50 +1,67 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { JsonLogger } from '@leash/core';
+import { Logger } from 'nestjs-pino';
 import { ConfigError, loadApiConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
+import { BrokerMetrics, serveMetrics } from '@leash/broker';
 import { AppModule } from './app.module';
 import { registerFormParser } from './console/console-http';
+import { createApiPino, PinoBrokerLogger, requestId } from './observability/logging';
 
 async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
-  const logger = new JsonLogger('leash-api', config.logLevel);
+  const pino = createApiPino(config.logLevel);
+  const logger = new PinoBrokerLogger(pino);
   if (config.devIssuer) {
     logger.warn(
       'LEASH_DEV_ISSUER=true: the development token issuer is ON; anyone reaching this API can mint identities. Never enable it in production.',
     );
   }
+  const metrics = new BrokerMetrics('api');
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
+    loggerInstance: pino,
+    genReqId: requestId,
+    requestIdLogLabel: 'reqId',
   });
   const fastify = adapter.getInstance();
   // JSON and forms (RFC 7662 introspection, console forms) only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
   registerFormParser(adapter, config.bodyLimitBytes);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
-    abortOnError: false,
-    // Slack signs the raw bytes of its callbacks; keep them for verification.
-    rawBody: true,
-    logger: {
-      log: (m: unknown) => logger.debug(String(m)),
-      error: (m: unknown) => logger.error(String(m)),
-      warn: (m: unknown) => logger.warn(String(m)),
-      debug: () => undefined,
-      verbose: () => undefined,
-      fatal: (m: unknown) => logger.error(String(m)),
-    },
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
   });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config, logger, pino, metrics),
+    adapter,
+    {
+      abortOnError: false,
+      // Slack signs the raw bytes of its callbacks; keep them for verification.
+      rawBody: true,
+      bufferLogs: true,
+    },
+  );
+  app.useLogger(app.get(Logger));
   // Not SIGHUP: it reloads the policy (PolicyReloader) instead of stopping the API.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.port, config.host);
+  const metricsServer =
+    config.metrics.port === undefined
+      ? undefined
+      : await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+  if (metricsServer) {
+    app.getHttpServer().once('close', () => metricsServer.server.close());
+  }
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log('leash api listening', {
     url: `http://${config.host}:${port}`,
     publicUrl: config.publicUrl,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
   });
 }
 

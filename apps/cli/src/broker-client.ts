@@ -1,4 +1,5 @@
 import type {
+  AuditCheckpointView,
   ClaimResponse,
   ExplainPolicyBody,
   ExplainPolicyResponse,
@@ -118,5 +119,17 @@ export class BrokerClient {
 
   heartbeat(id: string): Promise<SessionView> {
     return this.call('POST', `/v1/sessions/${encodeURIComponent(id)}/heartbeat`);
+  }
+
+  auditPage(cursor: number, limit: number): Promise<{ events: unknown[]; nextCursor?: number }> {
+    return this.call('GET', `/v1/audit?cursor=${cursor}&limit=${limit}`);
+  }
+
+  checkpoints(limit: number): Promise<{ checkpoints: AuditCheckpointView[] }> {
+    return this.call('GET', `/v1/audit/checkpoints?limit=${limit}`);
+  }
+
+  jwks(): Promise<{ keys: Record<string, unknown>[] }> {
+    return this.call('GET', '/.well-known/jwks.json');
   }
 }

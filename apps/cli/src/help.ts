@@ -33,6 +33,9 @@ Platform teams:
   policy validate FILE                   check a policy file (line and reason of every error)
   policy explain --principal SUB --role ROLE --env ENV   what the broker's policy decides, and why
 
+Auditors:
+  audit verify [--from-file EXPORT.jsonl ...] [--checkpoint FILE] [--jwks FILE]   verify the audit hash chain here
+
 Integrations:
   mcp                                    stdio MCP server: request_access, access_status, list_leases, revoke
 
@@ -123,6 +126,16 @@ ${EXIT_CODES}
   kubeconfig: `Usage: leash kubeconfig ROLE --env ENV [--name NAME] [--command leash] [--reason TEXT] [--ttl DURATION] [--session ID]
 
 Prints a kubeconfig \`users\` entry whose exec plugin is \`leash kube-exec ROLE --env ENV\` (docs/kubernetes.md).
+`,
+  audit: `Usage: leash audit verify [--from-file EXPORT.jsonl ...] [--checkpoint FILE] [--jwks FILE]
+
+Verifies the audit trail's hash chain on this machine and reports the first broken link (changed,
+deleted, reordered or inserted event). With --from-file: JSON Lines exports, offline (rotated files
+oldest first). Without: the events the broker serves (GET /v1/audit, admins only), checked against its
+latest signed checkpoint. --checkpoint FILE (a checkpoint, a GET /v1/audit/checkpoints answer, or a bare
+JWS) detects truncation; its signature is checked against --jwks FILE or LEASH_URL/.well-known/jwks.json.
+Exit 0 when intact, 1 when broken or a checkpoint's signature is invalid.
+${EXIT_CODES}
 `,
   revoke: `Usage: leash revoke LEASE_ID
        leash revoke --session ID

@@ -32,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const { kubeconfigCommand } = await import('./commands/kubeconfig.command.js');
     return (args) => Promise.resolve(kubeconfigCommand(args));
   },
+  audit: async () => (await import('./commands/audit.command.js')).auditCommand,
 };
 
 /** Registers a subcommand (for commands added in their own files, e.g. kube-exec). */

@@ -5,22 +5,30 @@ import { ConfigError, loadWorkerConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
 import {
+  AuditExport,
+  AuditTrail,
+  BrokerMetrics,
+  BrokerStats,
   createRedisClient,
   DeliverNotification,
   Reconcile,
   RevokeLease,
   RunProviderFollowUp,
   SweepOrphanedIdentities,
+  serveMetrics,
 } from '@leash/broker';
 import { WorkerModule } from './worker.module';
 import { startRevocationWorker } from './revocation.processor';
-import { startReconciler } from './reconciler';
+import { runReconcile, startReconciler } from './reconciler';
 import { startNotificationWorker } from './notifications.processor';
+import { AuditExportQueue } from './audit-export.processor';
+import { registerWorkerGauges } from './worker.metrics';
 
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = new JsonLogger('leash-worker', config.logLevel);
-  const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger), {
+  const metrics = new BrokerMetrics('worker');
+  const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger, metrics), {
     logger: false,
     abortOnError: false,
   });
@@ -44,19 +52,48 @@ async function bootstrap(): Promise<void> {
     { prefix: config.redis.prefix, concurrency: 4 },
     logger,
   );
-  const reconcile = app.get(Reconcile);
-  const reconciler = await startReconciler(
-    { reconcile, followUp: app.get(RunProviderFollowUp), sweep: app.get(SweepOrphanedIdentities) },
+  const exporter = app.get(AuditExport);
+  const exports = new AuditExportQueue(
+    exporter,
     { queue: blocking(), worker: blocking() },
-    { prefix: config.redis.prefix, intervalMs: config.reconcileIntervalMs, sweepIntervalMs: config.sweepIntervalMs },
+    { prefix: config.redis.prefix, audit: config.audit },
     logger,
   );
+  const reconcile = app.get(Reconcile);
+  const audit = app.get(AuditTrail);
+  const tasks = {
+    reconcile,
+    followUp: app.get(RunProviderFollowUp),
+    sweep: app.get(SweepOrphanedIdentities),
+    audit,
+    exports,
+    metrics,
+    trim: () => exporter.trim(config.audit.retentionSeconds),
+  };
+  const reconciler = await startReconciler(
+    tasks,
+    { queue: blocking(), worker: blocking() },
+    {
+      prefix: config.redis.prefix,
+      intervalMs: config.reconcileIntervalMs,
+      checkpointIntervalMs: config.audit.checkpointIntervalMs,
+      sweepIntervalMs: config.sweepIntervalMs,
+    },
+    logger,
+  );
+  const gaugeQueues = registerWorkerGauges(metrics, app.get(BrokerStats), audit, blocking(), config.redis.prefix);
+  const metricsServer =
+    config.metrics.port === undefined
+      ? undefined
+      : await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   // Catch up at once on start: everything that expired while no worker ran.
-  await reconcile.execute().catch((err: unknown) => logger.warn('initial reconcile failed', { err: String(err) }));
+  await runReconcile(tasks).catch((err: unknown) => logger.warn('initial reconcile failed', { err: String(err) }));
   logger.log('leash worker started', {
     concurrency: config.concurrency,
     reconcileIntervalMs: config.reconcileIntervalMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    auditSinks: exporter.sinkNames,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
   });
 
   let stopping = false;
@@ -67,7 +104,15 @@ async function bootstrap(): Promise<void> {
     stopping = true;
     logger.log('leash worker stopping', { signal });
     const timer = setTimeout(() => process.exit(0), 10_000);
-    await Promise.allSettled([revoker.close(), notifier.close(), reconciler.worker.close(), reconciler.queue.close()]);
+    metricsServer?.server.close();
+    await Promise.allSettled([
+      revoker.close(),
+      notifier.close(),
+      reconciler.worker.close(),
+      reconciler.queue.close(),
+      exports.close(),
+      ...gaugeQueues.map((q) => q.close()),
+    ]);
     await app.close().catch(() => undefined);
     clearTimeout(timer);
     process.exit(0);

@@ -2,17 +2,35 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JsonLogger } from '@leash/core';
 import { JobName, MAINTENANCE_QUEUE, type ProviderFollowUpJob } from '@leash/contracts';
-import type { Reconcile, RunProviderFollowUp, SweepOrphanedIdentities } from '@leash/broker';
+import type {
+  AuditTrail,
+  BrokerMetrics,
+  Reconcile,
+  ReconcileReport,
+  RunProviderFollowUp,
+  SweepOrphanedIdentities,
+} from '@leash/broker';
+import type { AuditExportQueue } from './audit-export.processor';
+
+export interface MaintenanceTasks {
+  reconcile: Reconcile;
+  followUp: RunProviderFollowUp;
+  sweep: SweepOrphanedIdentities;
+  audit: AuditTrail;
+  exports: AuditExportQueue;
+  trim: () => Promise<number>;
+  metrics: BrokerMetrics;
+}
 
 /**
- * The maintenance queue: periodic jobs as BullMQ job schedulers (one run at a time across all
- * workers) — the reconciler and the orphaned-identity sweep — and delayed provider follow-ups
- * (e.g. pruning the AWS deny policy).
+ * Periodic maintenance as BullMQ job schedulers (one run of each at a time across all workers):
+ * the reconciler, the orphaned-identity sweep, audit export dispatch, and audit checkpoints (which also apply retention); and
+ * delayed provider follow-ups (e.g. pruning the AWS deny policy).
  */
 export async function startReconciler(
-  jobs: { reconcile: Reconcile; followUp: RunProviderFollowUp; sweep: SweepOrphanedIdentities },
+  tasks: MaintenanceTasks,
   connections: { queue: Redis; worker: Redis },
-  options: { prefix: string; intervalMs: number; sweepIntervalMs: number },
+  options: { prefix: string; intervalMs: number; checkpointIntervalMs: number; sweepIntervalMs: number },
   logger: JsonLogger,
 ): Promise<{ queue: Queue; worker: Worker }> {
   const prefix = `${options.prefix}:bull`;
@@ -21,28 +39,54 @@ export async function startReconciler(
     prefix,
   });
   queue.on('error', (err) => logger.warn('maintenance queue error', { err: err.message }));
-  const opts = { removeOnComplete: true, removeOnFail: 100 };
-  await queue.upsertJobScheduler(JobName.Reconcile, { every: options.intervalMs }, { name: JobName.Reconcile, opts });
-  await queue.upsertJobScheduler(
-    JobName.SweepIdentities,
-    { every: options.sweepIntervalMs },
-    { name: JobName.SweepIdentities, opts },
-  );
-  const worker = new Worker(
-    MAINTENANCE_QUEUE,
-    async (job: Job) => {
-      if (job.name === JobName.ProviderFollowUp) {
-        const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        return jobs.followUp.execute(job.data as ProviderFollowUpJob, final);
-      }
-      if (job.name === JobName.SweepIdentities) {
-        return jobs.sweep.execute();
-      }
-      return jobs.reconcile.execute();
-    },
-    { connection: connections.worker, prefix, concurrency: 1 },
-  );
-  worker.on('error', (err) => logger.warn('reconciler worker error', { err: err.message }));
-  worker.on('failed', (job, err) => logger.warn('maintenance job failed', { job: job?.name, err: err.message }));
+  const schedule = (name: string, every: number) =>
+    queue.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: true, removeOnFail: 100 } });
+  await schedule(JobName.Reconcile, options.intervalMs);
+  await schedule(JobName.AuditDispatch, 1000);
+  await schedule(JobName.AuditCheckpoint, options.checkpointIntervalMs);
+  await schedule(JobName.SweepIdentities, options.sweepIntervalMs);
+  const worker = new Worker(MAINTENANCE_QUEUE, (job: Job) => run(job, tasks, logger), {
+    connection: connections.worker,
+    prefix,
+    concurrency: 1,
+  });
+  worker.on('error', (err) => logger.warn('maintenance worker error', { err: err.message }));
+  worker.on('failed', (job, err) => logger.warn('maintenance run failed', { job: job?.name, err: err.message }));
   return { queue, worker };
+}
+
+async function run(job: Job, tasks: MaintenanceTasks, logger: JsonLogger): Promise<unknown> {
+  switch (job.name) {
+    case JobName.ProviderFollowUp: {
+      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      return tasks.followUp.execute(job.data as ProviderFollowUpJob, final);
+    }
+    case JobName.Reconcile:
+      return runReconcile(tasks);
+    case JobName.SweepIdentities:
+      return tasks.sweep.execute();
+    case JobName.AuditDispatch:
+      return tasks.exports.dispatch();
+    case JobName.AuditCheckpoint: {
+      const checkpoint = await tasks.audit.checkpoint(false).catch((err: unknown) => {
+        logger.warn('audit checkpoint failed', { err: String(err) });
+        return undefined;
+      });
+      const trimmed = await tasks.trim();
+      return { checkpoint: checkpoint?.seq, trimmed };
+    }
+    default:
+      return undefined;
+  }
+}
+
+export async function runReconcile(tasks: Pick<MaintenanceTasks, 'reconcile' | 'metrics'>): Promise<ReconcileReport> {
+  try {
+    const report = await tasks.reconcile.execute();
+    tasks.metrics.reconciled(report, 'ok');
+    return report;
+  } catch (err) {
+    tasks.metrics.reconciled(undefined, 'error');
+    throw err;
+  }
 }

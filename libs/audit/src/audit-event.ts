@@ -1,4 +1,4 @@
-import type { Channel, Decision, RiskLevel } from '@leash/core';
+import type { Channel, ChainPoint, ChainVerification, Decision, RiskLevel } from '@leash/core';
 
 export type AuditAction =
   | 'request.created'
@@ -25,11 +25,12 @@ export type AuditAction =
   | 'identity.swept';
 
 /**
- * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append, so the
- * hash chain (canonical event + previous hash) can be added without changing producers.
+ * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append: `seq` counts
+ * from 1 without gaps, `prevHash` is the hash of event `seq - 1`, and `hash` is the SHA-256 of the
+ * canonical event (see `auditEventHash` in @leash/core).
  */
 export interface AuditEvent {
-  seq?: string;
+  seq: number;
   time: string;
   actor: { id: string; channel: Channel };
   action: AuditAction;
@@ -42,20 +43,51 @@ export interface AuditEvent {
   risk?: RiskLevel;
   policyVersion?: string;
   provider?: string;
+  /** Provider-side identifiers (JWT jti/kid, AWS SourceIdentity/AssumedRoleId, K8s ServiceAccount uid, GCP account). */
   providerRef?: Record<string, string>;
   details?: Record<string, unknown>;
-  prevHash?: string;
-  hash?: string;
+  prevHash: string;
+  hash: string;
 }
 
-/** Append-only audit log. */
-export interface AuditLog {
-  append(
-    event: Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & {
-      time?: string;
-    },
-  ): Promise<void>;
-  list(options: { limit: number; requestId?: string; leaseId?: string }): Promise<AuditEvent[]>;
+/** What producers hand to `append`; the log assigns the rest. */
+export type NewAuditEvent = Omit<AuditEvent, 'seq' | 'time' | 'prevHash' | 'hash'> & { time?: string };
+
+export interface AuditQuery {
+  /** Exclusive: events after this seq. */
+  after?: number;
+  limit: number;
+  from?: string;
+  to?: string;
+  actor?: string;
+  session?: string;
+  request?: string;
+  lease?: string;
+  environment?: string;
+  action?: string;
 }
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Pass as `after` for the next page; absent at the end of the log. */
+  nextCursor?: number;
+}
+
+/** Append-only, hash-chained audit log. */
+export interface AuditLog {
+  append(event: NewAuditEvent): Promise<AuditEvent>;
+  list(query: AuditQuery): Promise<AuditPage>;
+  /** Events in seq order from `after` (exclusive), at most `count`. */
+  range(after: number, count: number): Promise<AuditEvent[]>;
+  head(): Promise<ChainPoint | undefined>;
+  /** The last event removed by retention trimming: the chain's starting point. */
+  anchor(): Promise<ChainPoint | undefined>;
+  verify(checkpoints?: ChainPoint[]): Promise<ChainVerification>;
+  /** Removes events up to `seq` (inclusive) and remembers the last one as the anchor. */
+  trimThrough(seq: number): Promise<number>;
+}
+
+/** Called after each successful append (metrics, logs); must not throw. */
+export type AuditObserver = (event: AuditEvent) => void;
 
 export const AUDIT_LOG = Symbol('AuditLog');

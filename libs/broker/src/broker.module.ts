@@ -3,7 +3,16 @@ import type { Redis } from 'ioredis';
 import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
 import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore } from '@leash/leases';
-import { AUDIT_LOG, RedisStreamAuditLog } from '@leash/audit';
+import {
+  AUDIT_LOG,
+  AUDIT_SINKS,
+  CHECKPOINT_SIGNER,
+  CHECKPOINT_STORE,
+  RedisCheckpointStore,
+  RedisSinkState,
+  RedisStreamAuditLog,
+  type AuditObserver,
+} from '@leash/audit';
 import {
   APPROVAL_NOTIFIERS,
   MESSAGE_REF_STORE,
@@ -15,7 +24,7 @@ import {
   WebConsoleNotifier,
   type ApprovalNotifier,
 } from '@leash/approvals';
-import { ProviderRegistry } from '@leash/providers';
+import { JwtKeySet, ProviderRegistry } from '@leash/providers';
 import { createCredentialProviders, type BuiltProviders } from './infrastructure/credential-providers.factory';
 import {
   AUTO_APPROVAL_BUDGET,
@@ -62,6 +71,12 @@ import { NOTIFICATION_QUEUE } from './notifications/notification-queue.port';
 import { ConsoleQueries } from './use-cases/console-queries.use-case';
 import { DecideInConsole } from './use-cases/decide-in-console.use-case';
 import { SweepOrphanedIdentities } from './use-cases/sweep-orphaned-identities.use-case';
+import { AuditTrail } from './audit/audit-trail.use-case';
+import { AuditExport } from './audit/audit-export.use-case';
+import { AUDIT_SINK_STATE } from './audit/audit.tokens';
+import { JoseCheckpointSigner } from './audit/jose-checkpoint-signer';
+import { createAuditSinks } from './infrastructure/audit-sinks.factory';
+import { BrokerStats } from './observability/broker-stats';
 
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
@@ -74,6 +89,8 @@ export interface BrokerModuleOptions {
   logger: BrokerLogger;
   /** Data directory of the development issuer; the issuer exists only when this is set. */
   devIssuerDataDir?: string;
+  /** Called after every audit append (metrics); never blocks or fails the append. */
+  auditObservers?: AuditObserver[];
 }
 
 const USE_CASES = [
@@ -100,6 +117,9 @@ const USE_CASES = [
   PolicyReloader,
   ConsoleQueries,
   DecideInConsole,
+  AuditTrail,
+  AuditExport,
+  BrokerStats,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
@@ -128,8 +148,24 @@ export class BrokerModule {
       {
         provide: AUDIT_LOG,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new RedisStreamAuditLog(redis, config.redis.prefix),
+        useFactory: (redis: Redis) => new RedisStreamAuditLog(redis, config.redis.prefix, options.auditObservers ?? []),
       },
+      {
+        provide: CHECKPOINT_STORE,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => new RedisCheckpointStore(redis, config.redis.prefix),
+      },
+      {
+        provide: CHECKPOINT_SIGNER,
+        useFactory: async () =>
+          config.jwtKeysPath ? new JoseCheckpointSigner(await JwtKeySet.fromFile(config.jwtKeysPath)) : undefined,
+      },
+      {
+        provide: AUDIT_SINK_STATE,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => new RedisSinkState(redis, config.redis.prefix),
+      },
+      { provide: AUDIT_SINKS, useFactory: () => createAuditSinks(config.audit) },
       {
         provide: BUILT_PROVIDERS,
         inject: [REDIS],

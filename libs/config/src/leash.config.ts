@@ -13,7 +13,14 @@ const httpUrl = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Sensitive variables: never printed, even in validation errors. */
-const SENSITIVE = new Set<string>(['LEASH_REDIS_URL', 'LEASH_SLACK_BOT_TOKEN', 'LEASH_SLACK_SIGNING_SECRET', 'LEASH_OIDC_CLIENT_SECRET']);
+const SENSITIVE = new Set<string>([
+  'LEASH_REDIS_URL',
+  'LEASH_SLACK_BOT_TOKEN',
+  'LEASH_SLACK_SIGNING_SECRET',
+  'LEASH_OIDC_CLIENT_SECRET',
+  'LEASH_AUDIT_WEBHOOK_URL',
+  'LEASH_AUDIT_WEBHOOK_SECRET',
+]);
 
 const slackChannel = z.string().regex(/^[#A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'a Slack channel id (C0123ABCD) or #name');
 
@@ -79,7 +86,28 @@ const sharedShape = {
   LEASH_SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
   LEASH_NOTIFY_ATTEMPTS: int(1, 50).default(8),
   LEASH_NOTIFY_BACKOFF_MS: int(10, 600000).default(1000),
+  LEASH_AUDIT_CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(300_000),
+  LEASH_AUDIT_RETENTION_SECONDS: int(60, 10 * 31536000).default(30 * 86400),
+  LEASH_AUDIT_JSONL_DIR: z.string().min(1).optional(),
+  LEASH_AUDIT_JSONL_MAX_BYTES: int(1024, 1024 ** 3).default(64 * 1024 ** 2),
+  LEASH_AUDIT_WEBHOOK_URL: z.string().url().optional(),
+  LEASH_AUDIT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LEASH_AUDIT_EXPORT_ATTEMPTS: int(1, 100).default(8),
+  LEASH_AUDIT_EXPORT_BACKOFF_MS: int(10, 600_000).default(1000),
+  LEASH_AUDIT_EXPORT_BATCH: int(1, 10_000).default(500),
+  LEASH_AUDIT_DEAD_LETTER_PAUSE_MS: int(100, 86_400_000).default(60_000),
+  LEASH_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 };
+
+function auditRefinement(e: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  if (e.LEASH_AUDIT_WEBHOOK_URL !== undefined && e.LEASH_AUDIT_WEBHOOK_SECRET === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LEASH_AUDIT_WEBHOOK_SECRET'],
+      message: 'is required when LEASH_AUDIT_WEBHOOK_URL is set (HMAC key of the audit webhook)',
+    });
+  }
+}
 
 function slackRefinement(e: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const token = e.LEASH_SLACK_BOT_TOKEN !== undefined;
@@ -123,6 +151,7 @@ export function parseSlackRoutes(value: string): SlackRoutes | undefined {
 const apiSchema = z
   .object({
     ...sharedShape,
+    LEASH_METRICS_PORT: int(0, 65535).optional(),
     LEASH_HOST: z.string().min(1).default('127.0.0.1'),
     LEASH_PORT: int(0, 65535).default(8080),
     LEASH_DEV_ISSUER: bool.default(false),
@@ -145,20 +174,27 @@ const apiSchema = z
     if (oidc.some((v) => v !== undefined) && oidc.some((v) => v === undefined)) {
       for (const name of ['LEASH_OIDC_ISSUER', 'LEASH_OIDC_CLIENT_ID'] as const) {
         if (e[name] === undefined) {
-          ctx.addIssue({ code: 'custom', path: [name], message: 'is required when the console OIDC login is configured' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'is required when the console OIDC login is configured',
+          });
         }
       }
     }
-  });
+  })
+  .superRefine(auditRefinement);
 
 const workerSchema = z
   .object({
     ...sharedShape,
+    LEASH_WORKER_METRICS_PORT: int(0, 65535).optional(),
     LEASH_RECONCILE_INTERVAL_MS: int(200, 5000).default(2000),
     LEASH_WORKER_CONCURRENCY: int(1, 1000).default(50),
     LEASH_SWEEP_INTERVAL_MS: int(1000, 86400000).default(60000),
   })
-  .superRefine(slackRefinement);
+  .superRefine(slackRefinement)
+  .superRefine(auditRefinement);
 
 export interface SlackRoutes {
   environments: Record<string, string>;
@@ -189,6 +225,17 @@ export interface SharedConfig {
   kubernetes: KubernetesAccessConfig;
   slack?: SlackConfig;
   notifications: { attempts: number; backoffMs: number };
+  audit: AuditConfig;
+  /** Where the Prometheus endpoint listens (a separate port, never the public API port); off without a port. */
+  metrics: { host: string; port?: number };
+}
+
+export interface AuditConfig {
+  checkpointIntervalMs: number;
+  retentionSeconds: number;
+  jsonl?: { dir: string; maxBytes: number };
+  webhook?: { url: string; secret: string };
+  export: { attempts: number; backoffMs: number; batchSize: number; deadLetterPauseMs: number };
 }
 
 /** Where the kubernetes provider finds clusters (see docs/kubernetes.md). */
@@ -270,6 +317,23 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
     gcp: { iamCredentialsEndpoint: e.LEASH_GCP_IAMCREDENTIALS_ENDPOINT },
     kubernetes: kubernetesAccess(e),
     notifications: { attempts: e.LEASH_NOTIFY_ATTEMPTS, backoffMs: e.LEASH_NOTIFY_BACKOFF_MS },
+    audit: {
+      checkpointIntervalMs: e.LEASH_AUDIT_CHECKPOINT_INTERVAL_MS,
+      retentionSeconds: e.LEASH_AUDIT_RETENTION_SECONDS,
+      ...(e.LEASH_AUDIT_JSONL_DIR
+        ? { jsonl: { dir: e.LEASH_AUDIT_JSONL_DIR, maxBytes: e.LEASH_AUDIT_JSONL_MAX_BYTES } }
+        : {}),
+      ...(e.LEASH_AUDIT_WEBHOOK_URL && e.LEASH_AUDIT_WEBHOOK_SECRET
+        ? { webhook: { url: e.LEASH_AUDIT_WEBHOOK_URL, secret: e.LEASH_AUDIT_WEBHOOK_SECRET } }
+        : {}),
+      export: {
+        attempts: e.LEASH_AUDIT_EXPORT_ATTEMPTS,
+        backoffMs: e.LEASH_AUDIT_EXPORT_BACKOFF_MS,
+        batchSize: e.LEASH_AUDIT_EXPORT_BATCH,
+        deadLetterPauseMs: e.LEASH_AUDIT_DEAD_LETTER_PAUSE_MS,
+      },
+    },
+    metrics: { host: e.LEASH_METRICS_HOST },
     ...(e.LEASH_SLACK_BOT_TOKEN && e.LEASH_SLACK_SIGNING_SECRET && e.LEASH_SLACK_CHANNEL
       ? {
           slack: {
@@ -303,11 +367,15 @@ function kubernetesAccess(e: z.infer<z.ZodObject<typeof sharedShape>>): Kubernet
   };
 }
 
+function withMetricsPort(c: SharedConfig, port: number | undefined): SharedConfig {
+  return port === undefined ? c : { ...c, metrics: { ...c.metrics, port } };
+}
+
 /** Reads and validates the API's configuration; throws ConfigError naming every bad variable. */
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const e = parse(apiSchema, env);
   return {
-    ...shared(e, `http://${e.LEASH_HOST}:${e.LEASH_PORT}`),
+    ...withMetricsPort(shared(e, `http://${e.LEASH_HOST}:${e.LEASH_PORT}`), e.LEASH_METRICS_PORT),
     host: e.LEASH_HOST,
     port: e.LEASH_PORT,
     devIssuer: e.LEASH_DEV_ISSUER,
@@ -345,7 +413,7 @@ function consoleConfig(e: z.infer<typeof apiSchema>): ConsoleConfig {
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const e = parse(workerSchema, env);
   return {
-    ...shared(e, 'http://127.0.0.1:8080'),
+    ...withMetricsPort(shared(e, 'http://127.0.0.1:8080'), e.LEASH_WORKER_METRICS_PORT),
     reconcileIntervalMs: e.LEASH_RECONCILE_INTERVAL_MS,
     concurrency: e.LEASH_WORKER_CONCURRENCY,
     sweepIntervalMs: e.LEASH_SWEEP_INTERVAL_MS,

@@ -1,3 +1,4 @@
+export * from './audit.schema';
 export * from './jobs';
 export * from './problem';
 export * from './requests.schema';

@@ -2,6 +2,7 @@
 export const REVOCATION_QUEUE = 'leash-revocations';
 export const MAINTENANCE_QUEUE = 'leash-maintenance';
 export const NOTIFICATIONS_QUEUE = 'leash-notifications';
+export const AUDIT_EXPORT_QUEUE = 'leash-audit-export';
 
 export const JobName = {
   RevokeLease: 'revoke-lease',
@@ -10,7 +11,16 @@ export const JobName = {
   ProviderFollowUp: 'provider-follow-up',
   Notify: 'notify',
   SweepIdentities: 'sweep-identities',
+  AuditCheckpoint: 'audit-checkpoint',
+  AuditDispatch: 'audit-dispatch',
+  AuditExport: 'audit-export',
 } as const;
+
+export interface AuditExportJob {
+  sink: string;
+  /** Deliver events after this seq. */
+  after: number;
+}
 
 export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler';
 

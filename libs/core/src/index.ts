@@ -1,4 +1,5 @@
 export * from './assert-unreachable';
+export * from './audit-chain';
 export * from './canonical-json';
 export * from './clock';
 export * from './domain';

@@ -1,20 +1,28 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
-import { POLICY_HOLDER, REVOCATION_SCHEDULER, type PolicyHolder, type RevocationScheduler } from '@leash/broker';
+import {
+  POLICY_HOLDER,
+  PROVIDER_REGISTRY,
+  REVOCATION_SCHEDULER,
+  type PolicyHolder,
+  type RevocationScheduler,
+} from '@leash/broker';
+import type { ProviderRegistry } from '@leash/providers';
 
-interface Check {
-  status: 'up' | 'down';
-  detail?: string;
-}
+const TIMEOUT_MS = 1500;
 
+/** Liveness and readiness (@nestjs/terminus); readiness answers 503 with the failing checks. */
 @Controller()
 export class HealthController {
   constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
-    @Inject(REVOCATION_SCHEDULER)
-    private readonly scheduler: RevocationScheduler,
+    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
   ) {}
 
   /** Liveness: the process is serving. */
@@ -23,32 +31,55 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: Redis, the revocation queue and the policy are usable. */
+  /**
+   * Every enabled provider's health, reported but not gating readiness: one provider down (an
+   * unreachable cloud API) must not take the broker out of rotation for every other provider.
+   */
+  private async providerHealth() {
+    const results = await Promise.all(
+      this.providers.all().map(async (p) => {
+        try {
+          await Promise.race([
+            p.checkHealth(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS).unref()),
+          ]);
+          return [p.kind, 'up'] as const;
+        } catch (err) {
+          return [p.kind, `down: ${err instanceof Error ? err.message : 'unhealthy'}`] as const;
+        }
+      }),
+    );
+    return this.indicator.check('providers').up(Object.fromEntries(results));
+  }
+
+  /** Readiness: Redis, the revocation queue and the policy are usable; provider health is reported. */
   @Get('readyz')
   async readyz(
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ status: string; checks: Record<string, Check> }> {
-    const probe = async (fn: () => Promise<unknown>): Promise<Check> => {
-      try {
-        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1500))]);
-        return { status: 'up' };
-      } catch (err) {
-        return {
-          status: 'down',
-          detail: err instanceof Error ? err.message : 'down',
-        };
+  ): Promise<HealthCheckResult & { checks: HealthCheckResult['details'] }> {
+    const probe = (key: string, fn: () => Promise<unknown>) => () =>
+      this.indicator
+        .check(key)
+        .attempt(async () => {
+          await fn();
+        })
+        .withTimeout(TIMEOUT_MS);
+    // `checks` repeats terminus' `details` under the name the readiness body has always used.
+    try {
+      const result = await this.health.check([
+        probe('redis', () => this.store.ping()),
+        probe('queue', () => this.scheduler.ping()),
+        () => this.indicator.check('policy').up({ version: this.policy.current.version }),
+        () => this.providerHealth(),
+      ]);
+      return { ...result, checks: result.details };
+    } catch (err) {
+      if (err instanceof ServiceUnavailableException) {
+        void reply.status(503).header('retry-after', '1');
+        const body = err.getResponse() as HealthCheckResult;
+        return { ...body, checks: body.details };
       }
-    };
-    const checks: Record<string, Check> = {
-      redis: await probe(() => this.store.ping()),
-      queue: await probe(() => this.scheduler.ping()),
-      policy: {
-        status: 'up',
-        detail: `version ${this.policy.current.version}`,
-      },
-    };
-    const ready = Object.values(checks).every((c) => c.status === 'up');
-    void reply.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', checks };
+      throw err;
+    }
   }
 }

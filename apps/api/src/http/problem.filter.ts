@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { assertUnreachable, CoreError, CoreErrorCode, JsonLogger, LeashError } from '@leash/core';
+import { assertUnreachable, CoreError, CoreErrorCode, LeashError } from '@leash/core';
 import { ProblemType, type Problem } from '@leash/contracts';
 import { ConfigError, ConfigErrorCode } from '@leash/config';
 import { PolicyError, PolicyErrorCode } from '@leash/policy';
@@ -8,7 +8,7 @@ import { ApprovalError, ApprovalErrorCode, NotifierError, NotifierErrorCode } fr
 import { LeaseError, LeaseErrorCode } from '@leash/leases';
 import { AuditError, AuditErrorCode } from '@leash/audit';
 import { ProviderError, ProviderErrorCode } from '@leash/providers';
-import { AuthError, AuthErrorCode } from '@leash/broker';
+import { AuthError, AuthErrorCode, type BrokerLogger } from '@leash/broker';
 import { ValidationProblem } from './zod.pipe';
 
 interface P {
@@ -28,7 +28,7 @@ const p = (type: string, title: string, status: number, extra: Record<string, un
 /** Maps every error to RFC 9457 problem+json; never a stack trace, never a secret. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  constructor(private readonly logger: JsonLogger) {}
+  constructor(private readonly logger: BrokerLogger) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();

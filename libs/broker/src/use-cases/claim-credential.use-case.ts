@@ -88,6 +88,7 @@ export class ClaimCredential {
         .catch(() => undefined);
       throw err;
     }
+    const issueMs = this.clock.now() - now;
     const lease: Lease = {
       id: leaseId,
       requestId: request.id,
@@ -120,6 +121,7 @@ export class ClaimCredential {
       details: {
         expiresAt: new Date(lease.expiresAt).toISOString(),
         fingerprint: lease.fingerprint,
+        issueMs,
       },
     });
     this.notify.update(request, { kind: 'issued', leaseId });

@@ -185,13 +185,13 @@ export class ConsoleQueries {
 
   private async auditOf(request: AccessRequest): Promise<AuditEvent[]> {
     const [byRequest, byLease] = await Promise.all([
-      this.audit.list({ limit: 100, requestId: request.id }),
-      request.leaseId ? this.audit.list({ limit: 100, leaseId: request.leaseId }) : Promise.resolve([]),
+      this.audit.list({ limit: 100, request: request.id }),
+      request.leaseId ? this.audit.list({ limit: 100, lease: request.leaseId }) : Promise.resolve({ events: [] }),
     ]);
-    const seen = new Map<string, AuditEvent>();
-    for (const e of [...byRequest, ...byLease]) {
-      seen.set(e.seq ?? `${e.time}|${e.action}`, e);
+    const seen = new Map<number, AuditEvent>();
+    for (const e of [...byRequest.events, ...byLease.events]) {
+      seen.set(e.seq, e);
     }
-    return [...seen.values()].sort((a, b) => a.time.localeCompare(b.time));
+    return [...seen.values()].sort((a, b) => a.seq - b.seq);
   }
 }

@@ -68,7 +68,10 @@ export class DecideRequest {
       throw this.approvalFailure('digest', request);
     }
     if (cmd.decision === 'deny' && cmd.ttlSeconds !== undefined) {
-      throw new ApprovalError(ApprovalErrorCode.InvalidNarrowing, 'ttlSeconds narrows an approval; a denial takes none');
+      throw new ApprovalError(
+        ApprovalErrorCode.InvalidNarrowing,
+        'ttlSeconds narrows an approval; a denial takes none',
+      );
     }
     if (cmd.decision === 'approve') {
       assertApprovalChannelAndMfa(request.approval, cmd.principal, cmd.channel, this.clock.now());
@@ -160,6 +163,7 @@ export class DecideRequest {
           details: {
             approvers: current.map((a) => a.approver),
             digest: request.digest,
+            waitMs: now - request.createdAt,
           },
         });
       }

@@ -1,0 +1,1 @@
+export const AUDIT_SINK_STATE = Symbol('AuditSinkState');
