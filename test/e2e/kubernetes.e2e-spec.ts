@@ -332,6 +332,46 @@ describe('kubernetes provider end to end (broker, worker, CLI and real kubectl a
     expect(unsupported.stderr).toContain('asked for ExecCredential client.authentication.k8s.io/v1alpha1');
   });
 
+  it("under leash run, kube-exec reuses the session agent's approved lease instead of asking again", async () => {
+    const execInfo = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      spec: { interactive: false },
+    });
+    const twice = `"${process.execPath}" "${LEASH}" kube-exec ${ROLE} --env production; "${process.execPath}" "${LEASH}" kube-exec ${ROLE} --env production`;
+    const approvals: string[] = [];
+    const out = await run(
+      process.execPath,
+      [LEASH, 'run', '--session', 'k8s-agent', '--', 'sh', '-c', twice],
+      {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        LEASH_URL: stack.url,
+        LEASH_TOKEN: agentToken,
+        KUBERNETES_EXEC_INFO: execInfo,
+      },
+      (stderr) => {
+        for (const [, id] of stderr.matchAll(/(req-[a-z2-7]{20}) needs approval/g)) {
+          if (!approvals.includes(id)) {
+            approvals.push(id);
+            void stack.call('POST', `/v1/requests/${id}/approve`, { token: approverToken, body: {} });
+          }
+        }
+      },
+    );
+    expect(out.code).toBe(0);
+    const credentials = out.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { status: { token: string } });
+    expect(credentials).toHaveLength(2);
+    stack.issuedSecrets.push(credentials[0].status.token);
+    expect(credentials[1].status.token).toBe(credentials[0].status.token);
+    expect(approvals).toHaveLength(1);
+    // The agent ended the session when the command exited: the token is dead.
+    expect(await tokenReview(credentials[0].status.token)).toBe(false);
+  });
+
   it('a failure halfway through issuing leaves no objects and answers problem+json; the claim can be retried', async () => {
     const id = await approvedRequest('k8s-halfway');
     const count = (): number =>

@@ -3,6 +3,8 @@ import { parseDurationSeconds } from '@leash/core';
 import { cliConfig, client } from '../cli-context';
 import { Exit, ExitError, UsageError } from '../cli-errors';
 import { obtainCredential, type CredentialAsk } from '../obtain-credential';
+import { getCredentialViaAgent } from '../agent/agent-client';
+import { agentSocketFromEnv } from '../agent/agent-env';
 
 export const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'] as const;
 type ExecApiVersion = (typeof EXEC_API_VERSIONS)[number];
@@ -17,11 +19,29 @@ export interface KubeToken {
  * The one place kube-exec acquires credentials, so a session agent can serve it instead.
  */
 export async function acquireKubeToken(ask: CredentialAsk): Promise<KubeToken> {
-  const obtained = await obtainCredential(client(), ask);
-  if (obtained.kind !== 'credential') {
-    throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
+  let credential: Record<string, string>;
+  // Under `leash run`, the session agent serves the session's approved lease from memory (no new
+  // approval per kubectl process) until shortly before it expires.
+  const held = agentSocketFromEnv()
+    ? await getCredentialViaAgent({
+        role: ask.role,
+        environment: ask.environment,
+        reason: ask.reason,
+        ...(ask.ttlSeconds !== undefined ? { ttlSeconds: ask.ttlSeconds } : {}),
+        minRemainingSeconds: 60,
+        tool: 'kube-exec',
+      })
+    : undefined;
+  if (held) {
+    credential = held.credential;
+  } else {
+    const obtained = await obtainCredential(client(), ask);
+    if (obtained.kind !== 'credential') {
+      throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
+    }
+    credential = obtained.claim.credential;
   }
-  const { token, expirationTimestamp } = obtained.claim.credential;
+  const { token, expirationTimestamp } = credential;
   if (!token || !expirationTimestamp) {
     throw new ExitError(Exit.Failure, `role ${ask.role} did not issue a Kubernetes token (is it a kubernetes role?)`);
   }
