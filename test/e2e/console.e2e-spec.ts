@@ -124,18 +124,25 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     await expect(page.getByTestId('requester').textContent()).resolves.toBe('agent-console');
     await expect(page.getByTestId('quorum').textContent()).resolves.toBe('0 of 1: prod-approvers');
-    await expect(page.getByTestId('narrowing-note').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'request-page.png'), fullPage: true });
 
+    // Narrow while approving: 300 s asked, 60 s approved; the agent gets exactly the narrowed terms.
+    await page.locator('input[name="ttlSeconds"]').fill('60');
     await page.getByTestId('approve').click();
     await page.waitForURL(`${stack.url}/console/requests/${id}?done=approved`);
     await expect(page.getByTestId('flash').textContent()).resolves.toBe('Your approval is recorded.');
     await expect(page.getByTestId('decision-disabled').textContent()).resolves.toContain('approved');
 
     const view = await stack.call('GET', `/v1/requests/${id}`, { token: agentToken });
-    expect(view.body).toMatchObject({ state: 'approved', approvals: [{ approver: 'carol', channel: 'web' }] });
+    expect(view.body).toMatchObject({
+      state: 'approved',
+      ttlSeconds: 60,
+      approvals: [{ approver: 'carol', channel: 'web' }],
+    });
     const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agentToken });
     expect(claim.status).toBe(201);
+    const lease = claim.body.lease as { issuedAt: string; expiresAt: string };
+    expect(Date.parse(lease.expiresAt) - Date.parse(lease.issuedAt)).toBeLessThanOrEqual(60_000);
 
     // The page now shows the issued lease by fingerprint only, and the audit trail of the web approval.
     await page.reload();
@@ -221,7 +228,9 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     expect((await post(`/console/requests/${id}/deny`, { _csrf: csrf, comment: 'x'.repeat(70000) })).status()).toBe(
       413,
     );
-    expect((await post(`/console/requests/${id}/approve`, { _csrf: csrf, ttlSeconds: '60' })).status()).toBe(400);
+    expect((await post(`/console/requests/${id}/approve`, { _csrf: csrf, ttlSeconds: 'soon' })).status()).toBe(400);
+    // Narrowing may only shorten: a longer TTL than asked is refused and records nothing.
+    expect((await post(`/console/requests/${id}/approve`, { _csrf: csrf, ttlSeconds: '99999' })).status()).toBe(400);
     expect((await post(`/console/requests/req_doesnotexist/deny`, { _csrf: csrf })).status()).toBe(404);
 
     // With the token, a deny with a comment goes through the same use case (channel web).

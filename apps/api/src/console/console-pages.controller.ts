@@ -125,7 +125,7 @@ export class ConsolePagesController {
     const detail = await this.queries.detail(session.principal, id, session.login, this.settings.mfaMaxAgeSeconds);
     sendHtml(
       reply,
-      requestPage({ session, detail, narrowingSupported: false, ...(query.done ? { flash: FLASH[query.done] } : {}) }),
+      requestPage({ session, detail, narrowingSupported: true, ...(query.done ? { flash: FLASH[query.done] } : {}) }),
     );
   }
 
@@ -137,13 +137,16 @@ export class ConsolePagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     assertCsrf(session.csrf, body._csrf);
+    let ttlSeconds: number | undefined;
     if (body.ttlSeconds !== undefined && body.ttlSeconds !== '') {
-      throw new CoreError(
-        CoreErrorCode.Invalid,
-        'narrowing the TTL is not supported by this broker yet; approve without it',
-      );
+      // Narrowing: a shorter TTL than asked (the broker refuses anything else with a 400).
+      if (!/^[1-9]\d{0,8}$/.test(body.ttlSeconds)) {
+        throw new CoreError(CoreErrorCode.Invalid, 'the shorter TTL must be a whole number of seconds');
+      }
+      ttlSeconds = Number(body.ttlSeconds);
     }
     await this.decide.execute({
+      ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
       principal: session.principal,
       login: session.login,
       id,

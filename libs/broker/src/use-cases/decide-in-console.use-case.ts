@@ -12,6 +12,8 @@ export interface ConsoleDecision {
   id: string;
   decision: 'approve' | 'deny';
   comment?: string;
+  /** Approve only: narrow to this shorter TTL (a new digest; earlier approvals stop counting). */
+  ttlSeconds?: number;
   /** Digest of the request as the approver saw it; a changed request is refused. */
   shownDigest?: string;
   mfaMaxAgeSeconds: number;
@@ -55,6 +57,7 @@ export class DecideInConsole {
       id: cmd.id,
       decision: cmd.decision,
       ...(cmd.comment ? { comment: cmd.comment } : {}),
+      ...(cmd.ttlSeconds !== undefined ? { ttlSeconds: cmd.ttlSeconds } : {}),
       channel: 'web',
     });
   }
