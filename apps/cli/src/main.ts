@@ -95,11 +95,13 @@ function report(err: unknown, command: string | undefined): number {
     return Exit.Unreachable;
   }
   if (err instanceof BrokerProblem) {
+    // The detail already says it when there is a single reason or field error.
     const extra = [
       ...(err.problem.reasons ?? []).map((r) => `  - ${r}`),
       ...(err.problem.errors ?? []).map((e) => `  - ${e.field}: ${e.message}`),
     ];
-    write(`${err.message}${extra.length ? `\n${extra.join('\n')}` : ''}`);
+    const headline = extra.length > 1 ? `${err.problem.title ?? 'refused'}:` : err.message;
+    write(`${headline}${extra.length > 1 ? `\n${extra.join('\n')}` : ''}`);
     if (err.problem.type?.endsWith('/expired')) {
       return Exit.Expired;
     }
