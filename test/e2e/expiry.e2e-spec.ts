@@ -1,19 +1,6 @@
 import { LeashStack } from '../support/leash-stack';
 import { RedisServer } from '../support/redis-server';
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`condition not met within ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+import { eventually } from '../support/eventually';
 
 type Role = { id: string; approval: unknown };
 

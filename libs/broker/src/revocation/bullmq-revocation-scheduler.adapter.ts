@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CoreError, CoreErrorCode } from '@leash/core';
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import {
   type RevokeLeaseJob,
   type RevokeReason,
 } from '@leash/contracts';
+import { RebuildingQueue } from '../infrastructure/rebuilding-queue.adapter';
 import type { RevocationScheduler } from './revocation-scheduler.port';
 
 export interface RevocationQueueOptions {
@@ -18,42 +19,23 @@ export interface RevocationQueueOptions {
   prefix: string;
 }
 
-/**
- * BullMQ producer of revocation jobs (the worker consumes them). BullMQ's connection set-up fails
- * for good when Redis is down at that moment, so a failed queue is dropped and rebuilt on next use.
- */
+/** BullMQ producer of revocation jobs and provider follow-ups (the worker consumes them). */
 export class BullmqRevocationScheduler implements RevocationScheduler {
-  private current?: Queue<RevokeLeaseJob>;
-  private maintenance?: Queue<ProviderFollowUpJob>;
+  private readonly revocations: RebuildingQueue<RevokeLeaseJob>;
+  private readonly maintenance: RebuildingQueue<ProviderFollowUpJob>;
 
   constructor(
-    private readonly connect: () => Redis,
+    connect: () => Redis,
     private readonly options: RevocationQueueOptions,
-  ) {}
-
-  private get queue(): Queue<RevokeLeaseJob> {
-    if (!this.current) {
-      const queue = new Queue<RevokeLeaseJob>(REVOCATION_QUEUE, {
-        connection: this.connect(),
-        prefix: `${this.options.prefix}:bull`,
-        skipWaitingForReady: true,
-      });
-      queue.on('error', () => undefined);
-      this.current = queue;
-    }
-    return this.current;
+  ) {
+    this.revocations = new RebuildingQueue<RevokeLeaseJob>(REVOCATION_QUEUE, connect, options.prefix);
+    this.maintenance = new RebuildingQueue<ProviderFollowUpJob>(MAINTENANCE_QUEUE, connect, options.prefix);
   }
 
   private async guard<T>(op: (queue: Queue<RevokeLeaseJob>) => Promise<T>): Promise<T> {
-    const queue = this.queue;
     try {
-      return await op(queue);
+      return await this.revocations.use(op);
     } catch (cause) {
-      if (this.current === queue) {
-        this.current = undefined;
-        void queue.close().catch(() => undefined);
-        void queue.disconnect().catch(() => undefined);
-      }
       throw new CoreError(CoreErrorCode.Unavailable, 'the revocation queue (Redis) is unavailable', {}, { cause });
     }
   }
@@ -109,31 +91,21 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
   }
 
   async scheduleFollowUp(job: ProviderFollowUpJob, at: number, now: number): Promise<void> {
-    if (!this.maintenance) {
-      const queue = new Queue<ProviderFollowUpJob>(MAINTENANCE_QUEUE, {
-        connection: this.connect(),
-        prefix: `${this.options.prefix}:bull`,
-        skipWaitingForReady: true,
-      });
-      queue.on('error', () => undefined);
-      this.maintenance = queue;
-    }
     // Job ids must not contain ':'; one job per key and time makes repeated scheduling idempotent.
     const key = createHash('sha256').update(job.key).digest('hex').slice(0, 24);
     const jobId = `follow-up-${job.provider}-${key}-${Math.floor(at / 1000)}`;
     try {
-      await this.maintenance.add(JobName.ProviderFollowUp, job, {
-        jobId,
-        delay: Math.max(0, at - now),
-        attempts: 20,
-        backoff: { type: 'exponential', delay: this.options.backoffMs },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      });
+      await this.maintenance.use((queue) =>
+        queue.add(JobName.ProviderFollowUp, job, {
+          jobId,
+          delay: Math.max(0, at - now),
+          attempts: 20,
+          backoff: { type: 'exponential', delay: this.options.backoffMs },
+          removeOnComplete: true,
+          removeOnFail: 1000,
+        }),
+      );
     } catch (cause) {
-      const queue = this.maintenance;
-      this.maintenance = undefined;
-      void queue.close().catch(() => undefined);
       throw new CoreError(CoreErrorCode.Unavailable, 'the maintenance queue (Redis) is unavailable', {}, { cause });
     }
   }
@@ -143,7 +115,7 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
   }
 
   async close(): Promise<void> {
-    await this.maintenance?.close();
-    await this.current?.close();
+    await this.maintenance.close();
+    await this.revocations.close();
   }
 }
