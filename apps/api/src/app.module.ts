@@ -19,6 +19,7 @@ import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
 import { PolicyController } from './policy/policy.controller';
 import { AuditController } from './audit/audit.controller';
+import { AdminController } from './admin/admin.controller';
 import { apiLoggerModule } from './observability/logging';
 import { PrincipalLogInterceptor } from './observability/principal-log.interceptor';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
@@ -55,6 +56,7 @@ export class AppModule {
         TokensController,
         HealthController,
         AuditController,
+        AdminController,
         DocsController,
         ConsoleAuthController,
         ConsolePagesController,

@@ -20,9 +20,7 @@ describe('MFA requirement of an approval rule', () => {
       required: true,
       maxAgeSeconds: 900,
     });
-    expect(
-      mfaRequirementOf({ ...base, requireMfa: true, mfaMaxAgeSeconds: 300 }, 900).maxAgeSeconds,
-    ).toBe(300);
+    expect(mfaRequirementOf({ ...base, requireMfa: true, mfaMaxAgeSeconds: 300 }, 900).maxAgeSeconds).toBe(300);
     expect(mfaRequirementOf({ ...base, requireMfa: { maxAge: 120 } } as unknown as ApprovalRule, 900)).toEqual({
       required: true,
       maxAgeSeconds: 120,

@@ -22,7 +22,8 @@ export type AuditAction =
   | 'slack.interaction_refused'
   | 'policy.reloaded'
   | 'policy.reload_failed'
-  | 'identity.swept';
+  | 'identity.swept'
+  | 'admin.break_glass';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append: `seq` counts

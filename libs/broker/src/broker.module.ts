@@ -58,6 +58,7 @@ import { LeaseQueries } from './use-cases/lease-queries.use-case';
 import { RevokeLease } from './use-cases/revoke-lease.use-case';
 import { RevokeLeaseNow } from './use-cases/revoke-lease-now.use-case';
 import { RevokeSession } from './use-cases/revoke-session.use-case';
+import { BreakGlass } from './use-cases/break-glass.use-case';
 import { RegisterSession } from './use-cases/register-session.use-case';
 import { HeartbeatSession } from './use-cases/heartbeat-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
@@ -103,6 +104,7 @@ const USE_CASES = [
   RevokeLease,
   RevokeLeaseNow,
   RevokeSession,
+  BreakGlass,
   RegisterSession,
   HeartbeatSession,
   Reconcile,

@@ -1,3 +1,4 @@
+export * from './admin.schema';
 export * from './audit.schema';
 export * from './jobs';
 export * from './problem';

@@ -22,7 +22,7 @@ export interface AuditExportJob {
   after: number;
 }
 
-export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler';
+export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler' | 'break_glass';
 
 export interface RevokeLeaseJob {
   leaseId: string;

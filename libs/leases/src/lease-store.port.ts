@@ -61,6 +61,11 @@ export interface LeaseStore {
   getLease(id: string): Promise<Lease | undefined>;
   listLeases(filter: LeaseFilter): Promise<Lease[]>;
   listSessionRequests(sessionId: string): Promise<string[]>;
+  /**
+   * Every lease not yet revoked (active, revoking, revocation_failed) with its revocation handle,
+   * however many, in batches; ids are read once at the start (break glass walks them all).
+   */
+  unrevokedLeases(batchSize: number): AsyncIterable<{ lease: Lease; handle: Record<string, unknown> }[]>;
   beginRevoke(id: string, reason: string, now: number): Promise<BeginRevokeResult>;
   completeRevoke(id: string, now: number): Promise<TransitionResult>;
   failRevoke(id: string, error: string, final: boolean, now: number, retryAt: number): Promise<TransitionResult>;

@@ -254,6 +254,28 @@ export class RedisLeaseStore implements LeaseStore {
       .slice(0, f.limit);
   }
 
+  async *unrevokedLeases(batchSize: number): AsyncIterable<{ lease: Lease; handle: Record<string, unknown> }[]> {
+    const [active, quarantined] = await Promise.all([
+      this.guard(this.redis.zrange(this.k.expiry(), '0', '-1')),
+      this.guard(this.redis.zrange(this.k.quarantine(), '0', '-1')),
+    ]);
+    const ids = [...new Set([...active, ...quarantined])];
+    for (let i = 0; i < ids.length; i += batchSize) {
+      const pipeline = this.redis.pipeline();
+      ids.slice(i, i + batchSize).forEach((id) => pipeline.hgetall(this.k.lease(id)));
+      const rows = checked(await this.guard(pipeline.exec()));
+      const batch: { lease: Lease; handle: Record<string, unknown> }[] = [];
+      for (const [, hash] of rows) {
+        const raw = hash as Record<string, string>;
+        const lease = decodeLease(raw);
+        if (lease && lease.state !== 'revoked') {
+          batch.push({ lease, handle: JSON.parse(raw.handle ?? '{}') as Record<string, unknown> });
+        }
+      }
+      yield batch;
+    }
+  }
+
   async listSessionRequests(sessionId: string): Promise<string[]> {
     return this.guard(this.redis.smembers(this.k.sessionReqs(sessionId)));
   }

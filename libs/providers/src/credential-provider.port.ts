@@ -72,6 +72,13 @@ export interface CredentialProvider {
   followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;
   checkHealth(): Promise<void>;
   /**
+   * Break glass: providers with a measure wider than one lease (AWS: a role-wide aws:TokenIssueTime
+   * cut-off) take it where it hits no lease outside the selection (`others` are this provider's
+   * unrevoked leases that were not selected). Returns the report for each selected lease the measure
+   * covers; the broker revokes the rest one by one.
+   */
+  breakGlass?(command: { selected: RevokeCommand[]; others: RevokeCommand[] }): Promise<Map<string, RevocationReport>>;
+  /**
    * Providers that create identities per lease (Kubernetes ServiceAccounts) list the ones they find
    * where the given role settings point, so the orphan sweep can delete those whose lease is not active.
    * Places that cannot be read are reported in `problems`, never thrown.

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  BreakGlassResultSchema,
+  BreakGlassSchema,
   ClaimResponseSchema,
   CreateRequestSchema,
   DecisionSchema,
@@ -154,6 +156,18 @@ export function buildOpenApi(devIssuer: boolean): Record<string, unknown> {
         security: bearer,
         parameters: idParam,
         responses: { 200: { description: 'revoked' } },
+      },
+    },
+    '/v1/admin/revoke': {
+      post: {
+        summary: 'Break glass: revoke every lease matching the selector and cancel matching open requests (admins)',
+        security: bearer,
+        requestBody: { content: json(BreakGlassSchema) },
+        responses: {
+          200: { description: 'what was revoked, retried and cancelled', content: out(BreakGlassResultSchema) },
+          400: problem,
+          403: problem,
+        },
       },
     },
     '/v1/introspect': {

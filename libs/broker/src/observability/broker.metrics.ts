@@ -185,6 +185,7 @@ export class BrokerMetrics {
       case 'session.idle_expired':
       case 'policy.reloaded':
       case 'identity.swept':
+      case 'admin.break_glass':
       case 'provider.follow_up':
       case 'provider.follow_up_failed':
       case 'provider.revocation_escalated':

@@ -15,6 +15,8 @@ export interface RevokeCommand {
   actor: { id: string; channel: 'api' | 'system' | 'web' | 'slack' };
   /** True on the worker's last attempt: a failure then quarantines the lease as revocation_failed. */
   final: boolean;
+  /** The provider already made the credential unusable (break glass's wider measure): record this instead. */
+  done?: RevocationReport;
 }
 
 export type RevokeOutcome =
@@ -60,6 +62,7 @@ export class RevokeLease {
     let report: RevocationReport | undefined;
     try {
       report =
+        cmd.done ??
         (await this.providers.get(lease.provider).revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle })) ??
         undefined;
     } catch (err) {

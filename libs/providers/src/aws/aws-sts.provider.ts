@@ -167,6 +167,52 @@ export class AwsStsProvider implements CredentialProvider {
     };
   }
 
+  /**
+   * Break glass for a role: one aws:TokenIssueTime cut-off denies every session of the role issued
+   * before now, which is what "revoke everything" means for credentials STS cannot recall. Taken only
+   * for roles none of whose unexpired leases stay outside the selection (a narrower break glass, e.g.
+   * one principal, falls back to per-lease SourceIdentity entries).
+   */
+  async breakGlass(cmd: {
+    selected: RevokeCommand[];
+    others: RevokeCommand[];
+  }): Promise<Map<string, RevocationReport>> {
+    const now = this.clock.now();
+    const live = (c: RevokeCommand): AwsHandle | undefined => {
+      const h = handleOf(c);
+      return h.expiration > now ? h : undefined;
+    };
+    const spared = new Set(cmd.others.flatMap((c) => live(c)?.roleArn ?? []));
+    const byRole = new Map<string, { roleName: string; leases: string[] }>();
+    for (const c of cmd.selected) {
+      const h = live(c);
+      if (h && !spared.has(h.roleArn)) {
+        const entry = byRole.get(h.roleArn) ?? { roleName: h.roleName, leases: [] };
+        entry.leases.push(c.leaseId);
+        byRole.set(h.roleArn, entry);
+      }
+    }
+    const reports = new Map<string, RevocationReport>();
+    for (const [roleArn, { roleName, leases }] of byRole) {
+      const policy = await this.lock.withLock(`aws:${roleArn}`, async () => {
+        const current = await this.read(roleName);
+        pruneExpired(current, this.clock.now());
+        cutOffAll(current, this.clock.now());
+        await this.api.putRolePolicy(roleName, REVOCATION_POLICY_NAME, renderRevocationPolicy(current));
+        return current;
+      });
+      const cutoff = policy.cutoffs[policy.cutoffs.length - 1];
+      const note =
+        `break glass: inline policy ${REVOCATION_POLICY_NAME} on ${roleArn} denies every session of the role ` +
+        `issued before ${cutoff.issuedBefore} (aws:TokenIssueTime) until ${new Date(cutoff.until * 1000).toISOString()}`;
+      const followUp = this.followUpFor(roleArn, roleName, policy);
+      leases.forEach((leaseId, i) =>
+        reports.set(leaseId, { effect: 'denied', note, ...(i === 0 && followUp ? { followUp } : {}) }),
+      );
+    }
+    return reports;
+  }
+
   /** Prunes entries whose credentials have expired; deletes the policy when nothing is left. */
   async followUp(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp }> {
     const { roleArn, roleName } = data;

@@ -1,0 +1,215 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, CoreError, CoreErrorCode, type Channel, type Clock, type Lease, type Principal } from '@leash/core';
+import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
+import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { isAdmin } from '@leash/policy';
+import type { ProviderRegistry, RevocationReport, RevokeCommand as ProviderRevokeCommand } from '@leash/providers';
+import { forbidden } from '../access-control';
+import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
+import type { PolicyHolder } from '../policy/policy.holder';
+import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { CancelRequest } from './cancel-request.use-case';
+import { RevokeLease } from './revoke-lease.use-case';
+
+type Selector = Pick<BreakGlassBody, 'environment' | 'role' | 'principal'>;
+type Unrevoked = { lease: Lease; handle: Record<string, unknown> };
+
+const BATCH = 500;
+/** Leases revoked at once; bounded so a large break glass does not flood the providers. */
+const CONCURRENCY = 16;
+
+function matches(s: Selector, x: { environment: string; role: string; principal: string }): boolean {
+  return (
+    (s.environment === undefined || x.environment === s.environment) &&
+    (s.role === undefined || x.role === s.role) &&
+    (s.principal === undefined || x.principal === s.principal)
+  );
+}
+
+/**
+ * Break glass (admins): revokes every unrevoked lease matching the selector and cancels every open
+ * request matching it, so nothing new is issued from an approval given before. Providers with a
+ * wider measure (AWS role cut-off) take it first; every lease is then revoked and audited as usual.
+ */
+@Injectable()
+export class BreakGlass {
+  constructor(
+    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
+    @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
+    @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+    private readonly revoke: RevokeLease,
+    private readonly cancel: CancelRequest,
+  ) {}
+
+  async execute(cmd: { principal: Principal; body: BreakGlassBody; channel?: Channel }): Promise<BreakGlassResult> {
+    const doc = this.policy.current.document;
+    if (!isAdmin(doc, cmd.principal)) {
+      throw forbidden('only admins may break glass');
+    }
+    const { reason, ...selector } = cmd.body;
+    const actor = { id: cmd.principal.id, channel: cmd.channel ?? 'api' } as const;
+    const result: BreakGlassResult = {
+      selector,
+      revokedLeases: [],
+      pendingLeases: [],
+      cancelledRequests: [],
+      measures: [],
+      warnings: this.unknownToPolicy(selector),
+    };
+    // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
+    result.cancelledRequests = await this.cancelOpenRequests(selector, cmd.principal.id);
+    // Twice: a claim that was in flight during the first pass records its lease before the second.
+    for (let pass = 0; pass < 2; pass += 1) {
+      const handled = new Set([...result.revokedLeases, ...result.pendingLeases]);
+      const { selected, others } = await this.collect(selector, handled);
+      const covered = await this.providerMeasures(selected, others, result);
+      await this.revokeAll(selected, covered, actor, result);
+    }
+    await this.audit.append({
+      actor,
+      action: 'admin.break_glass',
+      ...(selector.environment ? { environment: selector.environment } : {}),
+      ...(selector.role ? { role: selector.role } : {}),
+      details: {
+        selector,
+        ...(reason ? { reason } : {}),
+        revoked: result.revokedLeases.length,
+        pending: result.pendingLeases,
+        cancelledRequests: result.cancelledRequests.length,
+        measures: result.measures,
+      },
+    });
+    this.logger.warn('break glass', {
+      actor: actor.id,
+      selector,
+      revoked: result.revokedLeases.length,
+      pending: result.pendingLeases.length,
+    });
+    return result;
+  }
+
+  private unknownToPolicy(s: Selector): string[] {
+    const doc = this.policy.current.document;
+    return [
+      ...(s.environment !== undefined && !(s.environment in doc.environments)
+        ? [`environment ${s.environment} is not in the current policy`]
+        : []),
+      ...(s.role !== undefined && !doc.roles.some((r) => r.id === s.role)
+        ? [`role ${s.role} is not in the current policy`]
+        : []),
+    ];
+  }
+
+  private async cancelOpenRequests(s: Selector, by: string): Promise<string[]> {
+    const cancelled: string[] = [];
+    for (const id of await this.store.openRequests(100_000)) {
+      const found = await this.store.getRequest(id);
+      const r = found?.request;
+      if (!r || (r.state !== 'pending' && r.state !== 'approved') || !matches(s, r)) {
+        continue;
+      }
+      try {
+        await this.cancel.execute({ principal: 'system', id, actor: by });
+        cancelled.push(id);
+      } catch (err) {
+        // Decided, claimed or expired meanwhile: a lease it produced is found by the lease pass.
+        if (!(err instanceof CoreError && err.code === CoreErrorCode.Conflict)) {
+          throw err;
+        }
+      }
+    }
+    return cancelled;
+  }
+
+  private async collect(
+    s: Selector,
+    done: Set<string>,
+  ): Promise<{ selected: Unrevoked[]; others: Map<string, ProviderRevokeCommand[]> }> {
+    const selected: Unrevoked[] = [];
+    const others = new Map<string, ProviderRevokeCommand[]>();
+    for await (const batch of this.store.unrevokedLeases(BATCH)) {
+      for (const item of batch) {
+        if (matches(s, item.lease)) {
+          if (!done.has(item.lease.id)) {
+            selected.push(item);
+          }
+        } else if (this.providers.has(item.lease.provider) && this.providers.get(item.lease.provider).breakGlass) {
+          const list = others.get(item.lease.provider) ?? [];
+          list.push(toCommand(item));
+          others.set(item.lease.provider, list);
+        }
+      }
+    }
+    return { selected, others };
+  }
+
+  /** Lets providers with a wider measure take it; a failure there only means revoking one by one. */
+  private async providerMeasures(
+    selected: Unrevoked[],
+    others: Map<string, ProviderRevokeCommand[]>,
+    result: BreakGlassResult,
+  ): Promise<Map<string, RevocationReport>> {
+    const covered = new Map<string, RevocationReport>();
+    const kinds = [...new Set(selected.map((x) => x.lease.provider))];
+    for (const kind of kinds) {
+      const provider = this.providers.has(kind) ? this.providers.get(kind) : undefined;
+      if (!provider?.breakGlass) {
+        continue;
+      }
+      const mine = selected.filter((x) => x.lease.provider === kind).map(toCommand);
+      try {
+        const reports = await provider.breakGlass({ selected: mine, others: others.get(kind) ?? [] });
+        const notes = new Map<string, number>();
+        for (const [leaseId, report] of reports) {
+          covered.set(leaseId, report);
+          notes.set(report.note ?? report.effect, (notes.get(report.note ?? report.effect) ?? 0) + 1);
+        }
+        notes.forEach((leases, note) => result.measures.push({ provider: kind, leases, note }));
+      } catch (err) {
+        this.logger.error('break glass: provider-wide measure failed; revoking lease by lease', {
+          provider: kind,
+          err: String(err),
+        });
+      }
+    }
+    return covered;
+  }
+
+  private async revokeAll(
+    selected: Unrevoked[],
+    covered: Map<string, RevocationReport>,
+    actor: { id: string; channel: Channel },
+    result: BreakGlassResult,
+  ): Promise<void> {
+    const queue = [...selected];
+    const worker = async (): Promise<void> => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        const id = item.lease.id;
+        const done = covered.get(id);
+        const outcome = await this.revoke.execute({
+          leaseId: id,
+          reason: 'break_glass',
+          actor,
+          final: false,
+          ...(done ? { done } : {}),
+        });
+        if (outcome.outcome === 'retry') {
+          await this.scheduler.revokeSoon(id, 'break_glass');
+        }
+        // 'failed' is quarantined as revocation_failed, which the reconciler keeps retrying.
+        const settled = outcome.outcome !== 'retry' && outcome.outcome !== 'failed';
+        (settled ? result.revokedLeases : result.pendingLeases).push(id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  }
+}
+
+function toCommand(x: Unrevoked): ProviderRevokeCommand {
+  return { leaseId: x.lease.id, expiresAt: x.lease.expiresAt, handle: x.handle };
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+const selectorText = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@/+-]+$/, 'letters, digits and ._:@/+- only');
+
+/** Break glass: every unrevoked lease matching all given fields is revoked at once. */
+export const BreakGlassSchema = z
+  .strictObject({
+    environment: selectorText.optional(),
+    role: selectorText.optional(),
+    principal: selectorText.optional(),
+    /** Why; recorded in the audit trail. */
+    reason: z.string().trim().min(1).max(2000).optional(),
+  })
+  .refine((b) => b.environment !== undefined || b.role !== undefined || b.principal !== undefined, {
+    message: 'name at least one of environment, role, principal (an empty selector would match everything)',
+  })
+  .meta({ id: 'BreakGlass' });
+export type BreakGlassBody = z.infer<typeof BreakGlassSchema>;
+
+export const BreakGlassResultSchema = z
+  .object({
+    selector: z.object({
+      environment: z.string().optional(),
+      role: z.string().optional(),
+      principal: z.string().optional(),
+    }),
+    /** Leases revoked now. */
+    revokedLeases: z.array(z.string()),
+    /** Leases whose provider refused for now; the worker keeps retrying them. */
+    pendingLeases: z.array(z.string()),
+    /** Pending or approved-but-unclaimed requests that were cancelled so nothing new is issued from them. */
+    cancelledRequests: z.array(z.string()),
+    /** Provider-wide measures taken (e.g. an AWS role's aws:TokenIssueTime cut-off). */
+    measures: z.array(z.object({ provider: z.string(), leases: z.number(), note: z.string() })),
+    /** Selector values the current policy does not know (leases of removed roles still match). */
+    warnings: z.array(z.string()),
+  })
+  .meta({ id: 'BreakGlassResult' });
+export type BreakGlassResult = z.infer<typeof BreakGlassResultSchema>;
