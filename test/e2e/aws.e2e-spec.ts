@@ -98,9 +98,9 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     await fake?.stop();
   });
 
-  async function approvedRequest(): Promise<string> {
+  async function approvedRequest(token = agent): Promise<string> {
     const created = await stack.call('POST', '/v1/requests', {
-      token: agent,
+      token,
       body: {
         role: 'demo-aws-deploy',
         environment: 'production',
@@ -212,6 +212,54 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     expect(lease.state).toBe('revoked');
     expect(fake.inlinePolicy(ROLE, POLICY)).toContain(leaseId);
     await expect(iam.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('break glass: a role-wide aws:TokenIssueTime cut-off when the selection covers the role, per session otherwise', async () => {
+    const admin = await stack.devToken({ subject: 'admin' });
+    const other = await stack.devToken({ subject: 'agent-aws-2', owner: 'bob' });
+    const claimAs = async (token: string) => {
+      const id = await approvedRequest(token);
+      const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token });
+      expect(claim.status).toBe(201);
+      const credential = claim.body.credential as AwsCredential;
+      return { leaseId: claim.body.lease.id as string, iam: new IAMClient(clientConfig(fake, credential)) };
+    };
+    const mine = await claimAs(agent);
+    const theirs = await claimAs(other);
+    await expect(mine.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
+    await expect(theirs.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
+
+    // One principal: other sessions of the role stay usable, so only that principal's SourceIdentity is denied.
+    const narrow = await stack.call('POST', '/v1/admin/revoke', { token: admin, body: { principal: 'agent-aws-2' } });
+    expect(narrow.status).toBe(200);
+    expect(narrow.body).toMatchObject({ revokedLeases: [theirs.leaseId], measures: [] });
+    await expect(theirs.iam.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(mine.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
+    expect(fake.inlinePolicy(ROLE, POLICY)).not.toContain('TokenIssueTime');
+
+    // The whole role: one cut-off denies every session issued before now, whoever holds it.
+    const wide = await stack.call('POST', '/v1/admin/revoke', {
+      token: admin,
+      body: { role: 'demo-aws-deploy', reason: 'role credentials exposed' },
+    });
+    expect(wide.status).toBe(200);
+    expect(wide.body.revokedLeases).toContain(mine.leaseId);
+    expect(wide.body.measures).toEqual([
+      expect.objectContaining({ provider: 'aws', note: expect.stringContaining('aws:TokenIssueTime') }),
+    ]);
+    const deny = JSON.parse(fake.inlinePolicy(ROLE, POLICY)!) as {
+      Statement: { Sid: string; Condition: Record<string, Record<string, string>> }[];
+    };
+    const cutoff = deny.Statement.find((st) => st.Sid.startsWith('LeashCutoffUntil'));
+    expect(cutoff?.Condition.DateLessThan['aws:TokenIssueTime']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await expect(mine.iam.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'AccessDenied' });
+    const lease = await stack.call('GET', `/v1/leases/${mine.leaseId}`, { token: admin });
+    expect(lease.body.state).toBe('revoked');
+
+    // A session issued after the cut-off works: the role itself is not disabled.
+    await new Promise((r) => setTimeout(r, 1100));
+    const fresh = await claimAs(agent);
+    await expect(fresh.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
   });
 
   it('leaks no issued secret into logs or Redis', async () => {
