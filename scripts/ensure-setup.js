@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// Installs what `npm run demo` and `npm test` need on a fresh machine: npm packages and redis-server.
+// Installs what `npm run demo` and `npm test` need on a fresh machine: npm packages, redis-server, and the
+// Debian packages named as command:package arguments (npm test asks for chromium, for the console's browser tests).
 const { execSync, spawnSync } = require('node:child_process');
 const { existsSync, statSync } = require('node:fs');
 const { join } = require('node:path');

@@ -12,6 +12,10 @@ const USERS: IdpUser[] = [
   { sub: 'bob', password: 'bob-pw', email: 'bob@example.test', groups: ['prod-approvers'], amr: ['pwd', 'otp'] },
   { sub: 'erin', password: 'erin-pw', email: 'erin@example.test', groups: ['staging-approvers'], amr: ['pwd', 'otp'] },
   { sub: 'mallory', password: 'mallory-pw', email: 'mallory@example.test', groups: ['developers'], amr: ['pwd'] },
+  // demo-prod-admin needs one of security AND one of sre, each with MFA; riley signs in without it.
+  { sub: 'sam', password: 'sam-pw', email: 'sam@example.test', groups: ['security'], amr: ['pwd', 'hwk'] },
+  { sub: 'riley', password: 'riley-pw', email: 'riley@example.test', groups: ['sre'], amr: ['pwd'] },
+  { sub: 'admin', password: 'admin-pw', email: 'admin@example.test', groups: ['leash-admins'], amr: ['pwd', 'otp'] },
 ];
 const XSS_PLAN = [
   'terraform plan: 1 to change',
@@ -265,6 +269,51 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     expect(await page.locator(`[data-lease-id="${claim.body.lease.id}"]`).count()).toBe(0);
   });
 
+  it('an MFA-required role cannot be approved by an approver who signed in without MFA; one with MFA can', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agentToken,
+      body: {
+        role: 'demo-prod-admin',
+        environment: 'production',
+        ttlSeconds: 300,
+        reason: 'rotate the admin API signing key',
+        session: { id: 'sess-console-mfa' },
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+
+    const riley = await newPage();
+    await oidcLogin(riley, 'riley', `/console/requests/${id}`);
+    await riley.waitForURL(`${stack.url}/console/requests/${id}`);
+    await expect(riley.getByTestId('mfa-status').textContent()).resolves.toBe('no MFA');
+    await expect(riley.getByTestId('approve').isDisabled()).resolves.toBe(true);
+    await expect(riley.getByTestId('decision-disabled').textContent()).resolves.toBe(
+      'this role requires approvers to sign in with multi-factor authentication',
+    );
+    // Instead of approving, the page offers to sign in again with MFA.
+    await expect(riley.getByTestId('mfa-login').getAttribute('href')).resolves.toContain('mfa=1');
+    // Bypassing the disabled button does not help: the server applies the same rule.
+    const csrf = await riley.locator('form.approve input[name=_csrf]').inputValue();
+    const forced = await riley.request.post(`${stack.url}/console/requests/${id}/approve`, {
+      form: { _csrf: csrf },
+      maxRedirects: 0,
+    });
+    expect(forced.status()).toBe(403);
+    expect(await forced.text()).toContain('multi-factor authentication');
+    const after = await stack.call('GET', `/v1/requests/${id}`, { token: agentToken });
+    expect(after.body).toMatchObject({ state: 'pending', approvals: [] });
+
+    // sam (security, signed in with a hardware key) may approve; the sre half of the quorum is still open.
+    const sam = await newPage();
+    await oidcLogin(sam, 'sam', `/console/requests/${id}`);
+    await sam.waitForURL(`${stack.url}/console/requests/${id}`);
+    await sam.getByTestId('approve').click();
+    await sam.waitForURL(/done=approved/);
+    const approved = await stack.call('GET', `/v1/requests/${id}`, { token: agentToken });
+    expect(approved.body).toMatchObject({ state: 'pending', approvals: [{ approver: 'sam', channel: 'web' }] });
+  });
+
   it('sends strict security headers, works on a phone-sized screen, and logout ends the session', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
     contexts.push(context);
@@ -293,6 +342,71 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     });
     expect(replay.status).toBe(302);
     expect(replay.headers.get('location')).toBe('/console/login?returnTo=%2Fconsole');
+  });
+
+  it('admins break glass for an environment after typing its name; others see no such form', async () => {
+    const approver = await stack.devToken({ subject: 'alice' });
+    const tokens: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const id = await createRequest(`break glass lease ${i}`);
+      expect((await stack.call('POST', `/v1/requests/${id}/approve`, { token: approver, body: {} })).status).toBe(200);
+      const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agentToken });
+      expect(claim.status).toBe(201);
+      tokens.push((claim.body.credential as { token: string }).token);
+    }
+    const pendingId = await createRequest('pending when the glass breaks');
+    const active = async (token: string): Promise<boolean> =>
+      (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
+
+    // Not an admin: no break-glass form, and a forged post is refused by the server.
+    const carol = await newPage();
+    await oidcLogin(carol, 'carol', '/console/leases');
+    expect(await carol.getByTestId('break-glass').count()).toBe(0);
+    const carolCsrf = await carol.locator('form input[name=_csrf]').first().inputValue();
+    const forged = await carol.request.post(`${stack.url}/console/admin/revoke`, {
+      form: { _csrf: carolCsrf, environment: 'production', confirm: 'production', reason: 'x' },
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(403);
+    expect(await active(tokens[0])).toBe(true);
+
+    const page = await newPage();
+    await oidcLogin(page, 'admin', '/console/leases');
+    const card = page.getByTestId('break-glass');
+    await card.locator('select[name=environment]').selectOption('production');
+    await card.locator('input[name=reason]').fill('agent credentials leaked in a CI log');
+    // A wrong confirmation revokes nothing and says what to type.
+    await page.getByTestId('break-glass-confirm').fill('prod');
+    await page.getByTestId('break-glass-submit').click();
+    await expect(page.getByTestId('error').textContent()).resolves.toContain(
+      "type the environment's name (production) exactly",
+    );
+    expect(await active(tokens[0])).toBe(true);
+
+    // Without the CSRF token the form is refused too.
+    const noCsrf = await page.request.post(`${stack.url}/console/admin/revoke`, {
+      form: { environment: 'production', confirm: 'production', reason: 'x' },
+      maxRedirects: 0,
+    });
+    expect(noCsrf.status()).toBe(403);
+    expect(await active(tokens[0])).toBe(true);
+
+    await page.goto(`${stack.url}/console/leases`);
+    await card.locator('select[name=environment]').selectOption('production');
+    await card.locator('input[name=reason]').fill('agent credentials leaked in a CI log');
+    await page.getByTestId('break-glass-confirm').fill('production');
+    await page.screenshot({ path: join(ARTIFACTS, 'break-glass.png'), fullPage: true });
+    await page.getByTestId('break-glass-submit').click();
+    await page.waitForURL(/done=break-glass/);
+    await expect(page.getByTestId('flash').textContent()).resolves.toMatch(
+      /^Break glass in production: \d+ leases revoked, 0 still being revoked by the worker, \d+ open requests cancelled\.$/,
+    );
+    for (const token of tokens) {
+      expect(await active(token)).toBe(false);
+    }
+    expect((await stack.call('GET', `/v1/requests/${pendingId}`, { token: agentToken })).body.state).toBe('cancelled');
+    await page.goto(`${stack.url}/console/leases?environment=production`);
+    await expect(page.getByTestId('lease-count').textContent()).resolves.toBe('0');
   });
 
   it('refuses a replayed or unknown OIDC callback', async () => {

@@ -43,6 +43,7 @@ button.danger{background:var(--bad);border-color:var(--bad);color:#fff}
 button:disabled,input:disabled,textarea:disabled{opacity:.5;cursor:not-allowed}
 button.link{background:none;border:none;color:#fff;text-decoration:underline;padding:0}
 form.inline{display:inline}
+form.stack{display:flex;flex-direction:column;gap:.6rem;max-width:28rem}.break-glass{border-left:5px solid var(--bad)}
 .filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;margin-bottom:.8rem}
 .table-wrap{overflow-x:auto}
 table.list{width:100%;border-collapse:collapse}table.list th,table.list td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}

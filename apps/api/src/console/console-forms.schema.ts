@@ -16,11 +16,18 @@ export const PendingQuerySchema = z.strictObject({
     .transform((v) => (v ? v : undefined)),
 });
 
+const count = z.coerce.number().int().min(0).max(10_000_000).optional();
+
 export const LeasesQuerySchema = z.strictObject({
   environment: filterValue,
   role: filterValue,
   session: filterValue,
-  done: z.enum(['revoked', 'session-revoked']).optional(),
+  done: z.enum(['revoked', 'session-revoked', 'break-glass']).optional(),
+  // Break glass outcome, shown in the flash after the redirect.
+  env: filterValue,
+  revoked: count,
+  pending: count,
+  cancelled: count,
 });
 
 export const RequestPageQuerySchema = z.strictObject({
@@ -69,3 +76,15 @@ export const DevLoginFormSchema = z.strictObject({
 });
 
 export const ConsoleIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'is not a valid id');
+
+/** Break glass for one environment: the admin types the environment's name to confirm. */
+export const BreakGlassFormSchema = z.strictObject({
+  _csrf: csrf,
+  environment: z
+    .string()
+    .min(1, 'choose an environment')
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and ._:- only'),
+  confirm: z.string().max(128),
+  reason: z.string().trim().min(1, 'say why (it goes into the audit trail)').max(2000),
+});

@@ -15,6 +15,7 @@ import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { CoreError, CoreErrorCode } from '@leash/core';
 import {
+  BreakGlass,
   ConsoleQueries,
   DecideInConsole,
   LeaseQueries,
@@ -27,6 +28,7 @@ import { ZodPipe } from '../http/zod.pipe';
 import { ConsoleErrorFilter } from './console-error.filter';
 import {
   ApproveFormSchema,
+  BreakGlassFormSchema,
   ConsoleIdSchema,
   CsrfFormSchema,
   DenyFormSchema,
@@ -72,6 +74,7 @@ export class ConsolePagesController {
     private readonly leases: LeaseQueries,
     private readonly revokeLease: RevokeLeaseNow,
     private readonly revokeSession: RevokeSession,
+    private readonly breakGlass: BreakGlass,
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
   ) {}
@@ -189,6 +192,13 @@ export class ConsolePagesController {
       ...(query.session ? { session: query.session } : {}),
     };
     const leases = await this.leases.list(session.principal, { ...filter, state: 'active', limit: 500 });
+    const flash =
+      query.done === 'break-glass'
+        ? `Break glass in ${query.env ?? '?'}: ${query.revoked ?? 0} leases revoked, ` +
+          `${query.pending ?? 0} still being revoked by the worker, ${query.cancelled ?? 0} open requests cancelled.`
+        : query.done
+          ? FLASH[query.done]
+          : undefined;
     sendHtml(
       reply,
       leasesPage({
@@ -196,9 +206,39 @@ export class ConsolePagesController {
         leases,
         filter,
         admin: this.queries.isAdmin(session.principal),
-        ...(query.done ? { flash: FLASH[query.done] } : {}),
+        environments: Object.keys(this.policy.current.document.environments),
+        ...(flash ? { flash } : {}),
       }),
     );
+  }
+
+  /** Break glass for a whole environment, confirmed by typing its name (admins; the use case checks). */
+  @Post('admin/revoke')
+  async breakGlassForm(
+    @CurrentSession() session: ConsoleSession,
+    @Body(new ZodPipe(BreakGlassFormSchema)) body: z.infer<typeof BreakGlassFormSchema>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    assertCsrf(session.csrf, body._csrf);
+    if (body.confirm.trim() !== body.environment) {
+      throw new CoreError(
+        CoreErrorCode.Invalid,
+        `nothing was revoked: type the environment's name (${body.environment}) exactly to confirm`,
+      );
+    }
+    const result = await this.breakGlass.execute({
+      principal: session.principal,
+      body: { environment: body.environment, reason: body.reason },
+      channel: 'web',
+    });
+    const q = new URLSearchParams({
+      done: 'break-glass',
+      env: body.environment,
+      revoked: String(result.revokedLeases.length),
+      pending: String(result.pendingLeases.length),
+      cancelled: String(result.cancelledRequests.length),
+    });
+    seeOther(reply, `/console/leases?${q.toString()}`);
   }
 
   @Post('leases/:id/revoke')

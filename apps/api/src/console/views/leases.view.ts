@@ -9,7 +9,37 @@ export interface LeasesPage {
   leases: LeaseView[];
   filter: { environment?: string; session?: string; role?: string };
   admin: boolean;
+  /** The policy's environments, offered to admins for break glass. */
+  environments: string[];
   flash?: string;
+}
+
+function breakGlassCard(page: LeasesPage): SafeHtml {
+  return html`<section class="card break-glass" data-testid="break-glass">
+    <h2>Break glass: revoke everything in an environment</h2>
+    <p class="explain">
+      Revokes every lease in the environment at once, for every role and principal, and cancels its pending and approved
+      requests. AWS roles get a cut-off that also denies sessions issued before now. This cannot be undone.
+    </p>
+    <form method="post" action="/console/admin/revoke" class="stack">
+      <input type="hidden" name="_csrf" value="${page.session.csrf}" />
+      <label
+        >Environment
+        <select name="environment" required>
+          <option value="">choose…</option>
+          ${page.environments.map((e) => html`<option value="${e}">${e}</option>`)}
+        </select></label
+      >
+      <label>Reason (audited) <input name="reason" maxlength="2000" required /></label>
+      <label
+        >Type the environment's name to confirm
+        <input name="confirm" maxlength="128" autocomplete="off" required data-testid="break-glass-confirm"
+      /></label>
+      <button type="submit" class="danger" data-testid="break-glass-submit">
+        Revoke everything in this environment
+      </button>
+    </form>
+  </section>`;
 }
 
 export function leasesPage(page: LeasesPage): SafeHtml {
@@ -97,6 +127,7 @@ export function leasesPage(page: LeasesPage): SafeHtml {
             </section>`
           : ''
       }
+      ${page.admin ? breakGlassCard(page) : ''}
       <p class="sub">States: ${stateBadge('active')} leases expire on their own; revoking ends them now.</p>`,
   );
 }
