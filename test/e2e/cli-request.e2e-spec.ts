@@ -156,6 +156,33 @@ describe('leash request (CLI)', () => {
     expect(unreachable.stderr).toContain('cannot reach');
   });
 
+  it('leash revoke --env breaks glass for admins only, and refuses mixed or empty selectors', async () => {
+    const issued = await leash(
+      ['request', 'demo-staging-read', '--env', 'staging', '--reason', 'for break glass', '--format', 'json'],
+      env,
+    );
+    expect(issued.code).toBe(0);
+    const { lease, credential } = JSON.parse(issued.stdout) as { lease: { id: string }; credential: { token: string } };
+    stack.issuedSecrets.push(credential.token);
+    const active = async (): Promise<boolean> =>
+      (await stack.call('POST', '/v1/introspect', { body: { token: credential.token } })).body.active as boolean;
+
+    const notAdmin = await leash(['revoke', '--env', 'staging'], { ...env, LEASH_TOKEN: approver });
+    expect(notAdmin.code).toBe(3);
+    expect(notAdmin.stderr).toContain('only admins may break glass');
+    expect((await leash(['revoke', 'lease-x', '--env', 'staging'], env)).code).toBe(2);
+    expect((await leash(['revoke', '--reason', 'why'], env)).code).toBe(2);
+    expect(await active()).toBe(true);
+
+    const admin = { ...env, LEASH_TOKEN: await stack.devToken({ subject: 'admin' }) };
+    const run = await leash(['revoke', '--env', 'staging', '--principal', 'agent-cli', '--reason', 'drill'], admin);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { revokedLeases: string[]; selector: unknown };
+    expect(result.revokedLeases).toContain(lease.id);
+    expect(result.selector).toEqual({ environment: 'staging', principal: 'agent-cli' });
+    expect(await active()).toBe(false);
+  });
+
   it('leaks no issued secret into logs or Redis', async () => {
     expect(await stack.leakedSecrets()).toEqual([]);
   });

@@ -104,6 +104,12 @@ export class BrokerClient {
     return this.call('DELETE', `/v1/sessions/${encodeURIComponent(id)}`);
   }
 
+  /** Break glass (admins): `{environment?, role?, principal?, reason?}`. */
+  breakGlass(body: Record<string, string | undefined>): Promise<unknown> {
+    // Revoking many leases takes a while; the broker answers once every one was tried.
+    return this.call('POST', '/v1/admin/revoke', body, 120_000);
+  }
+
   listLeases(query: Record<string, string | undefined> = {}): Promise<{ leases: LeaseView[] }> {
     const qs = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
     return this.call('GET', `/v1/leases${qs.size ? `?${qs.toString()}` : ''}`);

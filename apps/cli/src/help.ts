@@ -15,7 +15,7 @@ Credentials:
   gcp-token ROLE --env ENV               Google executable-sourced credential helper
   kube-exec ROLE --env ENV               kubectl exec credential plugin (ExecCredential on stdout)
   kubeconfig ROLE --env ENV              print a kubeconfig user entry that runs kube-exec
-  revoke LEASE_ID | --session ID         revoke now
+  revoke LEASE_ID | --session ID         revoke now (--env/--role/--principal: break glass, admins)
 
 State:
   status [REQUEST_ID]                    a request's state, or (inside leash run) the session agent's
@@ -139,9 +139,13 @@ ${EXIT_CODES}
 `,
   revoke: `Usage: leash revoke LEASE_ID
        leash revoke --session ID
+       leash revoke --env ENV [--role ROLE] [--principal P] [--reason TEXT]
 
 Revokes one lease now (the session agent forgets it), or every lease of an agent session and cancels its
 open requests. Requesters may revoke their own; approvers and admins any.
+With --env/--role/--principal (admins only): break glass. Every unrevoked lease matching all the given
+selectors is revoked and matching pending or approved requests are cancelled; --reason goes into the audit
+trail. Prints what was revoked, what the worker is still revoking, and warnings (e.g. an unknown environment).
 ${EXIT_CODES}
 `,
   status: `Usage: leash status [REQUEST_ID]

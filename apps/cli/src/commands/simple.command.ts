@@ -66,21 +66,41 @@ export async function leasesCommand(args: string[]): Promise<number> {
   return Exit.Ok;
 }
 
-/** `leash revoke LEASE_ID | --session ID` */
+/** `leash revoke LEASE_ID | --session ID | --env ENV [--role ROLE] [--principal P] [--reason TEXT]` */
 export async function revokeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { session: { type: 'string' } },
+    options: {
+      session: { type: 'string' },
+      env: { type: 'string' },
+      role: { type: 'string' },
+      principal: { type: 'string' },
+      reason: { type: 'string' },
+    },
   });
   const api = client();
   const config = cliConfig();
-  if (values.session && positionals.length === 0) {
+  const breakGlass = values.env !== undefined || values.role !== undefined || values.principal !== undefined;
+  if (breakGlass && positionals.length === 0 && !values.session) {
+    print(
+      await api.breakGlass({
+        environment: values.env,
+        role: values.role,
+        principal: values.principal,
+        reason: values.reason,
+      }),
+    );
+    return Exit.Ok;
+  }
+  if (values.session && positionals.length === 0 && !breakGlass) {
     print(await api.revokeSession(values.session));
     return Exit.Ok;
   }
-  if (positionals.length !== 1 || values.session) {
-    throw new UsageError('leash revoke needs one LEASE_ID or --session ID');
+  if (positionals.length !== 1 || values.session || breakGlass || values.reason !== undefined) {
+    throw new UsageError(
+      'leash revoke needs one LEASE_ID, or --session ID, or a break-glass selector (--env, --role, --principal)',
+    );
   }
   const lease = await api.revokeLease(positionals[0]);
   if (config.agentSocket) {
