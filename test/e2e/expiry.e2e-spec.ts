@@ -12,6 +12,7 @@ describe('deadlines: approval timeout and claim window', () => {
   beforeAll(async () => {
     stack = await LeashStack.start({
       name: 'expiry',
+      env: { LEASH_STALE_CLAIM_MS: '1000' },
       policy: (doc) => {
         for (const role of doc.roles as Role[]) {
           role.approval =
@@ -60,6 +61,45 @@ describe('deadlines: approval timeout and claim window', () => {
     expect(claim.body.type).toMatch(/expired$/);
     await eventually(async () => {
       const view = await stack.call('GET', `/v1/requests/${created.body.id}`, { token: agent });
+      return view.body.state === 'expired' ? true : undefined;
+    }, 10_000);
+  });
+
+  it('expires a claim interrupted mid-issue (the broker died after taking the claim lock) once its window has passed', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'claim then crash' },
+    });
+    expect(created.body.state).toBe('approved');
+    const id = created.body.id as string;
+    // What an API process leaves behind when it dies between taking the claim lock and recording the lease.
+    const redis = stack.redis.client();
+    try {
+      expect(await redis.hget(`leash:req:${id}`, 'state')).toBe('approved');
+      await redis.hset(`leash:req:${id}`, 'state', 'issuing');
+    } finally {
+      redis.disconnect();
+    }
+    const retry = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
+    expect(retry.status).toBe(409);
+
+    // Past the claim window (2 s) plus LEASH_STALE_CLAIM_MS (1 s), the reconciler closes it and says why.
+    const closed = await eventually(async () => {
+      const view = await stack.call('GET', `/v1/requests/${id}`, { token: agent });
+      return view.body.state === 'expired' ? view.body : undefined;
+    }, 15_000);
+    expect(closed).toMatchObject({ state: 'expired', closedReason: 'claim_interrupted' });
+    const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
+    expect(claim.status).toBe(409);
+    expect(claim.body.type).toMatch(/expired$/);
+
+    // Requests behind it in the deadline index still expire on time.
+    const next = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'unclaimed after it' },
+    });
+    await eventually(async () => {
+      const view = await stack.call('GET', `/v1/requests/${next.body.id}`, { token: agent });
       return view.body.state === 'expired' ? true : undefined;
     }, 10_000);
   });

@@ -4,6 +4,7 @@ export const PROVIDER_REGISTRY = Symbol('ProviderRegistry');
 export const PUBLIC_URL = Symbol('PublicUrl');
 export const BROKER_LOGGER = Symbol('BrokerLogger');
 export const QUARANTINE_RETRY_MS = Symbol('QuarantineRetryMs');
+export const STALE_CLAIM_MS = Symbol('StaleClaimMs');
 
 export interface BrokerLogger {
   log(message: string, context?: Record<string, unknown>): void;

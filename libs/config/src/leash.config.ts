@@ -56,6 +56,7 @@ const sharedShape = {
   LEASH_REVOKE_ATTEMPTS: int(1, 50).default(5),
   LEASH_REVOKE_BACKOFF_MS: int(10, 600000).default(1000),
   LEASH_QUARANTINE_RETRY_MS: int(1000, 86400000).default(60000),
+  LEASH_STALE_CLAIM_MS: int(1000, 86400000).default(300000),
   LEASH_RETENTION_SECONDS: int(60, 31536000).default(7 * 86400),
   // Cloud providers. The AWS SDK reads its own standard variables (region, credential chain,
   // AWS_ENDPOINT_URL_*); they are checked here only so a malformed endpoint stops the start.
@@ -219,6 +220,8 @@ export interface SharedConfig {
   publicUrl: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   revocation: { attempts: number; backoffMs: number; quarantineRetryMs: number };
+  /** A claim still `issuing` this long after its claim window closed was interrupted (broker crash, Redis loss). */
+  staleClaimMs: number;
   retentionSeconds: number;
   aws: { maxAttempts: number; iamRegion: string };
   gcp: { iamCredentialsEndpoint?: string };
@@ -312,6 +315,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
       backoffMs: e.LEASH_REVOKE_BACKOFF_MS,
       quarantineRetryMs: e.LEASH_QUARANTINE_RETRY_MS,
     },
+    staleClaimMs: e.LEASH_STALE_CLAIM_MS,
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
     aws: { maxAttempts: e.LEASH_AWS_MAX_ATTEMPTS, iamRegion: e.LEASH_AWS_IAM_REGION },
     gcp: { iamCredentialsEndpoint: e.LEASH_GCP_IAMCREDENTIALS_ENDPOINT },

@@ -120,7 +120,8 @@ export interface Lease {
 const REQUEST_TRANSITIONS: Record<RequestState, readonly RequestState[]> = {
   pending: ['approved', 'denied', 'expired', 'cancelled'],
   approved: ['issuing', 'expired', 'cancelled'],
-  issuing: ['issued', 'approved'],
+  // expired: the claim was interrupted (the broker stopped mid-claim) and its window has long closed.
+  issuing: ['issued', 'approved', 'expired'],
   issued: [],
   denied: [],
   expired: [],

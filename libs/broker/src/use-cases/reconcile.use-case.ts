@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '@leash/core';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { BROKER_LOGGER, type BrokerLogger } from '../broker.tokens';
+import { BROKER_LOGGER, STALE_CLAIM_MS, type BrokerLogger } from '../broker.tokens';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { NotifyApprovers } from './notify-approvers.service';
 import { RevokeSession } from './revoke-session.use-case';
@@ -30,6 +30,7 @@ export class Reconcile {
     @Inject(REVOCATION_SCHEDULER)
     private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+    @Inject(STALE_CLAIM_MS) private readonly staleClaimMs: number,
     private readonly notify: NotifyApprovers,
     private readonly revokeSession: RevokeSession,
   ) {}
@@ -47,13 +48,17 @@ export class Reconcile {
     let expiredRequests = 0;
     for (const id of await this.store.overdueRequests(now, BATCH)) {
       const found = await this.store.getRequest(id);
+      // A claim still issuing long after its window closed was interrupted (API crash, Redis lost
+      // mid-claim). Expiring it frees the deadline index; a late recordLease then fails and revokes.
+      const interrupted = found?.request.state === 'issuing' && now >= found.request.expiresAt + this.staleClaimMs;
       const moved = await this.store.transitionRequest({
         id,
-        from: ['pending', 'approved'],
+        from: interrupted ? ['issuing'] : ['pending', 'approved'],
         to: 'expired',
         now,
         deadline: 'after',
         expiresAt: null,
+        ...(interrupted ? { reason: 'claim_interrupted' } : {}),
       });
       if (moved.ok && found) {
         expiredRequests += 1;
@@ -65,7 +70,16 @@ export class Reconcile {
           role: found.request.role,
           environment: found.request.environment,
           policyVersion: found.request.policyVersion,
-          details: { from: found.request.state },
+          details: {
+            from: found.request.state,
+            ...(interrupted
+              ? {
+                  note:
+                    'the claim did not finish (the broker stopped or lost Redis mid-claim); no credential was ' +
+                    'handed out, and one recorded late is revoked at once',
+                }
+              : {}),
+          },
         });
         this.notify.update(found.request, { kind: 'expired' });
       }
