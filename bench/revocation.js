@@ -143,4 +143,4 @@ async function runRevocation(stack, { active = 100000, storm = 10000, windowSeco
   };
 }
 
-module.exports = { runRevocation };
+module.exports = { runRevocation, createLeases };

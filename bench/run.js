@@ -1,12 +1,14 @@
 'use strict';
 // `npm run bench`: runs the benchmarks of SPEC §9 and writes bench/RESULTS.md.
 // Environment: BENCH_SECONDS (issuance duration, default 20), BENCH_SOAK_SECONDS (default 120; SPEC asks 3600),
-// BENCH_ACTIVE (active leases, default 100000), BENCH_STORM (leases per storm, default 10000).
+// BENCH_ACTIVE (active leases, default 100000), BENCH_STORM (leases per storm, default 10000),
+// BENCH_BREAK_GLASS (leases revoked by one break glass call, default 5000).
 const { writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { startStack, machine, rssKb, devToken } = require('./lib');
 const { runIssuance, load } = require('./issuance');
 const { runRevocation } = require('./revocation');
+const { runBreakGlass, section: breakGlassSection } = require('./break-glass');
 
 const env = (name, fallback) => Number(process.env[name] || fallback);
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
@@ -40,6 +42,13 @@ async function main() {
   try {
     process.stderr.write('[bench] revocation (100k active leases)…\n');
     results.revocation = await runRevocation(stack, { active: env('BENCH_ACTIVE', 100000), storm: env('BENCH_STORM', 10000) });
+  } finally {
+    await stack.stop();
+  }
+  stack = await startStack();
+  try {
+    process.stderr.write('[bench] break glass…\n');
+    results.breakGlass = await runBreakGlass(stack, { leases: env('BENCH_BREAK_GLASS', 5000) });
   } finally {
     await stack.stop();
   }
@@ -91,7 +100,8 @@ A second storm of ${r.kill.all.count.toLocaleString('en')} leases; the worker is
 ## API RSS during a ${env('BENCH_SOAK_SECONDS', 120)} s soak (SPEC §9 asks for one hour: \`BENCH_SOAK_SECONDS=3600 npm run bench\`)
 
 Samples (MiB): ${s.map((kb) => fmt(kb / 1024, 0)).join(', ')}
-`;
+
+${breakGlassSection(results.breakGlass)}`;
   writeFileSync(join(__dirname, 'RESULTS.md'), md);
   process.stdout.write(md);
 }
