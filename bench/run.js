@@ -104,6 +104,8 @@ Samples (MiB): ${s.map((kb) => fmt(kb / 1024, 0)).join(', ')}
 ${breakGlassSection(results.breakGlass)}`;
   writeFileSync(join(__dirname, 'RESULTS.md'), md);
   process.stdout.write(md);
+  // Keep-alive sockets and BullMQ connections of the set-up would keep the process alive.
+  process.exit(0);
 }
 
 main().catch((err) => {

@@ -64,11 +64,12 @@ export class BreakGlass {
     // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
     result.cancelledRequests = await this.cancelOpenRequests(selector, cmd.principal.id);
     // Twice: a claim that was in flight during the first pass records its lease before the second.
+    const unreachable: string[] = [];
     for (let pass = 0; pass < 2; pass += 1) {
-      const handled = new Set([...result.revokedLeases, ...result.pendingLeases]);
+      const handled = new Set([...result.revokedLeases, ...result.pendingLeases, ...unreachable]);
       const { selected, others } = await this.collect(selector, handled);
       const covered = await this.providerMeasures(selected, others, result);
-      await this.revokeAll(selected, covered, actor, result);
+      await this.revokeAll(selected, covered, actor, result, unreachable);
     }
     await this.audit.append({
       actor,
@@ -89,14 +90,24 @@ export class BreakGlass {
       selector,
       revoked: result.revokedLeases.length,
       pending: result.pendingLeases.length,
+      unreachable: unreachable.length,
     });
+    if (unreachable.length > 0) {
+      // Fail loudly rather than report success: these leases are still active and nothing retries them.
+      throw new CoreError(
+        CoreErrorCode.Unavailable,
+        `break glass revoked ${result.revokedLeases.length} leases, but ${unreachable.length} could not be ` +
+          'revoked because the store is unavailable; run it again (revoked leases are skipped)',
+        { revoked: result.revokedLeases.length, unreachable: unreachable.length },
+      );
+    }
     return result;
   }
 
   private unknownToPolicy(s: Selector): string[] {
     const doc = this.policy.current.document;
     return [
-      ...(s.environment !== undefined && !(s.environment in doc.environments)
+      ...(s.environment !== undefined && !Object.hasOwn(doc.environments, s.environment)
         ? [`environment ${s.environment} is not in the current policy`]
         : []),
       ...(s.role !== undefined && !doc.roles.some((r) => r.id === s.role)
@@ -185,21 +196,30 @@ export class BreakGlass {
     covered: Map<string, RevocationReport>,
     actor: { id: string; channel: Channel },
     result: BreakGlassResult,
+    unreachable: string[],
   ): Promise<void> {
     const queue = [...selected];
     const worker = async (): Promise<void> => {
       for (let item = queue.shift(); item; item = queue.shift()) {
         const id = item.lease.id;
         const done = covered.get(id);
-        const outcome = await this.revoke.execute({
-          leaseId: id,
-          reason: 'break_glass',
-          actor,
-          final: false,
-          ...(done ? { done } : {}),
-        });
-        if (outcome.outcome === 'retry') {
-          await this.scheduler.revokeSoon(id, 'break_glass');
+        let outcome;
+        try {
+          outcome = await this.revoke.execute({
+            leaseId: id,
+            reason: 'break_glass',
+            actor,
+            final: false,
+            ...(done ? { done } : {}),
+          });
+          if (outcome.outcome === 'retry') {
+            await this.scheduler.revokeSoon(id, 'break_glass');
+          }
+        } catch (err) {
+          // One lease's trouble (Redis blip) must not stop the others from being revoked.
+          this.logger.error('break glass: could not revoke a lease', { leaseId: id, err: String(err) });
+          unreachable.push(id);
+          continue;
         }
         // 'failed' is quarantined as revocation_failed, which the reconciler keeps retrying.
         const settled = outcome.outcome !== 'retry' && outcome.outcome !== 'failed';
