@@ -150,6 +150,10 @@ Walkthrough (paste into a second terminal):
   # Try a wrong input: a TTL above the role's maximum is refused with the reason
   leash request demo-prod-write --env production --reason "too long" --ttl 2h
 
+  # 7. break glass as an admin: revoke every lease in staging at once (agents and approvers get exit 3)
+  LEASH_TOKEN=$(curl -s -X POST ${url}/v1/dev/tokens -H 'content-type: application/json' -d '{"subject":"admin"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token') \
+    leash revoke --env staging --reason "demo drill"
+
 Approver console: ${url}/console   API reference: ${url}/docs   Readiness: ${url}/readyz
 Roles demo-aws-deploy, demo-gcp-viewer and demo-k8s-deploy need cloud/cluster configuration (docs/); without it their
 claims answer 503 problem+json and everything else works.

@@ -181,6 +181,10 @@ describe('leash request (CLI)', () => {
     expect(result.revokedLeases).toContain(lease.id);
     expect(result.selector).toEqual({ environment: 'staging', principal: 'agent-cli' });
     expect(await active()).toBe(false);
+
+    const typo = await leash(['revoke', '--env', 'stagin'], admin);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain('warning: environment stagin is not in the current policy');
   });
 
   it('leaks no issued secret into logs or Redis', async () => {

@@ -83,14 +83,17 @@ export async function revokeCommand(args: string[]): Promise<number> {
   const config = cliConfig();
   const breakGlass = values.env !== undefined || values.role !== undefined || values.principal !== undefined;
   if (breakGlass && positionals.length === 0 && !values.session) {
-    print(
-      await api.breakGlass({
-        environment: values.env,
-        role: values.role,
-        principal: values.principal,
-        reason: values.reason,
-      }),
-    );
+    const result = (await api.breakGlass({
+      environment: values.env,
+      role: values.role,
+      principal: values.principal,
+      reason: values.reason,
+    })) as { warnings?: string[] };
+    // A typo matches nothing: say so where a human looks, not only inside the JSON.
+    for (const warning of result.warnings ?? []) {
+      process.stderr.write(`leash: warning: ${warning}\n`);
+    }
+    print(result);
     return Exit.Ok;
   }
   if (values.session && positionals.length === 0 && !breakGlass) {
