@@ -4,18 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LeashStack } from '../support/leash-stack';
 import { TEST_IDP_AUDIENCE, TEST_IDP_ISSUER, TestIdp, unsignedToken } from '../support/test-idp';
+import { expectProblem } from '../support/expect-problem';
 
 const ROOT = join(__dirname, '..', '..');
-
-function expectProblem(res: { status: number; body: any; headers: Headers }, status: number, type?: RegExp): void {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(res.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
-  expect(JSON.stringify(res.body)).not.toMatch(/at \w+ \(|node_modules|\.ts:\d+/);
-  if (type) {
-    expect(res.body.type).toMatch(type);
-  }
-}
 
 describe('API edge: authentication and input validation', () => {
   let stack: LeashStack;

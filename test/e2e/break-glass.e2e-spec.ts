@@ -1,12 +1,5 @@
 import { LeashStack } from '../support/leash-stack';
-
-/** A problem+json answer with this status whose `type` ends as given. */
-function expectProblem(res: { status: number; body: any; headers: Headers }, status: number, type: RegExp): void {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(res.body.type).toMatch(type);
-  expect(JSON.stringify(res.body)).not.toMatch(/\bat .*\.js:\d+/);
-}
+import { expectProblem } from '../support/expect-problem';
 
 describe('break glass: POST /v1/admin/revoke revokes every matching lease and cancels matching requests', () => {
   let stack: LeashStack;

@@ -199,10 +199,18 @@ export class FakeAws {
     const externalId = p.get('ExternalId') ?? undefined;
     const policy = p.get('Policy') ?? undefined;
     if (!NAME.test(sessionName)) {
-      throw new AwsFault(400, 'ValidationError', `Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`);
+      throw new AwsFault(
+        400,
+        'ValidationError',
+        `Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`,
+      );
     }
     if (!Number.isInteger(duration) || duration < 900 || duration > 43_200) {
-      throw new AwsFault(400, 'ValidationError', `Value '${duration}' at 'durationSeconds' failed to satisfy constraint`);
+      throw new AwsFault(
+        400,
+        'ValidationError',
+        `Value '${duration}' at 'durationSeconds' failed to satisfy constraint`,
+      );
     }
     if (sourceIdentity !== undefined && (!NAME.test(sourceIdentity) || /^aws:/i.test(sourceIdentity))) {
       throw new AwsFault(400, 'ValidationError', 'Value at sourceIdentity failed to satisfy constraint');
@@ -242,16 +250,32 @@ export class FakeAws {
     }
     const who = caller.kind === 'broker' ? this.brokerKeys.get(caller.accessKeyId)!.arn : caller.accessKeyId;
     if (!role || caller.kind !== 'broker' || !role.trusted.includes(caller.accessKeyId)) {
-      throw new AwsFault(403, 'AccessDenied', `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      throw new AwsFault(
+        403,
+        'AccessDenied',
+        `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
     }
     if (sourceIdentity !== undefined && !role.allowSourceIdentity) {
-      throw new AwsFault(403, 'AccessDenied', `User: ${who} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}`);
+      throw new AwsFault(
+        403,
+        'AccessDenied',
+        `User: ${who} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}`,
+      );
     }
     if (role.externalId !== undefined && role.externalId !== externalId) {
-      throw new AwsFault(403, 'AccessDenied', `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      throw new AwsFault(
+        403,
+        'AccessDenied',
+        `User: ${who} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
     }
     if (duration > role.maxSessionDuration) {
-      throw new AwsFault(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+      throw new AwsFault(
+        400,
+        'ValidationError',
+        'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+      );
     }
     const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
     const issuedAt = this.now();
@@ -313,7 +337,11 @@ export class FakeAws {
     const size = (d: string): number => d.replace(/\s/g, '').length;
     const others = [...policies.entries()].filter(([n]) => n !== policyName).reduce((n, [, d]) => n + size(d), 0);
     if (others + size(doc) > INLINE_LIMIT) {
-      throw new AwsFault(409, 'LimitExceeded', `Maximum policy size of ${INLINE_LIMIT} bytes exceeded for role ${roleName}`);
+      throw new AwsFault(
+        409,
+        'LimitExceeded',
+        `Maximum policy size of ${INLINE_LIMIT} bytes exceeded for role ${roleName}`,
+      );
     }
     policies.set(policyName, doc);
     return '';

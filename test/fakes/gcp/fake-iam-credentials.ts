@@ -22,12 +22,12 @@ export function makeServiceAccountKey(email: string, projectId: string): CallerK
   const keyId = randomBytes(20).toString('hex');
   return {
     email,
-    publicPem: (publicKey).export({ type: 'spki', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     keyFile: {
       type: 'service_account',
       project_id: projectId,
       private_key_id: keyId,
-      private_key: (privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       client_email: email,
       client_id: '1000000000000000000',
       auth_uri: 'https://accounts.google.com/o/oauth2/auth',
