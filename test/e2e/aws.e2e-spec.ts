@@ -124,7 +124,10 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     const credential = claim.body.credential as AwsCredential;
     expect(Object.keys(credential).sort()).toEqual(['accessKeyId', 'expiration', 'secretAccessKey', 'sessionToken']);
     const leaseId = claim.body.lease.id as string;
-    expect(claim.body.lease.providerRef).toMatchObject({ sourceIdentity: leaseId });
+    expect(claim.body.lease.providerRef).toMatchObject({
+      sourceIdentity: leaseId,
+      accessKeyId: credential.accessKeyId,
+    });
 
     // STS saw the lease's identity: session name, SourceIdentity, tags and the rendered session policy.
     const session = fake.sessions.get(credential.accessKeyId)!;

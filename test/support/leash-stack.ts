@@ -176,7 +176,8 @@ export class LeashStack {
     const credential = body?.credential as Record<string, string> | undefined;
     if (credential) {
       for (const [key, value] of Object.entries(credential)) {
-        if (/token|secret|key/i.test(key) && value.length > 16) {
+        // An AWS access key id is an identifier, not a secret (CloudTrail logs it; leases keep it to join those logs).
+        if (/token|secret|key/i.test(key) && key !== 'accessKeyId' && value.length > 16) {
           this.issuedSecrets.push(value);
         }
       }

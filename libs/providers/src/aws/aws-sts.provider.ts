@@ -121,6 +121,8 @@ export class AwsStsProvider implements CredentialProvider {
       expiresAt,
       providerRef: {
         sourceIdentity: cmd.leaseId,
+        // Not a secret: CloudTrail records it for every call made with the session.
+        accessKeyId: assumed.accessKeyId,
         roleSessionName: `leash-${cmd.leaseId}`.slice(0, 64),
         ...(assumed.assumedRoleArn ? { assumedRoleArn: assumed.assumedRoleArn } : {}),
       },
