@@ -146,6 +146,11 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     expect(who.Arn).toBe(`arn:aws:sts::111122223333:assumed-role/${ROLE}/leash-${leaseId}`);
     const iam = new IAMClient(clientConfig(fake, credential));
     await expect(iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
+    // The fake checks SigV4 like AWS: the key id and session token without the secret get nowhere.
+    const forged = new STSClient(clientConfig(fake, { ...credential, secretAccessKey: 'x'.repeat(40) }));
+    await expect(forged.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
 
     const revoked = await stack.call('DELETE', `/v1/leases/${leaseId}`, { token: agent });
     expect(revoked.status).toBe(200);

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
  * SDK clients. It enforces the documented AssumeRole limits, the trust policy (including
  * sts:SetSourceIdentity), IAM's inline policy quota, and evaluates the deny statements of a role's
  * inline policies when a session calls a "protected" action (iam:ListRoles here): a denial of a
- * revoked session is the revocation receipt.
+ * revoked session is the revocation receipt. Every request must carry a valid Signature Version 4
+ * signature made with the caller's secret key (broker key or session credential), as AWS checks it.
  */
 export interface FakeRole {
   accountId: string;
@@ -113,7 +114,8 @@ export class FakeAws {
     for await (const chunk of req) {
       chunks.push(chunk as Buffer);
     }
-    const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const raw = Buffer.concat(chunks);
+    const params = new URLSearchParams(raw.toString('utf8'));
     const action = params.get('Action') ?? '';
     const service = /Credential=[^/]+\/\d{8}\/[^/]+\/([a-z0-9-]+)\/aws4_request/.exec(req.headers.authorization ?? '');
     const ns = service?.[1] === 'iam' ? IAM_NS : STS_NS;
@@ -126,7 +128,7 @@ export class FakeAws {
         this.outage.remaining -= 1;
         throw new AwsFault(this.outage.status, this.outage.code, 'the fake is having an outage');
       }
-      const caller = this.authenticate(req);
+      const caller = this.authenticate(req, raw);
       accessKeyId = caller.accessKeyId;
       const body = this.dispatch(service?.[1] ?? '', action, params, caller);
       this.calls.push({ action, accessKeyId, status: 200 });
@@ -147,23 +149,22 @@ export class FakeAws {
     }
   }
 
-  private authenticate(req: IncomingMessage): Caller {
-    const match = /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\//.exec(req.headers.authorization ?? '');
-    if (!match) {
+  private authenticate(req: IncomingMessage, body: Buffer): Caller {
+    const auth = parseAuthorization(req.headers.authorization ?? '');
+    if (!auth) {
       throw new AwsFault(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
     }
-    const accessKeyId = match[1];
-    if (this.brokerKeys.has(accessKeyId)) {
-      return { kind: 'broker', accessKeyId };
-    }
-    const session = this.sessions.get(accessKeyId);
-    if (!session || req.headers['x-amz-security-token'] !== session.token) {
+    const { accessKeyId } = auth;
+    const broker = this.brokerKeys.get(accessKeyId);
+    const session = broker ? undefined : this.sessions.get(accessKeyId);
+    if (!broker && (!session || req.headers['x-amz-security-token'] !== session.token)) {
       throw new AwsFault(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
     }
-    if (Date.now() >= session.expiration) {
+    verifySignature(req, body, auth, broker?.secret ?? session!.secret);
+    if (session && Date.now() >= session.expiration) {
       throw new AwsFault(403, 'ExpiredToken', 'The security token included in the request is expired');
     }
-    return { kind: 'session', accessKeyId, session };
+    return session ? { kind: 'session', accessKeyId, session } : { kind: 'broker', accessKeyId };
   }
 
   private dispatch(service: string, action: string, p: URLSearchParams, caller: Caller): string {
@@ -384,4 +385,67 @@ export class FakeAws {
 interface Statement {
   Effect?: string;
   Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+interface SigV4Authorization {
+  accessKeyId: string;
+  date: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+function parseAuthorization(header: string): SigV4Authorization | undefined {
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+      header,
+    );
+  return m
+    ? { accessKeyId: m[1], date: m[2], region: m[3], service: m[4], signedHeaders: m[5].split(';'), signature: m[6] }
+    : undefined;
+}
+
+const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
+const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+const rfc3986 = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** AWS Signature Version 4 as documented: canonical request, string to sign, derived key, HMAC. */
+function verifySignature(req: IncomingMessage, body: Buffer, auth: SigV4Authorization, secret: string): void {
+  const amzDate = String(req.headers['x-amz-date'] ?? '');
+  const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+  if (!auth.signedHeaders.includes('host') || !amzDate.startsWith(auth.date) || Number.isNaN(signedAt)) {
+    throw new AwsFault(403, 'IncompleteSignature', 'The request signature does not conform to AWS standards.');
+  }
+  if (Math.abs(Date.now() - signedAt) > 15 * 60_000) {
+    throw new AwsFault(403, 'SignatureDoesNotMatch', 'Signature expired: the request time is too far from now.');
+  }
+  const url = new URL(req.url ?? '/', 'http://fake');
+  const query = [...url.searchParams.entries()]
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)])
+    .sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  const headers = auth.signedHeaders
+    .map(
+      (h) =>
+        `${h}:${String(req.headers[h] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
+  const payloadHash = String(req.headers['x-amz-content-sha256'] ?? sha256(body));
+  const canonical = ['POST', url.pathname, query, headers, auth.signedHeaders.join(';'), payloadHash].join('\n');
+  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, auth.date), auth.region), auth.service), 'aws4_request');
+  const expected = Buffer.from(hmac(key, toSign).toString('hex'));
+  if (!timingSafeEqual(expected, Buffer.from(auth.signature))) {
+    throw new AwsFault(
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
+  }
 }
