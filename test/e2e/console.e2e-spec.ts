@@ -392,6 +392,17 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     expect(await active(tokens[0])).toBe(true);
 
     await page.goto(`${stack.url}/console/leases`);
+    // Malformed forms (no reason, an unknown field, a bad environment name) are a 400 and revoke nothing.
+    const adminCsrf = await card.locator('input[name=_csrf]').inputValue();
+    for (const form of [
+      { _csrf: adminCsrf, environment: 'production', confirm: 'production' },
+      { _csrf: adminCsrf, environment: 'production', confirm: 'production', reason: 'r', all: 'yes' },
+      { _csrf: adminCsrf, environment: 'prod<script>', confirm: 'prod<script>', reason: 'r' },
+    ]) {
+      const bad = await page.request.post(`${stack.url}/console/admin/revoke`, { form, maxRedirects: 0 });
+      expect(bad.status()).toBe(400);
+    }
+    expect(await active(tokens[0])).toBe(true);
     await card.locator('select[name=environment]').selectOption('production');
     await card.locator('input[name=reason]').fill('agent credentials leaked in a CI log');
     await page.getByTestId('break-glass-confirm').fill('production');
@@ -413,6 +424,10 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     const res = await fetch(`${stack.url}/console/callback?code=abc&state=forged-state`, { redirect: 'manual' });
     expect(res.status).toBe(401);
     expect(await res.text()).toContain('unknown, expired or was already used');
+  });
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(stack.issuedSecrets.length).toBeGreaterThan(0);
+    expect(await stack.leakedSecrets()).toEqual([]);
   });
 });
 

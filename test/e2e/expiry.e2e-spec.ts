@@ -160,4 +160,8 @@ describe('a provider that refuses revocation', () => {
       return lease.body.state === 'revoked' ? true : undefined;
     }, 20_000);
   });
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(stack.issuedSecrets.length).toBeGreaterThan(0);
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
 });

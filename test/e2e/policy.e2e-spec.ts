@@ -402,4 +402,8 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       expect(events.map((e) => e.action)).toContain('policy.reloaded');
     });
   });
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(stack.issuedSecrets.length).toBeGreaterThan(0);
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
 });
