@@ -253,7 +253,11 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     expect(wide.status).toBe(200);
     expect(wide.body.revokedLeases).toContain(mine.leaseId);
     expect(wide.body.measures).toEqual([
-      expect.objectContaining({ provider: 'aws', note: expect.stringContaining('aws:TokenIssueTime') }),
+      expect.objectContaining({
+        provider: 'aws',
+        kind: 'cut_off',
+        note: expect.stringContaining('aws:TokenIssueTime'),
+      }),
     ]);
     const deny = JSON.parse(fake.inlinePolicy(ROLE, POLICY)!) as {
       Statement: { Sid: string; Condition: Record<string, Record<string, string>> }[];

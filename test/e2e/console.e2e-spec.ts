@@ -394,11 +394,12 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     await page.goto(`${stack.url}/console/leases`);
     // Malformed forms (no reason, an unknown field, a bad environment name) are a 400 and revoke nothing.
     const adminCsrf = await card.locator('input[name=_csrf]').inputValue();
-    for (const form of [
+    const malformed: Record<string, string>[] = [
       { _csrf: adminCsrf, environment: 'production', confirm: 'production' },
       { _csrf: adminCsrf, environment: 'production', confirm: 'production', reason: 'r', all: 'yes' },
       { _csrf: adminCsrf, environment: 'prod<script>', confirm: 'prod<script>', reason: 'r' },
-    ]) {
+    ];
+    for (const form of malformed) {
       const bad = await page.request.post(`${stack.url}/console/admin/revoke`, { form, maxRedirects: 0 });
       expect(bad.status()).toBe(400);
     }

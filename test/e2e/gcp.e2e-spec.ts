@@ -95,6 +95,23 @@ describe('gcp provider: IAM Credentials generateAccessToken per lease', () => {
     });
   });
 
+  it('break glass ends gcp leases and says plainly that their tokens expire by themselves', async () => {
+    const res = await claim('demo-gcp-viewer', 'staging', 600);
+    expect(res.status).toBe(201);
+    const admin = await stack.devToken({ subject: 'admin' });
+    const glass = await stack.call('POST', '/v1/admin/revoke', { token: admin, body: { role: 'demo-gcp-viewer' } });
+    expect(glass.status).toBe(200);
+    expect(glass.body.revokedLeases).toEqual([res.body.lease.id]);
+    expect(glass.body.measures).toEqual([
+      {
+        provider: 'gcp',
+        kind: 'unrecallable',
+        leases: 1,
+        note: expect.stringContaining(`the last at ${res.body.lease.expiresAt}`),
+      },
+    ]);
+  });
+
   it('refuses a TTL above the role maximum by policy, before any token is minted', async () => {
     const calls = fake.calls.length;
     const created = await stack.call('POST', '/v1/requests', {

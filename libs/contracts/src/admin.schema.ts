@@ -34,8 +34,19 @@ export const BreakGlassResultSchema = z
     pendingLeases: z.array(z.string()),
     /** Pending or approved-but-unclaimed requests that were cancelled so nothing new is issued from them. */
     cancelledRequests: z.array(z.string()),
-    /** Provider-wide measures taken (e.g. an AWS role's aws:TokenIssueTime cut-off). */
-    measures: z.array(z.object({ provider: z.string(), leases: z.number(), note: z.string() })),
+    /**
+     * What providers did beyond one lease: `cut_off` (e.g. an AWS role's aws:TokenIssueTime cut-off covering
+     * `leases`), or `unrecallable` (credentials the provider cannot recall, e.g. GCP access tokens: the leases
+     * ended, the credentials expire by themselves).
+     */
+    measures: z.array(
+      z.object({
+        provider: z.string(),
+        kind: z.enum(['cut_off', 'unrecallable']),
+        leases: z.number(),
+        note: z.string(),
+      }),
+    ),
     /** Selector values the current policy does not know (leases of removed roles still match). */
     warnings: z.array(z.string()),
   })

@@ -28,6 +28,7 @@ export const LeasesQuerySchema = z.strictObject({
   revoked: count,
   pending: count,
   cancelled: count,
+  unrecallable: count,
 });
 
 export const RequestPageQuerySchema = z.strictObject({

@@ -195,7 +195,10 @@ export class ConsolePagesController {
     const flash =
       query.done === 'break-glass'
         ? `Break glass in ${query.env ?? '?'}: ${query.revoked ?? 0} leases revoked, ` +
-          `${query.pending ?? 0} still being revoked by the worker, ${query.cancelled ?? 0} open requests cancelled.`
+          `${query.pending ?? 0} still being revoked by the worker, ${query.cancelled ?? 0} open requests cancelled.` +
+          (query.unrecallable
+            ? ` ${query.unrecallable} of the revoked credentials cannot be recalled by their provider (GCP) and expire by themselves.`
+            : '')
         : query.done
           ? FLASH[query.done]
           : undefined;
@@ -237,6 +240,7 @@ export class ConsolePagesController {
       revoked: String(result.revokedLeases.length),
       pending: String(result.pendingLeases.length),
       cancelled: String(result.cancelledRequests.length),
+      unrecallable: String(result.measures.filter((m) => m.kind === 'unrecallable').reduce((n, m) => n + m.leases, 0)),
     });
     seeOther(reply, `/console/leases?${q.toString()}`);
   }

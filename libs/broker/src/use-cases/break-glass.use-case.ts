@@ -65,11 +65,22 @@ export class BreakGlass {
     result.cancelledRequests = await this.cancelOpenRequests(selector, cmd.principal.id);
     // Twice: a claim that was in flight during the first pass records its lease before the second.
     const unreachable: string[] = [];
+    const unrecallable = new Map<string, Lease[]>();
     for (let pass = 0; pass < 2; pass += 1) {
       const handled = new Set([...result.revokedLeases, ...result.pendingLeases, ...unreachable]);
       const { selected, others } = await this.collect(selector, handled);
       const covered = await this.providerMeasures(selected, others, result);
-      await this.revokeAll(selected, covered, actor, result, unreachable);
+      await this.revokeAll(selected, covered, actor, result, { unreachable, unrecallable });
+    }
+    // Say plainly what break glass could not stop (GCP access tokens), so nobody believes it dead.
+    for (const [provider, leases] of unrecallable) {
+      const last = new Date(Math.max(...leases.map((l) => l.expiresAt))).toISOString();
+      result.measures.push({
+        provider,
+        kind: 'unrecallable',
+        leases: leases.length,
+        note: `${leases.length} ${provider} credential(s) cannot be recalled by the provider: the leases ended, the credentials expire by themselves, the last at ${last}`,
+      });
     }
     await this.audit.append({
       actor,
@@ -180,7 +191,7 @@ export class BreakGlass {
           covered.set(leaseId, report);
           notes.set(report.note ?? report.effect, (notes.get(report.note ?? report.effect) ?? 0) + 1);
         }
-        notes.forEach((leases, note) => result.measures.push({ provider: kind, leases, note }));
+        notes.forEach((leases, note) => result.measures.push({ provider: kind, kind: 'cut_off', leases, note }));
       } catch (err) {
         this.logger.error('break glass: provider-wide measure failed; revoking lease by lease', {
           provider: kind,
@@ -196,7 +207,7 @@ export class BreakGlass {
     covered: Map<string, RevocationReport>,
     actor: { id: string; channel: Channel },
     result: BreakGlassResult,
-    unreachable: string[],
+    seen: { unreachable: string[]; unrecallable: Map<string, Lease[]> },
   ): Promise<void> {
     const queue = [...selected];
     const worker = async (): Promise<void> => {
@@ -218,8 +229,13 @@ export class BreakGlass {
         } catch (err) {
           // One lease's trouble (Redis blip) must not stop the others from being revoked.
           this.logger.error('break glass: could not revoke a lease', { leaseId: id, err: String(err) });
-          unreachable.push(id);
+          seen.unreachable.push(id);
           continue;
+        }
+        if (outcome.outcome === 'revoked' && outcome.report?.effect === 'expires_by_itself') {
+          const list = seen.unrecallable.get(item.lease.provider) ?? [];
+          list.push(item.lease);
+          seen.unrecallable.set(item.lease.provider, list);
         }
         // 'failed' is quarantined as revocation_failed, which the reconciler keeps retrying.
         const settled = outcome.outcome !== 'retry' && outcome.outcome !== 'failed';
