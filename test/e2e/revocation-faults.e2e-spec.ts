@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { eventually } from '../support/eventually';
 import { LeashStack } from '../support/leash-stack';
 
@@ -55,6 +55,31 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
       const introspection = await stack.call('POST', '/v1/introspect', { body: { token: lease.token } });
       expect(introspection.body.active).toBe(false);
     }
+  });
+
+  it('a revocation job held by a worker that died is taken over within seconds after the restart', async () => {
+    await stack.worker.stop();
+    const lease = await issue(5);
+    await new Promise((r) => setTimeout(r, 5500));
+    // A worker takes the due job and dies before finishing: its connection drops with the job active and locked.
+    const dying = new Worker('leash-revocations', null, {
+      connection: { url: stack.redis.url },
+      prefix: 'leash:bull',
+      autorun: false,
+      lockDuration: 5000,
+    });
+    const job = await dying.getNextJob('dying-worker-token');
+    expect(job?.id).toBe(lease.leaseId);
+    await dying.close(true);
+    expect(await leaseState(lease.leaseId)).toBe('active');
+
+    const restarted = Date.now();
+    await stack.worker.start();
+    // BullMQ's default lock (30 s) would leave this lease usable for half a minute more; well within 15 s now.
+    await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 15_000, 150);
+    expect(Date.now() - restarted).toBeLessThan(15_000);
+    const introspection = await stack.call('POST', '/v1/introspect', { body: { token: lease.token } });
+    expect(introspection.body.active).toBe(false);
   });
 
   it('fails closed with 503 while Redis is down and loses nothing when it returns', async () => {

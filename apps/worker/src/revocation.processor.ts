@@ -4,6 +4,8 @@ import { CoreError, CoreErrorCode, type JsonLogger } from '@leash/core';
 import { REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
 import type { RevokeLease } from '@leash/broker';
 
+const REVOCATION_LOCK_MS = 5000;
+
 /** Runs revoke-lease jobs: at expiry (delayed jobs), early revocations the API handed over, and reconciler finds. */
 export function startRevocationWorker(
   revokeLease: RevokeLease,
@@ -45,6 +47,11 @@ export function startRevocationWorker(
       connection,
       prefix: `${options.prefix}:bull`,
       concurrency: options.concurrency,
+      // A job held by a worker that died is handed to another after at most ~2 × 5 s, not BullMQ's
+      // default 30 s lock plus 30 s check: SPEC §9 allows a lease to outlive its expiry by 5 s after a
+      // worker restart. Running jobs renew their lock every 2.5 s, so slow provider calls are not affected.
+      lockDuration: REVOCATION_LOCK_MS,
+      stalledInterval: REVOCATION_LOCK_MS,
     },
   );
   worker.on('error', (err) => logger.warn('revocation worker error', { err: err.message }));
