@@ -72,16 +72,19 @@ export class BreakGlass {
       const covered = await this.providerMeasures(selected, others, result);
       await this.revokeAll(selected, covered, actor, result, { unreachable, unrecallable });
     }
-    // Say plainly what break glass could not stop (GCP access tokens), so nobody believes it dead.
-    for (const [provider, leases] of unrecallable) {
-      const last = new Date(Math.max(...leases.map((l) => l.expiresAt))).toISOString();
-      result.measures.push({
-        provider,
-        kind: 'unrecallable',
-        leases: leases.length,
-        note: `${leases.length} ${provider} credential(s) cannot be recalled by the provider: the leases ended, the credentials expire by themselves, the last at ${last}`,
-      });
-    }
+    result.measures.push(...unrecallableMeasures(unrecallable));
+    await this.report(actor, selector, reason, result, unreachable.length);
+    return result;
+  }
+
+  /** Audits and logs the outcome; fails loudly when some leases could not be reached at all. */
+  private async report(
+    actor: { id: string; channel: Channel },
+    selector: Selector,
+    reason: string | undefined,
+    result: BreakGlassResult,
+    unreachable: number,
+  ): Promise<void> {
     await this.audit.append({
       actor,
       action: 'admin.break_glass',
@@ -101,18 +104,17 @@ export class BreakGlass {
       selector,
       revoked: result.revokedLeases.length,
       pending: result.pendingLeases.length,
-      unreachable: unreachable.length,
+      unreachable,
     });
-    if (unreachable.length > 0) {
+    if (unreachable > 0) {
       // Fail loudly rather than report success: these leases are still active and nothing retries them.
       throw new CoreError(
         CoreErrorCode.Unavailable,
-        `break glass revoked ${result.revokedLeases.length} leases, but ${unreachable.length} could not be ` +
+        `break glass revoked ${result.revokedLeases.length} leases, but ${unreachable} could not be ` +
           'revoked because the store is unavailable; run it again (revoked leases are skipped)',
-        { revoked: result.revokedLeases.length, unreachable: unreachable.length },
+        { revoked: result.revokedLeases.length, unreachable },
       );
     }
-    return result;
   }
 
   private unknownToPolicy(s: Selector): string[] {
@@ -244,6 +246,21 @@ export class BreakGlass {
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   }
+}
+
+/** Says plainly what break glass could not stop (GCP access tokens), so nobody believes it dead. */
+function unrecallableMeasures(unrecallable: Map<string, Lease[]>): BreakGlassResult['measures'] {
+  return [...unrecallable].map(([provider, leases]) => {
+    const last = new Date(Math.max(...leases.map((l) => l.expiresAt))).toISOString();
+    return {
+      provider,
+      kind: 'unrecallable' as const,
+      leases: leases.length,
+      note:
+        `${leases.length} ${provider} credential(s) cannot be recalled by the provider: the leases ended, ` +
+        `the credentials expire by themselves, the last at ${last}`,
+    };
+  });
 }
 
 function toCommand(x: Unrevoked): ProviderRevokeCommand {
