@@ -91,6 +91,10 @@ describe('break glass: POST /v1/admin/revoke revokes every matching lease and ca
     const revoked = await stack.call('GET', `/v1/audit?action=lease.revoked&lease=${prodA.id}`, { token: admin });
     expect(revoked.body.events[0]).toMatchObject({ details: { reason: 'break_glass' } });
 
+    // The metric behind the LeashBreakGlass alert (deploy/observability/leash-alerts.yaml).
+    const metrics = await (await fetch(stack.metricsUrl)).text();
+    expect(metrics).toMatch(/^leash_audit_events_total\{action="admin\.break_glass",service="leash-api"\} 1$/m);
+
     // Repeating it finds nothing left to do.
     const again = await stack.call('POST', '/v1/admin/revoke', { token: admin, body: { environment: 'production' } });
     expect(again.body).toMatchObject({ revokedLeases: [], cancelledRequests: [] });
