@@ -237,11 +237,8 @@ export class RedisLeaseStore implements LeaseStore {
     } else {
       ids = await this.guard(this.redis.zrevrange(this.k.all(), 0, 9999));
     }
-    const pipeline = this.redis.pipeline();
-    ids.forEach((id) => pipeline.hgetall(this.k.lease(id)));
-    const rows = ids.length > 0 ? checked(await this.guard(pipeline.exec())) : [];
-    return rows
-      .map(([, hash]) => decodeLease(hash as Record<string, string>))
+    return (await this.leaseHashes(ids))
+      .map((hash) => decodeLease(hash))
       .filter((l): l is Lease => l !== undefined)
       .filter(
         (l) =>
@@ -261,12 +258,8 @@ export class RedisLeaseStore implements LeaseStore {
     ]);
     const ids = [...new Set([...active, ...quarantined])];
     for (let i = 0; i < ids.length; i += batchSize) {
-      const pipeline = this.redis.pipeline();
-      ids.slice(i, i + batchSize).forEach((id) => pipeline.hgetall(this.k.lease(id)));
-      const rows = checked(await this.guard(pipeline.exec()));
       const batch: { lease: Lease; handle: Record<string, unknown> }[] = [];
-      for (const [, hash] of rows) {
-        const raw = hash as Record<string, string>;
+      for (const raw of await this.leaseHashes(ids.slice(i, i + batchSize))) {
         const lease = decodeLease(raw);
         if (lease && lease.state !== 'revoked') {
           batch.push({ lease, handle: JSON.parse(raw.handle ?? '{}') as Record<string, unknown> });
@@ -274,6 +267,16 @@ export class RedisLeaseStore implements LeaseStore {
       }
       yield batch;
     }
+  }
+
+  /** The raw lease hashes of `ids`, in one round trip. */
+  private async leaseHashes(ids: string[]): Promise<Record<string, string>[]> {
+    if (ids.length === 0) {
+      return [];
+    }
+    const pipeline = this.redis.pipeline();
+    ids.forEach((id) => pipeline.hgetall(this.k.lease(id)));
+    return checked(await this.guard(pipeline.exec())).map(([, hash]) => hash as Record<string, string>);
   }
 
   async listSessionRequests(sessionId: string): Promise<string[]> {

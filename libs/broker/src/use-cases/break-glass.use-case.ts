@@ -1,10 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, CoreError, CoreErrorCode, type Channel, type Clock, type Lease, type Principal } from '@leash/core';
+import { CoreError, CoreErrorCode, type Channel, type Lease, type Principal } from '@leash/core';
 import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { isAdmin } from '@leash/policy';
-import type { ProviderRegistry, RevocationReport, RevokeCommand as ProviderRevokeCommand } from '@leash/providers';
+import type {
+  CredentialProvider,
+  ProviderRegistry,
+  RevocationReport,
+  RevokeCommand as ProviderRevokeCommand,
+} from '@leash/providers';
 import { forbidden } from '../access-control';
 import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
@@ -38,7 +43,6 @@ export class BreakGlass {
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
-    @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
     @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
@@ -162,7 +166,7 @@ export class BreakGlass {
           if (!done.has(item.lease.id)) {
             selected.push(item);
           }
-        } else if (this.providers.has(item.lease.provider) && this.providers.get(item.lease.provider).breakGlass) {
+        } else if (this.widerMeasure(item.lease.provider)) {
           const list = others.get(item.lease.provider) ?? [];
           list.push(toCommand(item));
           others.set(item.lease.provider, list);
@@ -170,6 +174,11 @@ export class BreakGlass {
       }
     }
     return { selected, others };
+  }
+
+  /** The provider's break-glass measure wider than one lease, if it has one (AWS role cut-off). */
+  private widerMeasure(kind: Lease['provider']): CredentialProvider['breakGlass'] {
+    return this.providers.has(kind) ? this.providers.get(kind).breakGlass?.bind(this.providers.get(kind)) : undefined;
   }
 
   /** Lets providers with a wider measure take it; a failure there only means revoking one by one. */
@@ -181,13 +190,13 @@ export class BreakGlass {
     const covered = new Map<string, RevocationReport>();
     const kinds = [...new Set(selected.map((x) => x.lease.provider))];
     for (const kind of kinds) {
-      const provider = this.providers.has(kind) ? this.providers.get(kind) : undefined;
-      if (!provider?.breakGlass) {
+      const breakGlass = this.widerMeasure(kind);
+      if (!breakGlass) {
         continue;
       }
       const mine = selected.filter((x) => x.lease.provider === kind).map(toCommand);
       try {
-        const reports = await provider.breakGlass({ selected: mine, others: others.get(kind) ?? [] });
+        const reports = await breakGlass({ selected: mine, others: others.get(kind) ?? [] });
         const notes = new Map<string, number>();
         for (const [leaseId, report] of reports) {
           covered.set(leaseId, report);
