@@ -49,6 +49,18 @@ describe('renderRequestMessage', () => {
     expect(text).toContain('50 more characters: <https://leash/x|full plan in the console>');
   });
 
+  it('escapes the top-level fallback text too, so a principal named like a mention cannot ping the channel', () => {
+    for (const outcome of [
+      undefined,
+      { kind: 'denied' as const, by: 'eve <!here>', comment: '<!everyone> <@U123>' },
+      { kind: 'approved' as const, by: 'x', final: true, progress: '1 of 1', approvers: ['<!subteam^S1>'] },
+    ]) {
+      const message = sut({ ...request, principal: 'agent-<!channel>', reason: 'r' }, outcome, 'https://leash/x');
+      expect(message.text).not.toMatch(/<[!@#]/);
+      expect(message.text).toContain('agent-&lt;!channel&gt;');
+    }
+  });
+
   it('drops the decision buttons once the request is decided, and names every approver', () => {
     const message = sut(
       { ...request, state: 'approved' },

@@ -80,7 +80,9 @@ export function statusLine(request: AccessRequest, outcome: ApprovalOutcome | un
     case 'denied':
       return `:no_entry: Denied by ${who([outcome.by])}${outcome.comment ? `: “${escapeMrkdwn(clip(outcome.comment, SLACK_COMMENT_MAX))}”` : ''}`;
     case 'expired':
-      return ':hourglass: Expired without a decision (or unclaimed)';
+      return request.closedReason
+        ? `:hourglass: Closed: ${escapeMrkdwn(clip(request.closedReason, 300))}`
+        : ':hourglass: Expired without a decision (or unclaimed)';
     case 'cancelled':
       return ':heavy_multiplication_x: Cancelled by the requester';
     case 'issued':
@@ -150,7 +152,8 @@ export function renderRequestMessage(
     { type: 'button', action_id: SlackIds.open, text: plain('Open in console', 75), url: consoleUrl },
   ];
   blocks.push({ type: 'actions', block_id: `${SlackIds.decideBlockPrefix}${request.digest}`, elements: buttons });
-  const text = `Access request ${request.role}@${request.environment} by ${request.principal}: ${statusLine(request, outcome)}`;
+  // The fallback text is mrkdwn too (notifications, screen readers): agent text is escaped here as in the blocks.
+  const text = `Access request ${e(request.role)}@${e(request.environment)} by ${e(clip(request.principal, 200))}: ${statusLine(request, outcome)}`;
   return { text: clip(text, 3000), blocks };
 }
 

@@ -3,6 +3,7 @@ import { CoreError, CoreErrorCode, type Principal } from '@leash/core';
 import {
   ApprovalError,
   ApprovalErrorCode,
+  escapeMrkdwn,
   SLACK_ISSUER,
   SLACK_RESPONDER,
   type SlackInteraction,
@@ -110,9 +111,9 @@ export class HandleSlackInteraction {
     if (err instanceof ApprovalError) {
       switch (err.code) {
         case ApprovalErrorCode.SelfApproval:
-          return { reason: err.code, text: `:no_entry: You cannot decide this request: ${err.message}.` };
+          return { reason: err.code, text: `:no_entry: You cannot decide this request: ${escapeMrkdwn(err.message)}.` };
         case ApprovalErrorCode.NotApprover:
-          return { reason: err.code, text: `:no_entry: You are not an approver for this request: ${err.message}.` };
+          return { reason: err.code, text: `:no_entry: You are not an approver for this request: ${escapeMrkdwn(err.message)}.` };
         case ApprovalErrorCode.ChannelNotAllowed:
         case ApprovalErrorCode.MfaRequired:
           return {
@@ -120,9 +121,9 @@ export class HandleSlackInteraction {
             text: `:lock: This role accepts approvals in the web console only (it needs MFA). Open ${console}.`,
           };
         case ApprovalErrorCode.InvalidNarrowing:
-          return { reason: err.code, text: `Leash could not apply this decision: ${err.message}.` };
+          return { reason: err.code, text: `Leash could not apply this decision: ${escapeMrkdwn(err.message)}.` };
         case ApprovalErrorCode.NotPending:
-          return { reason: err.code, text: `This request is already ${String(err.details.state)}; nothing to do.` };
+          return { reason: err.code, text: `This request is already ${escapeMrkdwn(String(err.details.state))}; nothing to do.` };
         case ApprovalErrorCode.AlreadyDecided:
           return { reason: err.code, text: 'You have already approved this request.' };
         case ApprovalErrorCode.DigestMismatch:
@@ -147,7 +148,7 @@ export class HandleSlackInteraction {
   }
 
   private unknownUserText(user: string): string {
-    return `:no_entry: Your Slack account (${user}) is not linked to a Leash approver. Ask your platform team to add it to an approver group in the Leash policy.`;
+    return `:no_entry: Your Slack account (${escapeMrkdwn(user)}) is not linked to a Leash approver. Ask your platform team to add it to an approver group in the Leash policy.`;
   }
 
   private async refuse(i: Target, reason: string, text: string, approver?: string): Promise<void> {
