@@ -11,11 +11,13 @@ const { BullmqRevocationScheduler } = require(join(ROOT, 'dist/libs/broker/src/r
 const { RandomIdGenerator, fingerprintSecret } = require(join(ROOT, 'dist/libs/core/src/index.js'));
 
 const ids = new RandomIdGenerator();
+const PREFIX = '{leash}';
+const redisConfig = (url) => ({ mode: 'standalone', url, prefix: PREFIX, minReplicas: 0, replicaTimeoutMs: 2000 });
 
 async function createLeases(stack, count, expiresAtOf, { schedule }) {
-  const redis = createRedisClient(stack.redisUrl, { enableOfflineQueue: true });
-  const store = new RedisLeaseStore(redis, 'leash', 86400);
-  const scheduler = new BullmqRevocationScheduler(() => createRedisClient(stack.redisUrl, { enableOfflineQueue: true }), { attempts: 5, backoffMs: 1000, prefix: 'leash' });
+  const redis = createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true });
+  const store = new RedisLeaseStore(redis, PREFIX, 86400);
+  const scheduler = new BullmqRevocationScheduler(() => createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true }), { attempts: 5, backoffMs: 1000, prefix: PREFIX });
   const created = [];
   const now = Date.now();
   let next = 0;
@@ -56,7 +58,7 @@ async function usedMemory(redis) {
 }
 
 async function lagOf(stack, leases, waitUntil) {
-  const redis = createRedisClient(stack.redisUrl, { enableOfflineQueue: true });
+  const redis = createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true });
   while (Date.now() < waitUntil) {
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -65,7 +67,7 @@ async function lagOf(stack, leases, waitUntil) {
   for (let i = 0; i < leases.length; i += 500) {
     const batch = leases.slice(i, i + 500);
     const pipe = redis.pipeline();
-    batch.forEach((l) => pipe.hmget(`leash:lease:${l.leaseId}`, 'state', 'revokedAt'));
+    batch.forEach((l) => pipe.hmget(`{leash}:lease:${l.leaseId}`, 'state', 'revokedAt'));
     const rows = await pipe.exec();
     rows.forEach(([, [state, revokedAt]], j) => {
       if (state !== 'revoked') {
@@ -81,26 +83,26 @@ async function lagOf(stack, leases, waitUntil) {
 }
 
 async function runRevocation(stack, { active = 100000, storm = 10000, windowSeconds = 20 } = {}) {
-  const redis = createRedisClient(stack.redisUrl, { enableOfflineQueue: true });
+  const redis = createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true });
   const before = await usedMemory(redis);
   const t0 = Date.now();
   await createLeases(stack, active, () => Date.now() + 4 * 3600 * 1000, { schedule: false });
   const afterLeases = await usedMemory(redis);
   // Split the lease's own record from its request's record (sampled MEMORY USAGE).
-  const sample = await redis.zrange('leash:leases:expiry', 0, 199);
+  const sample = await redis.zrange('{leash}:leases:expiry', 0, 199);
   let leaseBytes = 0;
   let requestBytes = 0;
   for (const id of sample) {
-    leaseBytes += Number(await redis.call('MEMORY', 'USAGE', `leash:lease:${id}`));
-    const requestId = JSON.parse(await redis.hget(`leash:lease:${id}`, 'data')).requestId;
-    requestBytes += Number(await redis.call('MEMORY', 'USAGE', `leash:req:${requestId}`));
+    leaseBytes += Number(await redis.call('MEMORY', 'USAGE', `{leash}:lease:${id}`));
+    const requestId = JSON.parse(await redis.hget(`{leash}:lease:${id}`, 'data')).requestId;
+    requestBytes += Number(await redis.call('MEMORY', 'USAGE', `{leash}:req:${requestId}`));
   }
   redis.disconnect();
   // The active population gets its delayed jobs too (measured separately: BullMQ's share of memory).
-  const redis2 = createRedisClient(stack.redisUrl, { enableOfflineQueue: true });
+  const redis2 = createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true });
   const { Queue } = require('bullmq');
-  const queue = new Queue('leash-revocations', { connection: createRedisClient(stack.redisUrl, { enableOfflineQueue: true }), prefix: 'leash:bull' });
-  const leaseIds = await redis2.zrange('leash:leases:expiry', 0, -1);
+  const queue = new Queue('leash-revocations', { connection: createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true }), prefix: '{leash}:bull' });
+  const leaseIds = await redis2.zrange('{leash}:leases:expiry', 0, -1);
   for (let i = 0; i < leaseIds.length; i += 1000) {
     await queue.addBulk(leaseIds.slice(i, i + 1000).map((id) => ({ name: 'revoke-lease', data: { leaseId: id, reason: 'expired', actor: 'system' }, opts: { jobId: id, delay: 4 * 3600 * 1000, removeOnComplete: true, removeOnFail: true, attempts: 5, backoff: { type: 'exponential', delay: 1000 } } })));
   }

@@ -313,7 +313,7 @@ describe('audit trail and observability', () => {
 
   it('detects tampering in Redis through GET /v1/audit/verify and the CLI, at the first broken link', async () => {
     const redis = stack.redis.client();
-    const key = 'leash:audit';
+    const key = '{leash}:audit';
     const original = await redis.xrange(key, '-', '+');
     const rewrite = async (rows: [string, string][]): Promise<void> => {
       const tx = redis.multi().del(key);

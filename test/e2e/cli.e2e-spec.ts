@@ -372,7 +372,7 @@ process.exit(7);
         });
         expect(revoked).toMatchObject({ revokeReason: 'session', sessionId: 'cli-run-kill' });
         const redis = stack.redis.client();
-        const events = (await redis.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
+        const events = (await redis.xrange('{leash}:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
         redis.disconnect();
         expect(events).toEqual(
           expect.arrayContaining([

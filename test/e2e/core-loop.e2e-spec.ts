@@ -81,7 +81,7 @@ describe('core loop: request → approve → credential → lease → revoked at
     expect((await introspect(token)).active).toBe(false);
 
     const redis = stack.redis.client();
-    const events = (await redis.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
+    const events = (await redis.xrange('{leash}:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
     redis.disconnect();
     const revokedEvent = events.find((e) => e.action === 'lease.revoked' && e.leaseId === leaseId);
     expect(revokedEvent).toMatchObject({

@@ -75,8 +75,8 @@ describe('deadlines: approval timeout and claim window', () => {
     // What an API process leaves behind when it dies between taking the claim lock and recording the lease.
     const redis = stack.redis.client();
     try {
-      expect(await redis.hget(`leash:req:${id}`, 'state')).toBe('approved');
-      await redis.hset(`leash:req:${id}`, 'state', 'issuing');
+      expect(await redis.hget(`{leash}:req:${id}`, 'state')).toBe('approved');
+      await redis.hset(`{leash}:req:${id}`, 'state', 'issuing');
     } finally {
       redis.disconnect();
     }
@@ -113,7 +113,17 @@ describe('a provider that refuses revocation', () => {
     redis = await RedisServer.start('redis-refuse');
     const admin = redis.client();
     // The worker's Redis user may not write the JWT denylist, so every jwt revocation fails like a provider outage.
-    await admin.call('ACL', 'SETUSER', 'worker', 'on', '>worker-pw', '~leash:[^j]*', '%R~leash:jwt:*', '&*', '+@all');
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'worker',
+      'on',
+      '>worker-pw',
+      '~{leash}:[^j]*',
+      '%R~{leash}:jwt:*',
+      '&*',
+      '+@all',
+    );
     admin.disconnect();
     stack = await LeashStack.start({
       name: 'refuse',
@@ -147,7 +157,7 @@ describe('a provider that refuses revocation', () => {
     expect(listed.body.leases.map((l: { id: string }) => l.id)).toContain(leaseId);
     expect(stack.worker.log).toContain('lease quarantined as revocation_failed');
     const admin = redis.client();
-    const events = (await admin.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
+    const events = (await admin.xrange('{leash}:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
     expect(events.filter((e) => e.leaseId === leaseId).map((e) => e.action)).toEqual(
       expect.arrayContaining(['lease.revoke_failed', 'lease.revocation_failed']),
     );

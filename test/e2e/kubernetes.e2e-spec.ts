@@ -469,7 +469,7 @@ describe('kubernetes provider end to end (broker, worker, CLI and real kubectl a
     expect((await stack.call('GET', `/v1/leases/${liveLease}`, { token: agentToken })).body.state).toBe('active');
 
     const redis = stack.redis.client();
-    const events = (await redis.xrange('leash:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
+    const events = (await redis.xrange('{leash}:audit', '-', '+')).map(([, f]) => JSON.parse(f[1]));
     redis.disconnect();
     const swept = events.filter((e) => e.action === 'identity.swept');
     expect(swept).toEqual(

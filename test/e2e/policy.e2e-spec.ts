@@ -118,7 +118,7 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
     };
 
     it('answers admins with the decision, risk, rule and what matched, and creates nothing', async () => {
-      const before = await redis.keys('leash:req:*');
+      const before = await redis.keys('{leash}:req:*');
       const res = await stack.call('POST', '/v1/policy/explain', { token: tokens.admin, body });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
@@ -143,7 +143,7 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
         reasons: ['role "demo-prod-admin" needs approval'],
         policyVersion: expect.any(String),
       });
-      expect(await redis.keys('leash:req:*')).toEqual(before);
+      expect(await redis.keys('{leash}:req:*')).toEqual(before);
     });
 
     it('explains denials with their reasons', async () => {
@@ -361,7 +361,7 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       const res = await create(tokens.agent, { role: 'demo-staging-read', environment: 'staging' });
       expect(res.status).toBe(201);
       expect(res.body.decision).toBe('auto_approved');
-      const events = (await redis.xrange('leash:audit', '-', '+')).map(
+      const events = (await redis.xrange('{leash}:audit', '-', '+')).map(
         ([, f]) => JSON.parse(f[1]) as { action: string },
       );
       expect(events.map((e) => e.action)).toContain('policy.reload_failed');
@@ -396,7 +396,7 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       });
       const still = await stack.call('GET', `/v1/requests/${kept.body.id}`, { token: tokens.agent });
       expect(still.body.state).toBe('pending');
-      const events = (await redis.xrange('leash:audit', '-', '+')).map(
+      const events = (await redis.xrange('{leash}:audit', '-', '+')).map(
         ([, f]) => JSON.parse(f[1]) as { action: string },
       );
       expect(events.map((e) => e.action)).toContain('policy.reloaded');

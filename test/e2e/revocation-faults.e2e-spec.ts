@@ -34,7 +34,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
     const leases = await Promise.all([issue(5), issue(5), issue(6)]);
     const orphan = leases[2];
     // Delete the delayed revocation job of one lease by hand, as an operator mistake or a lost job would.
-    const queue = new Queue('leash-revocations', { connection: { url: stack.redis.url }, prefix: 'leash:bull' });
+    const queue = new Queue('leash-revocations', { connection: { url: stack.redis.url }, prefix: '{leash}:bull' });
     try {
       expect(await queue.getJob(orphan.leaseId)).toBeDefined();
       expect(await queue.remove(orphan.leaseId)).toBe(1);
@@ -64,7 +64,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
     // A worker takes the due job and dies before finishing: its connection drops with the job active and locked.
     const dying = new Worker('leash-revocations', null, {
       connection: { url: stack.redis.url },
-      prefix: 'leash:bull',
+      prefix: '{leash}:bull',
       autorun: false,
       lockDuration: 5000,
     });

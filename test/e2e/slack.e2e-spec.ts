@@ -284,7 +284,7 @@ describe('Slack approvals through the real @slack/web-api client and a fake Slac
     const redis = stack.redis.client();
     try {
       const events = await waitFor(async () => {
-        const rows = await redis.xrange('leash:audit', '-', '+');
+        const rows = await redis.xrange('{leash}:audit', '-', '+');
         const refused = rows
           .map(([, fields]) => JSON.parse(fields[1]))
           .filter((e) => e.action === 'slack.interaction_refused' && e.requestId === req.id);

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Logger as Pino } from 'pino';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ApiConfig } from '@leash/config';
 import { API_CONFIG } from '@leash/config';
 import { BrokerModule, REDIS, type BrokerLogger, type BrokerMetrics } from '@leash/broker';
@@ -74,7 +74,7 @@ export class AppModule {
         {
           provide: CONSOLE_SESSIONS,
           inject: [REDIS],
-          useFactory: (redis: Redis) =>
+          useFactory: (redis: Redis | Cluster) =>
             new ConsoleSessionStore(redis, config.redis.prefix, config.console.sessionTtlSeconds),
         },
         {
@@ -92,7 +92,7 @@ export class AppModule {
         {
           provide: IDEMPOTENCY_STORE,
           inject: [REDIS],
-          useFactory: (redis: Redis) => new IdempotencyStore(redis, config.redis.prefix),
+          useFactory: (redis: Redis | Cluster) => new IdempotencyStore(redis, config.redis.prefix),
         },
         { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
         { provide: APP_INTERCEPTOR, useClass: PrincipalLogInterceptor },

@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { JsonLogger } from '@leash/core';
 import type { AuditConfig } from '@leash/config';
 import { AUDIT_EXPORT_QUEUE, JobName, type AuditExportJob } from '@leash/contracts';
@@ -17,7 +17,7 @@ export class AuditExportQueue {
 
   constructor(
     private readonly exporter: AuditExport,
-    connections: { queue: Redis; worker: Redis },
+    connections: { queue: Redis | Cluster; worker: Redis | Cluster },
     private readonly options: { prefix: string; audit: AuditConfig },
     private readonly logger: JsonLogger,
   ) {

@@ -34,7 +34,7 @@ async function bootstrap(): Promise<void> {
   });
   // BullMQ workers block on Redis: their connections must retry forever and queue while offline.
   const blocking = () =>
-    createRedisClient(config.redis.url, {
+    createRedisClient(config.redis, {
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
       commandTimeout: undefined,

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { JsonLogger } from '@leash/core';
 import { NOTIFICATIONS_QUEUE, type NotifyJob } from '@leash/contracts';
 import type { DeliverNotification } from '@leash/broker';
@@ -11,7 +11,7 @@ import type { DeliverNotification } from '@leash/broker';
  */
 export function startNotificationWorker(
   deliver: DeliverNotification,
-  connection: Redis,
+  connection: Redis | Cluster,
   options: { prefix: string; concurrency: number },
   logger: JsonLogger,
 ): Worker<NotifyJob> {

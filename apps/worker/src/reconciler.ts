@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { JsonLogger } from '@leash/core';
 import { JobName, MAINTENANCE_QUEUE, type ProviderFollowUpJob } from '@leash/contracts';
 import type {
@@ -29,7 +29,7 @@ export interface MaintenanceTasks {
  */
 export async function startReconciler(
   tasks: MaintenanceTasks,
-  connections: { queue: Redis; worker: Redis },
+  connections: { queue: Redis | Cluster; worker: Redis | Cluster },
   options: { prefix: string; intervalMs: number; checkpointIntervalMs: number; sweepIntervalMs: number },
   logger: JsonLogger,
 ): Promise<{ queue: Queue; worker: Worker }> {

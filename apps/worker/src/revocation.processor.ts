@@ -1,5 +1,5 @@
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CoreError, CoreErrorCode, type JsonLogger } from '@leash/core';
 import { REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
 import type { RevokeLease } from '@leash/broker';
@@ -9,7 +9,7 @@ const REVOCATION_LOCK_MS = 5000;
 /** Runs revoke-lease jobs: at expiry (delayed jobs), early revocations the API handed over, and reconciler finds. */
 export function startRevocationWorker(
   revokeLease: RevokeLease,
-  connection: Redis,
+  connection: Redis | Cluster,
   options: { prefix: string; concurrency: number },
   logger: JsonLogger,
 ): Worker<RevokeLeaseJob> {

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { AUDIT_EXPORT_QUEUE, MAINTENANCE_QUEUE, REVOCATION_QUEUE } from '@leash/contracts';
 import type { AuditTrail, BrokerMetrics, BrokerStats } from '@leash/broker';
 
@@ -10,7 +10,7 @@ export function registerWorkerGauges(
   metrics: BrokerMetrics,
   stats: BrokerStats,
   audit: AuditTrail,
-  connection: Redis,
+  connection: Redis | Cluster,
   prefix: string,
 ): Queue[] {
   const queues = [REVOCATION_QUEUE, MAINTENANCE_QUEUE, AUDIT_EXPORT_QUEUE].map(

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { MessageRef, MessageRefStore } from './approval-notifier.port';
 
 /** Message references in a Redis hash per request (field = notifier), kept as long as requests are. */
 export class RedisMessageRefStore implements MessageRefStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly retentionSeconds: number,
   ) {}

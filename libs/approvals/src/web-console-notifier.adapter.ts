@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AccessRequest } from '@leash/core';
 import type { ApprovalNotifier, ApprovalOutcome, MessageRef } from './approval-notifier.port';
 import type { NotifierLogger, PendingRequestIndex } from './pending-request-index.port';
@@ -14,7 +14,7 @@ export class WebConsoleNotifier implements ApprovalNotifier, PendingRequestIndex
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     prefix: string,
     private readonly logger: NotifierLogger,
   ) {

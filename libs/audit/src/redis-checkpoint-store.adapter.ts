@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AuditCheckpoint, CheckpointStore } from './audit-checkpoint';
 import { AuditError } from './audit.errors';
 
@@ -7,7 +7,7 @@ const KEEP = 10_000;
 /** Checkpoints in a Redis list, newest first. */
 export class RedisCheckpointStore implements CheckpointStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { DeadLetter } from './audit-sink.port';
 import { AuditError } from './audit.errors';
 
@@ -18,7 +18,7 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 /** Per-sink export state in Redis: acknowledged cursor, pause, dead letters, registered sinks. */
 export class RedisSinkState {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {
     redis.defineCommand('leashAuditAdvance', { lua: ADVANCE, numberOfKeys: 1 });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { AuditChainVerifier, chainEvent, type ChainPoint, type ChainVerification } from '@leash/core';
 import type { AuditEvent, AuditLog, AuditObserver, AuditPage, AuditQuery, NewAuditEvent } from './audit-event';
 import { AuditError } from './audit.errors';
@@ -39,7 +39,7 @@ export class RedisStreamAuditLog implements AuditLog {
   private cachedHead?: ChainPoint;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly observers: AuditObserver[] = [],
   ) {

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
 import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore } from '@leash/leases';
@@ -137,27 +137,29 @@ export class BrokerModule {
       { provide: STALE_CLAIM_MS, useValue: config.staleClaimMs },
       { provide: CLOCK, useValue: new SystemClock() },
       { provide: ID_GENERATOR, useValue: new RandomIdGenerator() },
-      { provide: REDIS, useFactory: () => createRedisClient(config.redis.url) },
+      { provide: REDIS, useFactory: () => createRedisClient(config.redis) },
       {
         provide: LEASE_STORE,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds),
+        useFactory: (redis: Redis | Cluster) =>
+          new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds),
       },
       {
         provide: AUTO_APPROVAL_BUDGET,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new AutoApprovalBudgetStore(redis, config.redis.prefix),
+        useFactory: (redis: Redis | Cluster) => new AutoApprovalBudgetStore(redis, config.redis.prefix),
       },
       { provide: POLICY_WATCH, useValue: { path: config.policyPath, watch: config.policyWatch } },
       {
         provide: AUDIT_LOG,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new RedisStreamAuditLog(redis, config.redis.prefix, options.auditObservers ?? []),
+        useFactory: (redis: Redis | Cluster) =>
+          new RedisStreamAuditLog(redis, config.redis.prefix, options.auditObservers ?? []),
       },
       {
         provide: CHECKPOINT_STORE,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new RedisCheckpointStore(redis, config.redis.prefix),
+        useFactory: (redis: Redis | Cluster) => new RedisCheckpointStore(redis, config.redis.prefix),
       },
       {
         provide: CHECKPOINT_SIGNER,
@@ -167,13 +169,13 @@ export class BrokerModule {
       {
         provide: AUDIT_SINK_STATE,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new RedisSinkState(redis, config.redis.prefix),
+        useFactory: (redis: Redis | Cluster) => new RedisSinkState(redis, config.redis.prefix),
       },
       { provide: AUDIT_SINKS, useFactory: () => createAuditSinks(config.audit) },
       {
         provide: BUILT_PROVIDERS,
         inject: [REDIS],
-        useFactory: (redis: Redis) => createCredentialProviders(config, redis),
+        useFactory: (redis: Redis | Cluster) => createCredentialProviders(config, redis),
       },
       {
         provide: JWT_PROVIDER,
@@ -203,7 +205,7 @@ export class BrokerModule {
       {
         provide: REVOCATION_SCHEDULER,
         useFactory: () =>
-          new BullmqRevocationScheduler(() => createRedisClient(config.redis.url, { enableOfflineQueue: true }), {
+          new BullmqRevocationScheduler(() => createRedisClient(config.redis, { enableOfflineQueue: true }), {
             attempts: config.revocation.attempts,
             backoffMs: config.revocation.backoffMs,
             prefix: config.redis.prefix,
@@ -212,18 +214,19 @@ export class BrokerModule {
       {
         provide: MESSAGE_REF_STORE,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new RedisMessageRefStore(redis, config.redis.prefix, config.retentionSeconds),
+        useFactory: (redis: Redis | Cluster) =>
+          new RedisMessageRefStore(redis, config.redis.prefix, config.retentionSeconds),
       },
       {
         provide: PENDING_REQUEST_INDEX,
         inject: [REDIS],
-        useFactory: (redis: Redis) =>
+        useFactory: (redis: Redis | Cluster) =>
           new WebConsoleNotifier(redis, config.redis.prefix, { log: (m) => options.logger.log(m) }),
       },
       {
         provide: NOTIFICATION_QUEUE,
         useFactory: () =>
-          new BullmqNotificationQueue(() => createRedisClient(config.redis.url, { enableOfflineQueue: true }), {
+          new BullmqNotificationQueue(() => createRedisClient(config.redis, { enableOfflineQueue: true }), {
             attempts: config.notifications.attempts,
             backoffMs: config.notifications.backoffMs,
             prefix: config.redis.prefix,
@@ -258,7 +261,11 @@ export class BrokerModule {
 function slackInteractionProviders(signingSecret: string, prefix: string): Provider[] {
   return [
     { provide: SLACK_SIGNING_SECRET, useValue: signingSecret },
-    { provide: SLACK_REPLAY_GUARD, inject: [REDIS], useFactory: (redis: Redis) => new SlackReplayGuard(redis, prefix) },
+    {
+      provide: SLACK_REPLAY_GUARD,
+      inject: [REDIS],
+      useFactory: (redis: Redis | Cluster) => new SlackReplayGuard(redis, prefix),
+    },
     AcceptSlackInteraction,
   ];
 }

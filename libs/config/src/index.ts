@@ -1,2 +1,3 @@
 export * from './config.errors';
 export * from './leash.config';
+export * from './redis.config';

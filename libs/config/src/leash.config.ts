@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './config.errors';
+import { REDIS_SENSITIVE, redisConfig, redisRefinement, redisShape, type RedisConfig } from './redis.config';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -14,7 +15,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 /** Sensitive variables: never printed, even in validation errors. */
 const SENSITIVE = new Set<string>([
-  'LEASH_REDIS_URL',
+  ...REDIS_SENSITIVE,
   'LEASH_SLACK_BOT_TOKEN',
   'LEASH_SLACK_SIGNING_SECRET',
   'LEASH_OIDC_CLIENT_SECRET',
@@ -43,11 +44,7 @@ const csv = z.string().transform((v) =>
 );
 
 const sharedShape = {
-  LEASH_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  LEASH_REDIS_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9{}_-]{1,32}$/)
-    .default('leash'),
+  ...redisShape,
   LEASH_POLICY: z.string({ error: 'is required (path to the policy YAML file)' }).min(1),
   LEASH_POLICY_WATCH: bool.default(true),
   LEASH_JWT_KEYS: z.string().min(1).optional(),
@@ -170,6 +167,7 @@ const apiSchema = z
     LEASH_CONSOLE_MFA_MAX_AGE: int(30, 86400).default(900),
   })
   .superRefine(slackRefinement)
+  .superRefine(redisRefinement)
   .superRefine((e, ctx) => {
     const oidc = [e.LEASH_OIDC_ISSUER, e.LEASH_OIDC_CLIENT_ID];
     if (oidc.some((v) => v !== undefined) && oidc.some((v) => v === undefined)) {
@@ -195,6 +193,7 @@ const workerSchema = z
     LEASH_SWEEP_INTERVAL_MS: int(1000, 86400000).default(60000),
   })
   .superRefine(slackRefinement)
+  .superRefine(redisRefinement)
   .superRefine(auditRefinement);
 
 export interface SlackRoutes {
@@ -212,7 +211,7 @@ export interface SlackConfig {
 }
 
 export interface SharedConfig {
-  redis: { url: string; prefix: string };
+  redis: RedisConfig;
   policyPath: string;
   /** Reload the policy when its file changes (SIGHUP always reloads). */
   policyWatch: boolean;
@@ -304,7 +303,7 @@ function parse<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
 
 function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string): SharedConfig {
   return {
-    redis: { url: e.LEASH_REDIS_URL, prefix: e.LEASH_REDIS_PREFIX },
+    redis: redisConfig(e),
     policyPath: e.LEASH_POLICY,
     policyWatch: e.LEASH_POLICY_WATCH,
     jwtKeysPath: e.LEASH_JWT_KEYS,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 const WINDOW_MS = 3600 * 1000;
@@ -16,7 +16,7 @@ return 1
 /** Counts auto-approvals per principal and role per hour (the policy's auto-approval budget). */
 export class AutoApprovalBudgetStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {
     redis.defineCommand('leashBudgetConsume', { lua: CONSUME, numberOfKeys: 1 });

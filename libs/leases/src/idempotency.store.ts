@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 export type IdempotencyClaim =
@@ -12,7 +12,7 @@ const TTL_SECONDS = 24 * 3600;
 /** Remembers the outcome of mutating calls per (principal, Idempotency-Key) for 24 hours. */
 export class IdempotencyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ProviderLock } from './provider-lock.port';
 import { ProviderError, ProviderErrorCode } from './provider.errors';
 
@@ -8,7 +8,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 /** Redis lock (SET NX PX with an owner token; released only by its owner). */
 export class RedisProviderLock implements ProviderLock {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly options: { leaseMs: number; waitMs: number; stepMs: number } = {
       leaseMs: 30_000,

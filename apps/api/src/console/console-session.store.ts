@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CoreError, CoreErrorCode, type Principal } from '@leash/core';
 import type { LoginEvidence } from '@leash/approvals';
 
@@ -30,7 +30,7 @@ const hashed = (id: string): string => createHash('sha256').update(id).digest('h
  */
 export class ConsoleSessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { SLACK_MAX_SKEW_SECONDS } from './slack-signature';
 
 /**
@@ -8,7 +8,7 @@ import { SLACK_MAX_SKEW_SECONDS } from './slack-signature';
  */
 export class SlackReplayGuard {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

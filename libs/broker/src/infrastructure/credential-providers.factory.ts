@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { SystemClock } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
 import {
@@ -26,7 +26,7 @@ export interface BuiltProviders {
  * The cloud providers are always built: their SDK clients resolve the broker's identity lazily,
  * so without cloud configuration only their claims fail (503 provider not configured).
  */
-export async function createCredentialProviders(config: SharedConfig, redis: Redis): Promise<BuiltProviders> {
+export async function createCredentialProviders(config: SharedConfig, redis: Redis | Cluster): Promise<BuiltProviders> {
   const all: CredentialProvider[] = [];
   const clock = new SystemClock();
   let jwt: JwtProvider | undefined;

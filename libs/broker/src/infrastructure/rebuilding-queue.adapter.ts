@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * A BullMQ producer queue that is dropped and rebuilt on next use after a failed call: BullMQ's
@@ -10,7 +10,7 @@ export class RebuildingQueue<T> {
 
   constructor(
     private readonly name: string,
-    private readonly connect: () => Redis,
+    private readonly connect: () => Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

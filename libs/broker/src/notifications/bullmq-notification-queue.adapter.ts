@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { JobName, NOTIFICATIONS_QUEUE, type NotifyJob } from '@leash/contracts';
 import { RebuildingQueue } from '../infrastructure/rebuilding-queue.adapter';
 import type { NotificationQueue } from './notification-queue.port';
@@ -14,7 +14,7 @@ export class BullmqNotificationQueue implements NotificationQueue {
   private readonly queue: RebuildingQueue<NotifyJob>;
 
   constructor(
-    connect: () => Redis,
+    connect: () => Redis | Cluster,
     private readonly options: NotificationQueueOptions,
   ) {
     this.queue = new RebuildingQueue<NotifyJob>(NOTIFICATIONS_QUEUE, connect, options.prefix);

@@ -1,5 +1,5 @@
 import type { JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CoreError, CoreErrorCode } from '@leash/core';
 import { createHash } from 'node:crypto';
 import {
@@ -25,7 +25,7 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
   private readonly maintenance: RebuildingQueue<ProviderFollowUpJob>;
 
   constructor(
-    connect: () => Redis,
+    connect: () => Redis | Cluster,
     private readonly options: RevocationQueueOptions,
   ) {
     this.revocations = new RebuildingQueue<RevokeLeaseJob>(REVOCATION_QUEUE, connect, options.prefix);

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { JwtDenylist } from './jwt-denylist.port';
 
 /** JWT denylist in Redis: one key per revoked jti that expires with the token. */
 export class RedisJwtDenylist implements JwtDenylist {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 
