@@ -17,6 +17,7 @@ export const ProblemType = {
   AlreadyClaimed: `${PROBLEM_BASE}already-claimed`,
   NotPending: `${PROBLEM_BASE}not-pending`,
   Expired: `${PROBLEM_BASE}expired`,
+  PolicyChanged: `${PROBLEM_BASE}policy-changed`,
   RateLimited: `${PROBLEM_BASE}rate-limited`,
   Unavailable: `${PROBLEM_BASE}unavailable`,
   ProviderFailed: `${PROBLEM_BASE}provider-failed`,

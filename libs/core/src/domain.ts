@@ -78,8 +78,10 @@ export interface AccessRequest {
   principalEmail?: string;
   /** Why the policy decided as it did (e.g. "auto-approval budget exhausted"); shown to approvers. */
   decisionReasons?: string[];
-  /** Provider scope (the role's settings) the digest was computed over. */
+  /** Provider scope (the role's settings) the digest was computed over; the claim mints from it. */
   scope?: unknown;
+  /** Digest of the role and environment definitions the request was decided under (covered by `digest`). */
+  roleFingerprint?: string;
   /** Set when an approver narrowed the TTL before approving. */
   narrowed?: { fromTtlSeconds: number; by: string };
   /** Why the request was closed by the system (e.g. the reloaded policy no longer allows the role). */

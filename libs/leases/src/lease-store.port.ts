@@ -93,6 +93,14 @@ export interface LeaseStore {
    */
   waitForChange(id: string, timeoutMs: number, stillWaiting?: () => Promise<boolean>): Promise<void>;
   ping(): Promise<void>;
+  /**
+   * Records that everything under these scopes (e.g. `session:ID`, `env:production`) was ended at
+   * `at` (session end, break glass). A claim that was already in flight checks the fences after
+   * recording its lease and revokes it, so no claim outlives the end it raced.
+   */
+  raiseFences(scopes: string[], at: number): Promise<void>;
+  /** The latest time any of these scopes was fenced, if any. */
+  latestFence(scopes: string[]): Promise<number | undefined>;
 }
 
 export type SessionWriteResult =

@@ -20,6 +20,8 @@ type Reply = [string, ...unknown[]];
 const TERMINAL = new Set(['denied', 'expired', 'cancelled']);
 
 /** Redis adapter of the lease store. Keys share one prefix; use a hash tag (e.g. `{leash}`) on Redis Cluster. */
+const FENCE_TTL_MS = 24 * 3600 * 1000;
+
 export class RedisLeaseStore implements LeaseStore {
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscriber?: Redis | Cluster;
@@ -60,7 +62,31 @@ export class RedisLeaseStore implements LeaseStore {
     all: () => `${this.prefix}:leases:all`,
     quarantine: () => `${this.prefix}:leases:quarantine`,
     events: () => `${this.prefix}:events:requests`,
+    fence: (scope: string) => `${this.prefix}:fence:${scope}`,
   };
+
+  async raiseFences(scopes: string[], at: number): Promise<void> {
+    const tx = this.redis.multi();
+    // A fence matters only to claims in flight when it was raised; a day is far beyond any claim.
+    scopes.forEach((scope) => tx.set(this.k.fence(scope), String(at), 'PX', FENCE_TTL_MS));
+    await this.guard(tx.exec());
+  }
+
+  async latestFence(scopes: string[]): Promise<number | undefined> {
+    if (scopes.length === 0) {
+      return undefined;
+    }
+    const pipeline = this.redis.pipeline();
+    scopes.forEach((scope) => pipeline.get(this.k.fence(scope)));
+    const replies = (await this.guard(pipeline.exec())) ?? [];
+    const times = replies.flatMap(([err, value]) => {
+      if (err) {
+        throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'the lease store (Redis) is unavailable', { cause: err });
+      }
+      return typeof value === 'string' ? [Number(value)] : [];
+    });
+    return times.length > 0 ? Math.max(...times) : undefined;
+  }
 
   private async run(name: string, ...args: (string | number)[]): Promise<Reply> {
     const fn = (this.redis as unknown as Record<string, ScriptFn>)[name].bind(this.redis);

@@ -69,6 +69,24 @@ export class FakeIamCredentials {
     this.tokenCreators.set(target, [...(this.tokenCreators.get(target) ?? []), caller]);
   }
 
+  /** generateAccessToken calls waiting for release() (see hold). */
+  heldCalls = 0;
+  private held?: Promise<void>;
+
+  /**
+   * Holds every generateAccessToken answer until the returned release is called, as a slow backend
+   * would: a broker's claim then sits in `issuing` for as long as a test needs.
+   */
+  hold(): () => void {
+    let release: () => void = () => undefined;
+    this.held = new Promise<void>((resolve) => (release = resolve));
+    this.heldCalls = 0;
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   fail(status: number, count = Infinity): void {
     this.outage = { status, remaining: count };
   }
@@ -95,6 +113,10 @@ export class FakeIamCredentials {
       reply(status, { error: { code: status, message, status: grpcStatus } });
     if (req.method !== 'POST' || !match) {
       return error(404, 'NOT_FOUND', 'no such method');
+    }
+    if (this.held) {
+      this.heldCalls += 1;
+      await this.held;
     }
     if (this.outage && this.outage.remaining > 0) {
       this.outage.remaining -= 1;

@@ -248,6 +248,9 @@ export class ProblemFilter implements ExceptionFilter {
             state: error.details.state,
           });
         }
+        if (error.details.policyChanged) {
+          return p(ProblemType.PolicyChanged, 'Policy changed', 409, { state: error.details.state });
+        }
         if (error.details.expired) {
           return p(ProblemType.Expired, 'Expired', 409, { state: 'expired' });
         }

@@ -3,14 +3,17 @@ import { CLOCK, type AccessRequest, type Clock } from '@leash/core';
 import { matchingPrincipalMatcher, type LoadedPolicy } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { POLICY_CHANGED_PREFIX, roleFingerprint } from '../policy/role-fingerprint';
 import { NotifyApprovers } from './notify-approvers.service';
 
 const BATCH = 10_000;
 
 /**
- * After a reload, pending requests keep the rule they were created under, unless the new policy no
- * longer allows the role for them (role removed, environment no longer served, requester no longer
- * matched); those are expired with the reason.
+ * After a reload, pending and approved-but-unclaimed requests stay open only if their role and
+ * environment are defined exactly as when they were decided and the new policy still allows them.
+ * Otherwise (role removed or changed in any setting, approver groups or limits; environment no
+ * longer served; requester no longer matched) they are expired with the reason, the approvers'
+ * messages say so, and a claim answers 409 policy-changed: what was approved is what is issued.
  */
 @Injectable()
 export class ApplyPolicyChange {
@@ -25,17 +28,17 @@ export class ApplyPolicyChange {
     const expired: string[] = [];
     for (const id of await this.store.openRequests(BATCH)) {
       const found = await this.store.getRequest(id);
-      if (!found || found.request.state !== 'pending') {
+      if (!found || (found.request.state !== 'pending' && found.request.state !== 'approved')) {
         continue;
       }
-      const reason = deniedBy(policy, found.request);
+      const reason = deniedBy(policy, found.request) ?? changedBy(policy, found.request);
       if (reason === undefined) {
         continue;
       }
-      const closedReason = `policy ${policy.version} no longer allows this request: ${reason}`;
+      const closedReason = `${POLICY_CHANGED_PREFIX}policy ${policy.version} needs a new decision: ${reason}`;
       const moved = await this.store.transitionRequest({
         id,
-        from: ['pending'],
+        from: [found.request.state],
         to: 'expired',
         now: this.clock.now(),
         expiresAt: null,
@@ -59,6 +62,12 @@ export class ApplyPolicyChange {
     }
     return { expired };
   }
+}
+
+function changedBy(policy: LoadedPolicy, request: AccessRequest): string | undefined {
+  return roleFingerprint(policy, request.role, request.environment) === request.roleFingerprint
+    ? undefined
+    : `role "${request.role}" changed since the request was decided`;
 }
 
 function deniedBy(policy: LoadedPolicy, request: AccessRequest): string | undefined {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CoreError, CoreErrorCode, type Channel, type Lease, type Principal } from '@leash/core';
+import { CLOCK, CoreError, CoreErrorCode, type Channel, type Clock, type Lease, type Principal } from '@leash/core';
 import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
@@ -14,6 +14,7 @@ import { forbidden } from '../access-control';
 import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { glassFence } from '../revocation/fences';
 import { CancelRequest } from './cancel-request.use-case';
 import { RevokeLease } from './revoke-lease.use-case';
 
@@ -46,6 +47,7 @@ export class BreakGlass {
     @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
     @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly revoke: RevokeLease,
     private readonly cancel: CancelRequest,
   ) {}
@@ -65,6 +67,8 @@ export class BreakGlass {
       measures: [],
       warnings: this.unknownToPolicy(selector),
     };
+    // Before anything is listed: a claim in flight that records its lease later sees this fence.
+    await this.store.raiseFences([glassFence(selector)], this.clock.now());
     // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
     result.cancelledRequests = await this.cancelOpenRequests(selector, cmd.principal.id);
     // Twice: a claim that was in flight during the first pass records its lease before the second.

@@ -19,8 +19,11 @@ import { forbidden, isRequester, notFound } from '../access-control';
 import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { POLICY_CHANGED_PREFIX, isClosedByPolicyChange, roleFingerprint } from '../policy/role-fingerprint';
 import { toLeaseView } from '../views';
+import { fencesOf, sessionFence } from '../revocation/fences';
 import { NotifyApprovers } from './notify-approvers.service';
+import { RevokeLease } from './revoke-lease.use-case';
 
 /**
  * The requester claims the credential of an approved request, exactly once: the request moves
@@ -40,6 +43,7 @@ export class ClaimCredential {
     private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     private readonly notify: NotifyApprovers,
+    private readonly revoke: RevokeLease,
   ) {}
 
   async execute(cmd: { principal: Principal; id: string }): Promise<ClaimResponse> {
@@ -52,19 +56,21 @@ export class ClaimCredential {
       throw forbidden('only the requester can claim the credential');
     }
     await this.lock(request);
-    const role = this.policy.current.document.roles.find((r) => r.id === request.role);
-    if (!role) {
-      await this.unlock(request);
-      throw new CoreError(CoreErrorCode.Conflict, `role ${request.role} is no longer in the policy`);
+    // The claim mints what was approved: the role settings frozen into the request. If the policy
+    // changed the role since, the approval covered something else: a new decision is needed.
+    const changed = this.policyChange(request);
+    if (changed !== undefined) {
+      await this.closeChanged(request, changed);
+      throw policyChanged(request.id, changed);
     }
     const now = this.clock.now();
     const leaseId = this.ids.leaseId();
     let issued: IssuedCredential;
     try {
-      issued = await this.providers.get(role.provider).issue({
+      issued = await this.providers.get(request.provider).issue({
         leaseId,
         requestId: request.id,
-        role: { id: role.id, settings: role.settings },
+        role: { id: request.role, settings: frozenSettings(request) },
         environment: request.environment,
         principal: request.principal,
         owner: request.owner,
@@ -95,7 +101,7 @@ export class ClaimCredential {
       state: 'active',
       role: request.role,
       environment: request.environment,
-      provider: role.provider,
+      provider: request.provider,
       principal: request.principal,
       ...(request.owner ? { owner: request.owner } : {}),
       ...(request.session ? { sessionId: request.session.id } : {}),
@@ -105,7 +111,7 @@ export class ClaimCredential {
       providerRef: issued.providerRef,
       attempts: 0,
     };
-    await this.record(lease, issued, role.provider);
+    await this.record(lease, issued, request.provider);
     await this.audit.append({
       actor: { id: request.principal, channel: 'api' },
       action: 'credential.issued',
@@ -125,6 +131,7 @@ export class ClaimCredential {
       },
     });
     this.notify.update(request, { kind: 'issued', leaseId });
+    await this.revokeIfEndedMeanwhile(lease, request.createdAt);
     return { lease: toLeaseView(lease), credential: issued.credential };
   }
 
@@ -140,6 +147,12 @@ export class ClaimCredential {
       return;
     }
     const state = moved.state ?? request.state;
+    if (state === 'expired' || state === 'cancelled') {
+      const now = (await this.store.getRequest(request.id))?.request ?? request;
+      if (isClosedByPolicyChange(now)) {
+        throw policyChanged(request.id, now.closedReason ?? '');
+      }
+    }
     if (moved.reason === 'deadline' || state === 'expired') {
       throw new CoreError(CoreErrorCode.Conflict, `the claim window of request ${request.id} has closed`, {
         state: 'expired',
@@ -153,6 +166,73 @@ export class ClaimCredential {
       });
     }
     throw new CoreError(CoreErrorCode.Conflict, `request ${request.id} is ${state}, not approved`, { state });
+  }
+
+  /**
+   * A session end or break glass that happened while this claim was minting could not see the
+   * lease yet (it lists leases after raising its fence); the claim sees the fence instead, after
+   * recording, and revokes the lease now. The credential is not handed out. Fences raised before
+   * the request was made do not concern it.
+   */
+  private async revokeIfEndedMeanwhile(lease: Lease, requestedAt: number): Promise<void> {
+    const fenced = await this.store.latestFence(fencesOf(lease));
+    if (fenced === undefined || fenced < requestedAt) {
+      return;
+    }
+    const reason = lease.sessionId && (await this.store.latestFence([sessionFence(lease.sessionId)])) === fenced;
+    const revoked = await this.revoke.execute({
+      leaseId: lease.id,
+      reason: reason ? 'session' : 'break_glass',
+      actor: { id: 'system', channel: 'system' },
+      final: false,
+    });
+    if (revoked.outcome === 'retry') {
+      await this.scheduler.revokeSoon(lease.id, reason ? 'session' : 'break_glass');
+    }
+    throw new CoreError(
+      CoreErrorCode.Conflict,
+      `the ${reason ? 'agent session' : 'access (break glass)'} ended while the credential of request ${lease.requestId} was being issued; lease ${lease.id} is revoked`,
+      { state: 'revoked', leaseId: lease.id },
+    );
+  }
+
+  /** Why the policy in force no longer matches what the request was decided under, if it does not. */
+  private policyChange(request: AccessRequest): string | undefined {
+    const policy = this.policy.current;
+    const current = roleFingerprint(policy, request.role, request.environment);
+    if (current === undefined) {
+      return `role "${request.role}" was removed (policy ${policy.version})`;
+    }
+    if (current !== request.roleFingerprint) {
+      return `role "${request.role}" changed since the request was decided (policy ${policy.version})`;
+    }
+    return undefined;
+  }
+
+  private async closeChanged(request: AccessRequest, why: string): Promise<void> {
+    const closedReason = `${POLICY_CHANGED_PREFIX}${why}; ask again for a new decision`;
+    const moved = await this.store.transitionRequest({
+      id: request.id,
+      from: ['issuing'],
+      to: 'expired',
+      now: this.clock.now(),
+      expiresAt: null,
+      reason: closedReason,
+    });
+    if (!moved.ok) {
+      return;
+    }
+    await this.audit.append({
+      actor: { id: 'system', channel: 'system' },
+      action: 'request.expired',
+      requestId: request.id,
+      sessionId: request.session?.id,
+      role: request.role,
+      environment: request.environment,
+      policyVersion: this.policy.current.version,
+      details: { reason: closedReason, createdUnder: request.policyVersion },
+    });
+    this.notify.update({ ...request, state: 'expired', closedReason }, { kind: 'expired' });
   }
 
   private async unlock(request: AccessRequest): Promise<void> {
@@ -204,4 +284,16 @@ export class ClaimCredential {
       });
     }
   }
+}
+
+function policyChanged(id: string, why: string): CoreError {
+  return new CoreError(CoreErrorCode.Conflict, `the policy changed since request ${id} was decided: ${why}`, {
+    state: 'expired',
+    policyChanged: true,
+  });
+}
+
+/** The role settings frozen into the request when it was decided (what its digest covers). */
+function frozenSettings(request: AccessRequest): Record<string, unknown> {
+  return typeof request.scope === 'object' && request.scope !== null ? (request.scope as Record<string, unknown>) : {};
 }

@@ -8,6 +8,7 @@ import { approvalUrlOf, toRequestView } from '../views';
 import { PUBLIC_URL } from '../broker.tokens';
 import { PolicyDecisions } from '../policy/policy-decisions.service';
 import { requestDigest } from '../request-digest';
+import { roleFingerprint } from '../policy/role-fingerprint';
 import { NotifyApprovers } from './notify-approvers.service';
 
 /** A principal asks for a role in an environment; the policy decides, the request is recorded. */
@@ -46,11 +47,13 @@ export class CreateAccessRequest {
     }
     const now = this.clock.now();
     const rule = evaluation.approval;
+    const fingerprint = roleFingerprint(policy, body.role, body.environment);
     const digest = requestDigest({
       role: body.role,
       environment: body.environment,
       ttlSeconds: evaluation.ttlSeconds,
       scope: evaluation.role.settings,
+      roleFingerprint: fingerprint,
       context,
       principal: principal.id,
       session: body.session,
@@ -73,6 +76,7 @@ export class CreateAccessRequest {
       risk: evaluation.risk,
       digest,
       scope: evaluation.role.settings,
+      ...(fingerprint ? { roleFingerprint: fingerprint } : {}),
       principalGroups: principal.groups,
       ...(principal.email ? { principalEmail: principal.email } : {}),
       decisionReasons: evaluation.reasons,

@@ -7,6 +7,7 @@ import { forbidden, notFound } from '../access-control';
 import { POLICY_HOLDER } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
+import { sessionFence } from '../revocation/fences';
 import { RevokeLease } from './revoke-lease.use-case';
 import { NotifyApprovers } from './notify-approvers.service';
 
@@ -69,6 +70,8 @@ export class RevokeSession {
   }
 
   private async terminate(sessionId: string, actor: Actor, action: AuditAction): Promise<SessionRevocation> {
+    // Before listing: a claim in flight that records its lease after the listing sees this fence.
+    await this.store.raiseFences([sessionFence(sessionId)], this.clock.now());
     const leases = await this.store.listLeases({ session: sessionId, limit: 10000 });
     const requestIds = await this.store.listSessionRequests(sessionId);
     const requests = (await Promise.all(requestIds.map((id) => this.store.getRequest(id)))).flatMap((r) =>
