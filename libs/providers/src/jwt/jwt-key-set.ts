@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { exportJWK, importJWK, type CryptoKey, type JWK } from 'jose';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
+import { currentIdentity, keyFileExposure } from './key-file-permissions';
 
 export type SigningAlg = 'EdDSA' | 'ES256';
 
@@ -21,9 +22,9 @@ export class JwtKeySet {
   static async fromFile(path: string): Promise<JwtKeySet> {
     let parsed: { keys?: JWK[] };
     try {
-      const mode = statSync(path).mode & 0o077;
-      if (mode !== 0) {
-        throw new Error(`${path} is readable by group or others (chmod 600 it)`);
+      const exposure = keyFileExposure(statSync(path), currentIdentity());
+      if (exposure !== undefined) {
+        throw new Error(`${path} ${exposure}`);
       }
       parsed = JSON.parse(readFileSync(path, 'utf8')) as { keys?: JWK[] };
     } catch (cause) {
