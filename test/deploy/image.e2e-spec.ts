@@ -47,6 +47,7 @@ describe('build context (.dockerignore)', () => {
     const mustNotSend = [
       '.git/config',
       '.leash-data/dev-issuer.jwk.json',
+      '.leash-data/pids/api.pid',
       '.leash-data/redis/appendonlydir/appendonly.aof.1.incr.aof',
       'node_modules/jose/package.json',
       'apps/api/node_modules/x/index.js',
