@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { loadApiConfig, loadWorkerConfig } from '@leash/config';
 import { keyFileExposure } from '@leash/providers';
 import { kustomize, schemaProblems, type KubeObject } from '../support/kube-manifests';
 import { freePort } from '../support/free-port';
@@ -66,6 +67,25 @@ describe('Kubernetes manifests (kubectl kustomize + pinned API schemas)', () => 
     expect(problems).toMatch(/runAsUser must be integer/);
     expect(problems).toMatch(/required property selector/);
     expect(problems).toMatch(/unknown field \.spec\.template\.spec\.containers\[0\]\.readinesProbe/);
+  });
+
+  it.each(OVERLAYS)('%s: API and worker settings pass the configuration validation of Leash', (overlay) => {
+    const objs = rendered.get(overlay) ?? [];
+    for (const c of LEASH_COMPONENTS) {
+      const container = leashDeployment(objs, c).spec.template.spec.containers[0];
+      const env: Record<string, string> = { ...envOf(objs) };
+      for (const v of (container.env ?? []) as Any[]) {
+        const ref = v.valueFrom?.secretKeyRef;
+        if (v.value !== undefined) {
+          env[v.name] = v.value;
+        } else if (ref && !ref.optional) {
+          // A required Secret: its value as the operator creates it (docs/operations.md).
+          const secret = named_opt(objs, 'Secret', ref.name) as Any;
+          env[v.name] = secret ? Buffer.from(secret.data[ref.key], 'base64').toString() : 'rediss://:pw@redis.internal:6380';
+        }
+      }
+      expect(() => (c === 'api' ? loadApiConfig(env) : loadWorkerConfig(env))).not.toThrow();
+    }
   });
 
   it.each(OVERLAYS)('%s: the policy in its ConfigMap passes `leash policy validate`', (overlay) => {
