@@ -94,7 +94,13 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
   const create = async (role: string, environment: string, session?: string) => {
     const res = await stack.call('POST', '/v1/requests', {
       token: agent,
-      body: { role, environment, ttlSeconds: 600, reason: 'integrity e2e', ...(session ? { session: { id: session } } : {}) },
+      body: {
+        role,
+        environment,
+        ttlSeconds: 600,
+        reason: 'integrity e2e',
+        ...(session ? { session: { id: session } } : {}),
+      },
     });
     expect(res.status).toBe(201);
     return res.body as { id: string; state: string; digest: string };
@@ -116,7 +122,9 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
       );
       expect(untouched.state).toBe('approved');
       await eventually(() =>
-        expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(pending.id))).toHaveLength(1),
+        expect([...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(pending.id))).toHaveLength(
+          1,
+        ),
       );
 
       // Widen the role: admin scope and a longer TTL limit. Approvals given before must not cover it.
@@ -155,7 +163,9 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
       // A new request under the new policy is decided and issued with the new settings.
       const again = await create('demo-prod-write', 'production');
       expect(again.digest).not.toBe(approved.digest);
-      expect((await stack.call('POST', `/v1/requests/${again.id}/approve`, { token: alice, body: {} })).status).toBe(200);
+      expect((await stack.call('POST', `/v1/requests/${again.id}/approve`, { token: alice, body: {} })).status).toBe(
+        200,
+      );
       const issued = await claim(again.id);
       expect(issued.status).toBe(201);
       const payload = JSON.parse(

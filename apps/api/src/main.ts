@@ -8,6 +8,7 @@ import { ProviderError } from '@leash/providers';
 import { BrokerMetrics, serveMetrics } from '@leash/broker';
 import { AppModule } from './app.module';
 import { registerFormParser } from './console/console-http';
+import { clientErrorHandler, frameworkErrors, refuseLongUrls } from './http/framework-errors';
 import { createApiPino, PinoBrokerLogger, requestId } from './observability/logging';
 
 async function bootstrap(): Promise<void> {
@@ -26,11 +27,15 @@ async function bootstrap(): Promise<void> {
     loggerInstance: pino,
     genReqId: requestId,
     requestIdLogLabel: 'reqId',
+    // Errors answered before routing are problem+json too.
+    frameworkErrors,
+    clientErrorHandler,
   });
   const fastify = adapter.getInstance();
   // JSON and forms (RFC 7662 introspection, console forms) only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
   registerFormParser(adapter, config.bodyLimitBytes);
+  fastify.addHook('onRequest', refuseLongUrls);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

@@ -25,6 +25,11 @@ export const ProblemType = {
   UnsupportedMediaType: `${PROBLEM_BASE}unsupported-media-type`,
   IdempotencyMismatch: `${PROBLEM_BASE}idempotency-key-reused`,
   BadSignature: `${PROBLEM_BASE}bad-signature`,
+  BadRequest: `${PROBLEM_BASE}bad-request`,
+  BadUrl: `${PROBLEM_BASE}bad-url`,
+  UriTooLong: `${PROBLEM_BASE}uri-too-long`,
+  HeadersTooLarge: `${PROBLEM_BASE}headers-too-large`,
+  Timeout: `${PROBLEM_BASE}timeout`,
 } as const;
 
 export interface Problem {

@@ -24,22 +24,25 @@ export class ConsoleErrorFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<ConsoleRequest>();
     securityHeaders(reply);
-    const wantsJson = request.url.startsWith('/console/fragments/');
-    if (wantsJson) {
-      this.problems.catch(error, host);
-      return;
-    }
     if (
       error instanceof CoreError &&
       error.code === CoreErrorCode.Unauthenticated &&
       error.details.console === true &&
-      request.method === 'GET'
+      request.method === 'GET' &&
+      !request.url.startsWith('/console/fragments/')
     ) {
       // No session on a page: send the browser to sign in and bring it back afterwards.
       void reply
         .status(302)
         .header('location', `/console/login?returnTo=${encodeURIComponent(request.url)}`)
         .send();
+      return;
+    }
+    // Browsers ask for HTML; scripts and other clients get the API's problem+json.
+    const accept = request.headers.accept ?? '';
+    const wantsJson = request.url.startsWith('/console/fragments/') || !/text\/html/i.test(accept);
+    if (wantsJson) {
+      this.problems.catch(error, host);
       return;
     }
     const problem = this.problems.toProblem(error);

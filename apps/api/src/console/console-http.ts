@@ -76,12 +76,10 @@ export function appendCookie(reply: FastifyReply, cookie: string): void {
 
 /** Constant-time comparison of a submitted CSRF token with the expected one; refuses with 403. */
 export function assertCsrf(expected: string | undefined, submitted: unknown): void {
-  const ok =
-    typeof expected === 'string' &&
-    expected.length > 0 &&
-    typeof submitted === 'string' &&
-    submitted.length === expected.length &&
-    timingSafeEqual(Buffer.from(submitted), Buffer.from(expected));
+  // Compare bytes, not UTF-16 units: a multibyte value of the token's length is not the token's size.
+  const a = typeof submitted === 'string' ? Buffer.from(submitted, 'utf8') : undefined;
+  const b = typeof expected === 'string' ? Buffer.from(expected, 'utf8') : undefined;
+  const ok = a !== undefined && b !== undefined && b.length > 0 && a.length === b.length && timingSafeEqual(a, b);
   if (!ok) {
     throw new CoreError(
       CoreErrorCode.Forbidden,

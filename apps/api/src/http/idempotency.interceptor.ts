@@ -48,7 +48,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       ]);
     }
     const scope = `${canonicalDigest([request.principal.issuer, request.principal.id]).slice(0, 24)}:${request.method}:${request.url.split('?')[0]}`;
-    const fingerprint = canonicalDigest(request.body ?? null);
+    const fingerprint = bodyFingerprint(request.body);
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     return from(this.store.claim(scope, key, fingerprint)).pipe(
       switchMap((claim) => {
@@ -86,5 +86,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
         }
       }),
     );
+  }
+}
+
+/** Digest of the body a key is bound to; a body JSON cannot represent canonically (e.g. 1e400) is a 400. */
+function bodyFingerprint(body: unknown): string {
+  try {
+    return canonicalDigest(body ?? null);
+  } catch {
+    throw new ValidationProblem([{ field: 'body', message: 'contains a number JSON cannot represent (out of range)' }]);
   }
 }
