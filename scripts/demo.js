@@ -129,7 +129,8 @@ Walkthrough (paste into a second terminal):
   leash request demo-staging-read --env staging --reason "read staging logs" --ttl 2m --wait
 
   # 3. production write needs a human: this waits and prints the approval URL on stderr
-  leash request demo-prod-write --env production --reason "run migration 42" --ttl 30s --wait --format env > /tmp/leash-cred.env
+  #    (--format env prints shell exports; eval keeps the credential in this shell's memory, never in a file)
+  eval "$(leash request demo-prod-write --env production --reason "run migration 42" --ttl 30s --wait --format env)"
 
   # 4. in a THIRD terminal, approve as alice (member of prod-approvers). The agent itself, or bob (its owner), would get 403.
   alias leash='${cli}'; export LEASH_URL=${url}
@@ -139,8 +140,7 @@ Walkthrough (paste into a second terminal):
   #    …or in the browser: open the approval URL printed in step 3 (${url}/console/requests/…), choose the
   #    DEVELOPMENT sign-in, subject "alice", and press Approve. The console shows risk, plan, quorum and audit trail.
 
-  # 5. back in the agent terminal: the credential works…
-  source /tmp/leash-cred.env
+  # 5. back in the agent terminal (once approved): the credential works…
   curl -s -X POST ${url}/v1/introspect -d "token=$LEASH_CRED_TOKEN"          # {"active":true,...}
 
   # 6. …and disappears at expiry (30 s): the worker revokes the lease

@@ -187,6 +187,131 @@ describe('leash request (CLI)', () => {
     expect(typo.stderr).toContain('warning: environment stagin is not in the current policy');
   });
 
+  describe('leash claim and leash status --wait on an existing request', () => {
+    const pendingRequest = async (): Promise<string> => {
+      const asked = await leash(['request', 'demo-prod-write', '--env', 'production', '--reason', 'claim later'], env);
+      expect(asked.code).toBe(0);
+      return (JSON.parse(asked.stdout) as { id: string; state: string }).id;
+    };
+
+    it('claims once approved: pending is exit 4 without --wait, --wait waits for the approval', async () => {
+      const id = await pendingRequest();
+      const early = await leash(['claim', id], env);
+      expect(early.code).toBe(4);
+      expect(early.stdout).toBe('');
+      expect(early.stderr).toContain(`request ${id} is still pending`);
+      expect(early.stderr).toContain('/console/requests/');
+
+      // status --wait times out without touching the request (it is not ours to cancel there).
+      const waited = await leash(['status', id, '--wait', '--timeout', '2s'], env);
+      expect(waited.code).toBe(4);
+      expect(JSON.parse(waited.stdout)).toMatchObject({ id, state: 'pending' });
+
+      let approved = false;
+      const claiming = leash(['claim', id, '--wait', '--format', 'env'], env, (text) => {
+        if (!approved && text.includes('approve at')) {
+          approved = true;
+          void stack.call('POST', `/v1/requests/${id}/approve`, { token: approver, body: {} });
+        }
+      });
+      const claimed = await claiming;
+      expect(claimed.code).toBe(0);
+      expect(claimed.stdout).toMatch(/^export LEASH_CRED_TOKEN='eyJ/m);
+      stack.issuedSecrets.push(/LEASH_CRED_TOKEN='([^']+)'/.exec(claimed.stdout)?.[1] as string);
+
+      const again = await leash(['claim', id], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('claimed already');
+      const status = await leash(['status', id, '--wait'], env);
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ id, state: 'issued' });
+    });
+
+    it('a denied request: status --wait exits 3 when the approver denies, claim exits 3', async () => {
+      const id = await pendingRequest();
+      let denied = false;
+      const status = await leash(['status', id, '--wait'], env, (text) => {
+        if (!denied && text.includes('approve at')) {
+          denied = true;
+          void stack.call('POST', `/v1/requests/${id}/deny`, { token: approver, body: { comment: 'not today' } });
+        }
+      });
+      expect(status.code).toBe(3);
+      expect(JSON.parse(status.stdout)).toMatchObject({ id, state: 'denied' });
+      const claim = await leash(['claim', id], env);
+      expect(claim.code).toBe(3);
+      expect(claim.stderr).toContain('not today');
+    });
+  });
+
+  it('answers bad input with one friendly usage error (exit 2), never a stack trace', async () => {
+    const cases: [string[], Record<string, string>, string][] = [
+      [['claim', 'not-an-id'], env, "'not-an-id' is invalid for argument 'REQUEST_ID'. not a request id"],
+      [['status', 'req-123', '--wait'], env, 'not a request id'],
+      [['revoke', 'lease-../../v1'], env, 'not a lease id'],
+      [['approve', 'req-x'], env, 'not a request id'],
+      [
+        ['request', 'demo-staging-read', '--env', 'staging', '--reason', 'r', '--plan', '/nonexistent/plan.txt'],
+        env,
+        'cannot read --plan file /nonexistent/plan.txt: no such file',
+      ],
+      [
+        ['policy', 'explain', '--principal', 'a', '--role', 'r', '--env', 'e', '--plan', '/nonexistent/p'],
+        env,
+        'cannot read --plan file',
+      ],
+      [['leases'], { ...env, LEASH_URL: '127.0.0.1:8080' }, 'LEASH_URL is not a broker URL: "127.0.0.1:8080"'],
+      [['leases'], { ...env, LEASH_URL: 'leash.example.com' }, 'expected http(s)://host[:port]'],
+      [['request', 'demo-staging-read', '--env', 'staging'], env, "required option '--reason <TEXT>' not specified"],
+      [['request', 'r', '--env', 'e', '--reason', 'x', '--timeout', 'soon'], env, "'soon' is invalid"],
+    ];
+    for (const [args, environment, message] of cases) {
+      const run = await leash(args, environment);
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('hints at LEASH_URL when nothing listens at the default broker URL, not when LEASH_URL was set', async () => {
+    const { connect } = await import('node:net');
+    const defaultInUse = await new Promise<boolean>((resolve) => {
+      const socket = connect(8080, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    const set = await leash(['leases'], { ...env, LEASH_URL: 'http://127.0.0.1:1' });
+    expect(set.code).toBe(5);
+    expect(set.stderr).toContain('cannot reach the Leash broker at http://127.0.0.1:1');
+    expect(set.stderr).not.toContain('set LEASH_URL');
+    // Another process on this shared machine may hold the default port; then there is nothing to hint.
+    if (!defaultInUse) {
+      const unset = await leash(['leases'], { LEASH_TOKEN: env.LEASH_TOKEN, HOME: '/nonexistent' });
+      expect(unset.code).toBe(5);
+      expect(unset.stderr).toContain('cannot reach the Leash broker at http://127.0.0.1:8080');
+      expect(unset.stderr).toContain("set LEASH_URL to your broker's URL");
+    }
+  });
+
+  it('help comes from the options the parser uses: required options say so, defaults are the real ones', async () => {
+    const request = await leash(['help', 'request'], {});
+    expect(request.code).toBe(0);
+    expect(request.stdout).toMatch(/--reason <TEXT> +why; shown to approvers \(required\)/);
+    expect(request.stdout).not.toContain('default names the helper');
+    expect(request.stdout).toMatch(/--timeout <DURATION> +how long to wait for approval \(default: 15m\)/);
+    expect(request.stdout).toContain('"aws-credential-process"');
+    const helper = await leash(['credential-process', '--help'], {});
+    expect(helper.stdout).toMatch(/--reason <TEXT> +why; shown to approvers \(default names the helper\)/);
+    expect(helper.stdout).toMatch(/--min-remaining <DURATION>[\s\S]*\(default: 5m\)/);
+    // What help lists is what the parser takes, and nothing else.
+    for (const flag of ['--env', '--reason', '--ttl', '--timeout', '--min-remaining']) {
+      expect(helper.stdout).toContain(flag);
+    }
+    const unknown = await leash(['credential-process', 'r', '--env', 'e', '--format', 'json'], {});
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--format'");
+  });
+
   it('leaks no issued secret into logs or Redis', async () => {
     expect(await stack.leakedSecrets()).toEqual([]);
   });

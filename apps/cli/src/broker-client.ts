@@ -25,6 +25,15 @@ export class BrokerProblem extends Error {
   }
 }
 
+/** Why fetch failed, in words (undici says only "fetch failed" and keeps the cause). */
+function reason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (err instanceof Error && err.name === 'TimeoutError') {
+    return 'no answer in time';
+  }
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}
+
 /** Minimal HTTP client of the Leash API. */
 export class BrokerClient {
   private readonly token: () => Promise<string>;
@@ -32,6 +41,7 @@ export class BrokerClient {
   constructor(
     readonly baseUrl: string,
     token: string | (() => Promise<string>),
+    private readonly unreachableHint = '',
   ) {
     this.token = typeof token === 'string' ? () => Promise.resolve(token) : token;
   }
@@ -50,7 +60,9 @@ export class BrokerClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new BrokerUnreachable(`cannot reach the Leash broker at ${this.baseUrl}: ${(err as Error).message}`);
+      throw new BrokerUnreachable(
+        `cannot reach the Leash broker at ${this.baseUrl}: ${reason(err)}${this.unreachableHint}`,
+      );
     }
     const text = await res.text();
     let parsed: unknown = {};
@@ -125,6 +137,11 @@ export class BrokerClient {
 
   heartbeat(id: string): Promise<SessionView> {
     return this.call('POST', `/v1/sessions/${encodeURIComponent(id)}/heartbeat`);
+  }
+
+  /** `POST /v1/sessions/:id/events`: what the agent is doing, for its session dashboard. */
+  sessionEvent(id: string, body: { step?: string; level: string; message: string }): Promise<unknown> {
+    return this.call('POST', `/v1/sessions/${encodeURIComponent(id)}/events`, body);
   }
 
   auditPage(cursor: number, limit: number): Promise<{ events: unknown[]; nextCursor?: number }> {

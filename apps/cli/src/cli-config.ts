@@ -29,6 +29,8 @@ export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
 export interface CliConfig {
   url: string;
+  /** Where the URL came from: a hint to set LEASH_URL makes sense only for the built-in default. */
+  urlSource: 'env' | 'file' | 'default';
   file: ConfigFile;
   filePath: string;
   /** LEASH_TOKEN: a static identity token (CI). */
@@ -43,8 +45,13 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const filePath =
     env.LEASH_CONFIG ?? join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'leash', 'config.json');
   const file = readConfigFile(filePath);
+  const urlSource = env.LEASH_URL ? 'env' : file.url ? 'file' : 'default';
   return {
-    url: (env.LEASH_URL || file.url || 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+    url: brokerUrl(
+      env.LEASH_URL || file.url || DEFAULT_URL,
+      urlSource === 'env' ? 'LEASH_URL' : `"url" in ${filePath}`,
+    ),
+    urlSource,
     file,
     filePath,
     ...(env.LEASH_TOKEN ? { envToken: env.LEASH_TOKEN.trim() } : {}),
@@ -52,6 +59,28 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     ...(env.LEASH_AGENT_SOCK ? { agentSocket: env.LEASH_AGENT_SOCK } : {}),
     ...(env.XDG_RUNTIME_DIR ? { runtimeDir: env.XDG_RUNTIME_DIR } : {}),
   };
+}
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+/** The broker URL without trailing slashes; anything but an http(s) URL is a usage error (exit 2). */
+function brokerUrl(value: string, where: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new ExitError(
+      Exit.Usage,
+      `${where} is not a broker URL: "${value}" (expected http(s)://host[:port], e.g. https://leash.example.com)`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new ExitError(Exit.Usage, `${where} must not hold credentials (user:password@)`);
+  }
+  return value.replace(/\/+$/, '');
 }
 
 function readConfigFile(path: string): ConfigFile {

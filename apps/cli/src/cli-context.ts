@@ -13,7 +13,14 @@ export function cliConfig(): CliConfig {
 
 /** The broker client for LEASH_URL (or the config file) with the caller's identity (see identity.ts). */
 export function client(config: CliConfig = cliConfig()): BrokerClient {
-  return new BrokerClient(config.url, identity(config));
+  return new BrokerClient(
+    config.url,
+    identity(config),
+    // Nothing configured and nothing on the default port: say how to point leash at the broker.
+    config.urlSource === 'default'
+      ? `; set LEASH_URL to your broker's URL (or "url" in ${config.filePath})`
+      : undefined,
+  );
 }
 
 /** The caller's identity token source: LEASH_TOKEN, the session agent, identityCommand, the OS keyring. */

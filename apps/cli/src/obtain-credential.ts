@@ -15,9 +15,97 @@ export interface CredentialAsk {
   timeoutSeconds: number;
   /** Ctrl-C while waiting cancels the request and exits (default). The session agent turns it off. */
   cancelOnSigint?: boolean;
+  /** Where the approval prompt goes when stderr is not a terminal (helpers run by SDKs; see prompt.ts). */
+  progress?: (m: string) => void;
 }
 
 export type Obtained = { kind: 'credential'; claim: ClaimResponse } | { kind: 'pending'; request: RequestView };
+
+const stderrProgress = (m: string): void => void process.stderr.write(`leash: ${m}\n`);
+
+export interface WaitOptions {
+  timeoutSeconds: number;
+  /** Cancel the request on timeout (it is ours); `leash claim` of an earlier request leaves it pending. */
+  cancelOnTimeout: boolean;
+  /** Ctrl-C cancels the request and exits. */
+  cancelOnSigint: boolean;
+  progress?: (m: string) => void;
+  spinner?: boolean;
+}
+
+/**
+ * Long-polls a pending request until a decision or the timeout, with progress on stderr (never stdout).
+ * Returns the last state seen (`pending` after a timeout without `cancel`).
+ */
+export async function waitForDecision(api: BrokerClient, request: RequestView, options: WaitOptions): Promise<string> {
+  const progress = options.progress ?? stderrProgress;
+  const spinner = options.spinner ?? process.stderr.isTTY === true;
+  let state: string = request.state;
+  if (state !== 'pending') {
+    return state;
+  }
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  const started = Date.now();
+  const cancel = (): void => {
+    process.stderr.write(`\nleash: cancelling ${request.id}\n`);
+    void api.cancel(request.id).finally(() => process.exit(Exit.Expired));
+  };
+  if (options.cancelOnSigint) {
+    process.once('SIGINT', cancel);
+  }
+  let quorum = request.quorum.progress;
+  const elapsed = (): number => Math.round((Date.now() - started) / 1000);
+  // On a terminal: a spinner line with elapsed time and quorum progress; elsewhere one line per poll.
+  const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+  let frame = 0;
+  const ticker = spinner
+    ? setInterval(() => {
+        frame = (frame + 1) % frames.length;
+        process.stderr.write(`\r${frames[frame]} waiting for approval… ${elapsed()}s, ${quorum}\u001b[K`);
+      }, 250)
+    : undefined;
+  try {
+    while (state === 'pending' && Date.now() < deadline) {
+      const view = await api.getRequest(request.id, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
+      state = view.state;
+      quorum = view.quorum.progress;
+      if (!ticker) {
+        progress(`waiting for approval… ${elapsed()}s, ${quorum}`);
+      }
+    }
+  } finally {
+    if (ticker) {
+      clearInterval(ticker);
+      process.stderr.write(`\r\u001b[K`);
+    }
+    process.removeListener('SIGINT', cancel);
+  }
+  progress(`${request.id} is ${state} after ${elapsed()}s`);
+  if (state === 'pending') {
+    if (options.cancelOnTimeout) {
+      await api.cancel(request.id).catch(() => undefined);
+      throw new ExitError(Exit.Expired, `timed out waiting for approval of ${request.id}; the request was cancelled`);
+    }
+    throw new ExitError(Exit.Expired, `timed out waiting for approval of ${request.id}; it is still pending`);
+  }
+  return state;
+}
+
+/** Claims an approved request; a denied, expired or cancelled one is an ExitError (3 or 4). */
+export async function claimDecided(api: BrokerClient, id: string, state: string): Promise<ClaimResponse> {
+  if (state === 'denied') {
+    const view = await api.getRequest(id);
+    const by = view.denial?.by ?? 'an approver';
+    throw new ExitError(
+      Exit.Denied,
+      `request ${id} was denied by ${by}${view.denial?.comment ? `: ${view.denial.comment}` : ''}`,
+    );
+  }
+  if (state !== 'approved') {
+    throw new ExitError(Exit.Expired, `request ${id} is ${state}`);
+  }
+  return api.claim(id);
+}
 
 /**
  * The one flow every credential command shares: create the request, wait for approval with
@@ -26,7 +114,7 @@ export type Obtained = { kind: 'credential'; claim: ClaimResponse } | { kind: 'p
 export async function obtainCredential(
   api: BrokerClient,
   ask: CredentialAsk,
-  progress: (m: string) => void = (m) => void process.stderr.write(`leash: ${m}\n`),
+  progress: (m: string) => void = ask.progress ?? stderrProgress,
   spinner = process.stderr.isTTY === true,
 ): Promise<Obtained> {
   const created = await api.createRequest({
@@ -37,65 +125,20 @@ export async function obtainCredential(
     ...(ask.sessionId ? { session: { id: ask.sessionId, agent: ask.agent ?? 'leash-cli' } } : {}),
     ...(ask.plan ? { context: { plan: ask.plan } } : {}),
   });
-  let state = created.state;
+  let state: string = created.state;
   if (state === 'pending') {
     progress(`${created.id} needs approval (${created.quorum.progress}); risk ${created.risk.level}`);
     progress(`approve at ${created.approvalUrl}`);
     if (!ask.wait) {
       return { kind: 'pending', request: created };
     }
-    const deadline = Date.now() + ask.timeoutSeconds * 1000;
-    const started = Date.now();
-    const cancel = (): void => {
-      process.stderr.write(`\nleash: cancelling ${created.id}\n`);
-      void api.cancel(created.id).finally(() => process.exit(Exit.Expired));
-    };
-    if (ask.cancelOnSigint !== false) {
-      process.once('SIGINT', cancel);
-    }
-    let quorum = created.quorum.progress;
-    const elapsed = (): number => Math.round((Date.now() - started) / 1000);
-    // On a terminal: a spinner line with elapsed time and quorum progress; elsewhere one line per poll.
-    const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
-    let frame = 0;
-    const ticker = spinner
-      ? setInterval(() => {
-          frame = (frame + 1) % frames.length;
-          process.stderr.write(`\r${frames[frame]} waiting for approval… ${elapsed()}s, ${quorum}\u001b[K`);
-        }, 250)
-      : undefined;
-    try {
-      while (state === 'pending' && Date.now() < deadline) {
-        const view = await api.getRequest(created.id, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
-        state = view.state;
-        quorum = view.quorum.progress;
-        if (!ticker) {
-          progress(`waiting for approval… ${elapsed()}s, ${quorum}`);
-        }
-      }
-    } finally {
-      if (ticker) {
-        clearInterval(ticker);
-        process.stderr.write(`\r\u001b[K`);
-      }
-      process.removeListener('SIGINT', cancel);
-    }
-    progress(`${created.id} is ${state} after ${elapsed()}s`);
-    if (state === 'pending') {
-      await api.cancel(created.id).catch(() => undefined);
-      throw new ExitError(Exit.Expired, `timed out waiting for approval of ${created.id}; the request was cancelled`);
-    }
+    state = await waitForDecision(api, created, {
+      timeoutSeconds: ask.timeoutSeconds,
+      cancelOnTimeout: true,
+      cancelOnSigint: ask.cancelOnSigint !== false,
+      progress,
+      spinner,
+    });
   }
-  if (state === 'denied') {
-    const view = await api.getRequest(created.id);
-    const by = view.denial?.by ?? 'an approver';
-    throw new ExitError(
-      Exit.Denied,
-      `request ${created.id} was denied by ${by}${view.denial?.comment ? `: ${view.denial.comment}` : ''}`,
-    );
-  }
-  if (state !== 'approved') {
-    throw new ExitError(Exit.Expired, `request ${created.id} is ${state}`);
-  }
-  return { kind: 'credential', claim: await api.claim(created.id) };
+  return { kind: 'credential', claim: await claimDecided(api, created.id, state) };
 }

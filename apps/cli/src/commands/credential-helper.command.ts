@@ -1,6 +1,7 @@
-import { parseArgs } from 'node:util';
-import { parseDurationSeconds } from '@leash/core';
-import { Exit, ExitError, UsageError } from '../cli-errors';
+import type { Command } from 'commander';
+import { Exit, ExitError } from '../cli-errors';
+import { EXIT_CODES, action, durationOption } from '../cli-program';
+import { askOptions } from './request.command';
 import { getCredentialViaAgent } from '../agent/agent-client';
 import { agentSocketFromEnv } from '../agent/agent-env';
 import { formatCredential, gcpExecutableError, type IssuedCredential, type OutputFormat } from '../credential-formats';
@@ -10,34 +11,25 @@ interface Helper {
   format: OutputFormat;
 }
 
+interface HelperOptions {
+  env: string;
+  reason?: string;
+  ttl?: number;
+  timeout: number;
+  minRemaining: number;
+}
+
 /**
  * The credential for a tool's helper: from the session agent's memory when running under `leash run`
  * (reused until shortly before it expires), otherwise a new request (waiting for approval).
  */
-async function obtainForTool(tool: string, args: string[]): Promise<IssuedCredential & { viaAgent: boolean }> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      env: { type: 'string' },
-      reason: { type: 'string' },
-      ttl: { type: 'string' },
-      timeout: { type: 'string', default: '15m' },
-      'min-remaining': { type: 'string', default: '5m' },
-    },
-  });
-  const [role] = positionals;
-  if (!role || !values.env || positionals.length > 1) {
-    throw new UsageError(`leash ${tool} needs ROLE and --env ENV`);
-  }
-  const ttlSeconds = values.ttl === undefined ? undefined : parseDurationSeconds(values.ttl);
-  if (values.ttl !== undefined && !ttlSeconds) {
-    throw new UsageError(`--ttl "${values.ttl}" is not a duration (e.g. 15m, 1h)`);
-  }
-  const minRemainingSeconds = parseDurationSeconds(values['min-remaining']);
-  if (minRemainingSeconds === undefined) {
-    throw new UsageError(`--min-remaining "${values['min-remaining']}" is not a duration`);
-  }
+async function obtainForTool(
+  tool: string,
+  role: string,
+  values: HelperOptions,
+): Promise<IssuedCredential & { viaAgent: boolean }> {
+  const ttlSeconds = values.ttl;
+  const minRemainingSeconds = values.minRemaining;
   const ask = {
     role,
     environment: values.env,
@@ -60,7 +52,7 @@ async function obtainForTool(tool: string, args: string[]): Promise<IssuedCreden
     sessionId: cliConfig().session,
     agent: `leash ${tool}`,
     wait: true,
-    timeoutSeconds: parseDurationSeconds(values.timeout) ?? 900,
+    timeoutSeconds: values.timeout,
   });
   if (obtained.kind !== 'credential') {
     throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
@@ -68,9 +60,9 @@ async function obtainForTool(tool: string, args: string[]): Promise<IssuedCreden
   return { ...obtained.claim, viaAgent: false };
 }
 
-async function helperCommand(helper: Helper, args: string[]): Promise<number> {
+async function helperCommand(helper: Helper, role: string, options: HelperOptions): Promise<number> {
   try {
-    const issued = await obtainForTool(helper.tool, args);
+    const issued = await obtainForTool(helper.tool, role, options);
     let document: string;
     try {
       document = formatCredential(issued, helper.format);
@@ -95,12 +87,48 @@ async function helperCommand(helper: Helper, args: string[]): Promise<number> {
   }
 }
 
-/** `leash credential-process ROLE --env ENV`: AWS `credential_process` JSON (Version 1) on stdout. */
-export function credentialProcessCommand(args: string[]): Promise<number> {
-  return helperCommand({ tool: 'credential-process', format: 'aws-credential-process' }, args);
+function defineHelper(helper: Helper, summary: string, description: string): (program: Command) => void {
+  return (program) => {
+    const command = program
+      .command(helper.tool)
+      .summary(summary)
+      .description(description)
+      .argument('<ROLE>', 'role id from the policy');
+    askOptions(command, 'optional')
+      .addOption(
+        durationOption(
+          '--min-remaining <DURATION>',
+          'reuse a held credential only while it has at least this long left',
+          300,
+          '5m',
+        ),
+      )
+      .addHelpText('after', `\n${EXIT_CODES}\n`)
+      .action(action((role: string, options: HelperOptions) => helperCommand(helper, role, options)));
+  };
 }
 
+/** `leash credential-process ROLE --env ENV`: AWS `credential_process` JSON (Version 1) on stdout. */
+export const credentialProcessCommand = defineHelper(
+  { tool: 'credential-process', format: 'aws-credential-process' },
+  'AWS credential_process helper (JSON Version 1 on stdout)',
+  "For the AWS SDKs' and CLI's credential_process (~/.aws/config):\n" +
+    '  [profile prod]\n' +
+    '  credential_process = leash credential-process prod-deploy --env production\n\n' +
+    'Prints {"Version":1,"AccessKeyId","SecretAccessKey","SessionToken","Expiration"} and nothing else on stdout. ' +
+    "Under leash run the agent answers from memory and reuses the session's lease while more than " +
+    '--min-remaining (default 5m) remains; otherwise it asks (and waits) for approval. Outside an agent every ' +
+    'call is a new request. While it waits, the approval prompt goes to stderr, or to the terminal (/dev/tty) ' +
+    'when stderr is not one (the AWS CLI captures it).',
+);
+
 /** `leash gcp-token ROLE --env ENV`: Google executable-sourced credential JSON on stdout. */
-export function gcpTokenCommand(args: string[]): Promise<number> {
-  return helperCommand({ tool: 'gcp-token', format: 'gcp-executable' }, args);
-}
+export const gcpTokenCommand = defineHelper(
+  { tool: 'gcp-token', format: 'gcp-executable' },
+  'Google executable-sourced credential helper',
+  'Google executable-sourced credentials: prints {"version":1,"success":true,"token_type": ' +
+    '"urn:ietf:params:oauth:token-type:jwt","id_token":"<Leash-signed JWT>","expiration_time":<epoch s>} for a jwt ' +
+    'role whose token Google STS accepts through workload identity federation; on failure ' +
+    '{"version":1,"success":false,"code","message"} and a non-zero exit. Needs GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1. ' +
+    'Reuse through the session agent as for credential-process.',
+);

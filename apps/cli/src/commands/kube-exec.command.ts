@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
-import { parseDurationSeconds } from '@leash/core';
-import { cliConfig, client } from '../cli-context';
+import type { Command } from 'commander';
 import { Exit, ExitError, UsageError } from '../cli-errors';
-import { obtainCredential, type CredentialAsk } from '../obtain-credential';
+import { EXIT_CODES, action } from '../cli-program';
+import type { CredentialAsk } from '../obtain-credential';
+import { askOptions } from './request.command';
 import { getCredentialViaAgent } from '../agent/agent-client';
 import { agentSocketFromEnv } from '../agent/agent-env';
 
@@ -35,6 +35,8 @@ export async function acquireKubeToken(ask: CredentialAsk): Promise<KubeToken> {
   if (held) {
     credential = held.credential;
   } else {
+    const { client } = await import('../cli-context.js');
+    const { obtainCredential } = await import('../obtain-credential.js');
     const obtained = await obtainCredential(client(), ask);
     if (obtained.kind !== 'credential') {
       throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
@@ -68,49 +70,52 @@ export function execApiVersion(execInfo: string | undefined): ExecApiVersion {
   return known;
 }
 
+interface KubeExecOptions {
+  env: string;
+  reason?: string;
+  ttl?: number;
+  session?: string;
+  timeout: number;
+}
+
 /** `leash kube-exec ROLE --env ENV [--reason TEXT] [--ttl 15m] [--session ID] [--timeout 15m]` (kubectl exec plugin) */
-export async function kubeExecCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      env: { type: 'string' },
-      reason: { type: 'string' },
-      ttl: { type: 'string' },
-      session: { type: 'string' },
-      timeout: { type: 'string', default: '15m' },
-    },
-  });
-  const [role] = positionals;
-  if (!role || !values.env) {
-    throw new UsageError('leash kube-exec needs ROLE and --env');
-  }
-  const apiVersion = execApiVersion(process.env.KUBERNETES_EXEC_INFO);
-  const ttlSeconds = values.ttl === undefined ? undefined : parseDurationSeconds(values.ttl);
-  if (values.ttl !== undefined && !ttlSeconds) {
-    throw new UsageError(`--ttl "${values.ttl}" is not a duration (e.g. 10m, 1h)`);
-  }
-  const timeoutSeconds = parseDurationSeconds(values.timeout);
-  if (!timeoutSeconds) {
-    throw new UsageError(`--timeout "${values.timeout}" is not a duration`);
-  }
-  const credential = await acquireKubeToken({
-    role,
-    environment: values.env,
-    reason: values.reason ?? `kubectl access to ${values.env} via leash kube-exec`,
-    ttlSeconds,
-    sessionId: values.session ?? cliConfig().session,
-    agent: 'leash-kube-exec',
-    wait: true,
-    timeoutSeconds,
-  });
-  // stdout carries only the ExecCredential; kubectl keeps it in memory.
-  process.stdout.write(
-    `${JSON.stringify({
-      apiVersion,
-      kind: 'ExecCredential',
-      status: { token: credential.token, expirationTimestamp: credential.expirationTimestamp },
-    })}\n`,
-  );
-  return Exit.Ok;
+export function kubeExecCommand(program: Command): void {
+  const command = program
+    .command('kube-exec')
+    .summary('kubectl exec credential plugin (ExecCredential on stdout)')
+    .description(
+      'kubectl exec credential plugin (docs/kubernetes.md). Reads KUBERNETES_EXEC_INFO and answers in the apiVersion ' +
+        'kubectl asked for (client.authentication.k8s.io/v1 or v1beta1) with an ExecCredential {status: {token, ' +
+        'expirationTimestamp}} on stdout; progress and the approval URL go to stderr (or to the terminal when ' +
+        'stderr is not one). Nothing is written to disk.',
+    )
+    .argument('<ROLE>', 'role id from the policy');
+  askOptions(command, 'optional')
+    .option('--session <ID>', 'agent session (default LEASH_SESSION)')
+    .addHelpText('after', `\n${EXIT_CODES}\n`)
+    .action(
+      action(async (role: string, values: KubeExecOptions) => {
+        const apiVersion = execApiVersion(process.env.KUBERNETES_EXEC_INFO);
+        const { cliConfig } = await import('../cli-context.js');
+        const credential = await acquireKubeToken({
+          role,
+          environment: values.env,
+          reason: values.reason ?? `kubectl access to ${values.env} via leash kube-exec`,
+          ttlSeconds: values.ttl,
+          sessionId: values.session ?? cliConfig().session,
+          agent: 'leash-kube-exec',
+          wait: true,
+          timeoutSeconds: values.timeout,
+        });
+        // stdout carries only the ExecCredential; kubectl keeps it in memory.
+        process.stdout.write(
+          `${JSON.stringify({
+            apiVersion,
+            kind: 'ExecCredential',
+            status: { token: credential.token, expirationTimestamp: credential.expirationTimestamp },
+          })}\n`,
+        );
+        return Exit.Ok;
+      }),
+    );
 }

@@ -1,62 +1,27 @@
-import { parseArgs } from 'node:util';
-import type { CliConfig } from '../cli-config';
-import { cliConfig } from '../cli-context';
+import type { Command } from 'commander';
+import { EXIT_CODES, action } from '../cli-program';
 import { Exit, ExitError } from '../cli-errors';
-import { agentCall } from '../agent/agent-client';
-import { keyringAvailable, keyringStore } from '../identity';
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/**
- * OIDC device authorization grant (RFC 8628) against the configured IdP; prompts go to stderr.
- * Returns the identity token; it is never written to a file.
- */
-export async function deviceLogin(config: CliConfig): Promise<string> {
-  const oidc = config.file.oidc;
-  if (!oidc) {
-    throw new ExitError(Exit.Usage, `leash login needs "oidc": {"issuer", "clientId"} in ${config.filePath}`);
-  }
-  const client = await import('openid-client');
-  const issuer = new URL(oidc.issuer);
-  // Plain HTTP only for an IdP on this machine's loopback (RFC 8252 §8.3).
-  const insecure = issuer.protocol === 'http:' && LOOPBACK.has(issuer.hostname);
-  let configuration;
-  try {
-    configuration = await client.discovery(issuer, oidc.clientId, undefined, client.None(), {
-      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
-    });
-  } catch (err) {
-    throw new ExitError(
-      Exit.Unreachable,
-      `cannot reach the identity provider ${oidc.issuer}: ${(err as Error).message}`,
-    );
-  }
-  const device = await client.initiateDeviceAuthorization(configuration, { scope: oidc.scope });
-  process.stderr.write(
-    `leash: to sign in, open ${device.verification_uri_complete ?? device.verification_uri} and confirm the code ${device.user_code}\n`,
-  );
-  let tokens;
-  try {
-    tokens = await client.pollDeviceAuthorizationGrant(configuration, device);
-  } catch (err) {
-    const code = (err as { error?: string }).error;
-    throw new ExitError(
-      code === 'expired_token' ? Exit.Expired : code === 'access_denied' ? Exit.Denied : Exit.Unauthenticated,
-      `sign-in failed: ${code ?? (err as Error).message}`,
-    );
-  }
-  const token = oidc.token === 'access_token' ? tokens.access_token : tokens.id_token;
-  if (!token) {
-    throw new ExitError(Exit.Unauthenticated, `the identity provider returned no ${oidc.token}`);
-  }
-  const subject = tokens.claims()?.sub;
-  process.stderr.write(`leash: signed in${subject ? ` as ${subject}` : ''}\n`);
-  return token;
-}
 
 /** `leash login`: signs in and keeps the token in the session agent's memory or the OS keyring, never a file. */
-export async function loginCommand(args: string[]): Promise<number> {
-  parseArgs({ args, options: {} });
+export function loginCommand(program: Command): void {
+  program
+    .command('login')
+    .summary("OIDC device sign-in (token kept in the agent's memory or the OS keyring)")
+    .description(
+      'Signs in with the OIDC device authorization grant against "oidc" in the config file ' +
+        '({"issuer","clientId","scope"?,"token"?: "id_token"|"access_token"}): open the printed URL, confirm the code. ' +
+        "The token is kept in the session agent's memory (inside leash run) or in the OS keyring (secret-tool); " +
+        'never in a file. Without either, use leash run --login -- CMD.',
+    )
+    .addHelpText('after', `\n${EXIT_CODES}\n`)
+    .action(action(login));
+}
+
+async function login(): Promise<number> {
+  const { cliConfig } = await import('../cli-context.js');
+  const { agentCall } = await import('../agent/agent-client.js');
+  const { keyringAvailable, keyringStore } = await import('../identity.js');
+  const { deviceLogin } = await import('../device-login.js');
   const config = cliConfig();
   if (!config.agentSocket && !(await keyringAvailable())) {
     throw new ExitError(

@@ -1,16 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { formatPolicyProblem, parsePolicyText } from '@leash/contracts';
-import { Exit, ExitError, UsageError } from '../cli-errors';
+import { Exit, ExitError } from '../cli-errors';
 
 /**
  * `leash policy validate FILE`: checks a policy offline with the broker's own parser (the schema
  * lives in @leash/contracts). Provider settings are checked by the broker on load and reload.
  */
-export function policyValidateCommand(args: string[]): number {
-  const [file, ...extra] = args;
-  if (!file || extra.length > 0 || file.startsWith('-')) {
-    throw new UsageError('leash policy validate needs exactly one FILE');
-  }
+export function validatePolicyFile(file: string): number {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -1,0 +1,1 @@
+export const LEASH_VERSION = '0.1.0';
