@@ -24,9 +24,11 @@ describe('break glass: POST /v1/admin/revoke revokes every matching lease and ca
     (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
 
   async function request(agent: string, role: string, environment: string): Promise<string> {
+    // A session belongs to one principal, so each agent names its own.
+    const session = { id: `s-${role}-${agent.slice(-12)}` };
     const created = await stack.call('POST', '/v1/requests', {
       token: agent,
-      body: { role, environment, ttlSeconds: 600, reason: 'break glass test', session: { id: `s-${role}` } },
+      body: { role, environment, ttlSeconds: 600, reason: 'break glass test', session },
     });
     expect(created.status).toBe(201);
     return created.body.id as string;

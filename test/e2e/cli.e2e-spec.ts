@@ -59,7 +59,8 @@ describe('leash CLI end to end (built CLI against the real stack)', () => {
   });
 
   const lease = async (id: string): Promise<{ state: string; revokeReason?: string; sessionId?: string }> =>
-    (await stack.call('GET', `/v1/leases/${id}`, { token: aliceToken })).body;
+    // The requester reads its own leases (an approver sees only leases of roles its groups approve).
+    (await stack.call('GET', `/v1/leases/${id}`, { token: agentToken })).body;
 
   beforeAll(async () => {
     stack = await LeashStack.start({ name: 'cli' });

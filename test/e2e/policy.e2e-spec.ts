@@ -37,6 +37,9 @@ async function waitForLog(handle: ProcessHandle, from: number, pattern: RegExp):
 
 function extraRoles(doc: Record<string, unknown>): Record<string, unknown> {
   const roles = doc.roles as Record<string, unknown>[];
+  // requireMfa roles take web approvals only, unless the policy lists api explicitly (as here).
+  const admin = roles.find((r) => r.id === 'demo-prod-admin') as { approval: Record<string, unknown> };
+  admin.approval.channels = ['web', 'api'];
   const jwt = {
     provider: 'jwt',
     settings: { audience: 'demo-api', scope: ['read'] },

@@ -1,6 +1,6 @@
-import type { AccessRequest, ApprovalRule, Principal } from '@leash/core';
+import type { AccessRequest, ApprovalRule } from '@leash/core';
 import { ApprovalErrorCode } from './approval.errors';
-import { assertEligibleApprover } from './approver-eligibility';
+import { assertApprovalChannelAndMfa, assertEligibleApprover, type ApproverIdentity } from './approver-eligibility';
 
 const rule: ApprovalRule = {
   kind: 'quorum',
@@ -9,11 +9,11 @@ const rule: ApprovalRule = {
   claimWindowSeconds: 60,
 };
 const request = { principal: 'agent-1', issuer: 'https://idp', owner: 'bob@example.com' } as AccessRequest;
-const who = (id: string, extra: Partial<Principal> = {}): Principal => ({
-  id,
-  issuer: 'https://idp',
-  groups: [],
-  ...extra,
+const person = (identifiers: string[], groups = ['prod-approvers'], ambiguous = false): ApproverIdentity => ({
+  key: identifiers[0],
+  identifiers,
+  groups,
+  ambiguous,
 });
 
 function codeOf(fn: () => void): string | undefined {
@@ -26,37 +26,66 @@ function codeOf(fn: () => void): string | undefined {
 }
 
 describe('assertEligibleApprover', () => {
-  it('refuses the requester itself', () => {
-    expect(codeOf(() => assertEligibleApprover(request, rule, who('agent-1'), ['prod-approvers']))).toBe(
+  it('refuses the requester itself, by subject or email, with any spelling', () => {
+    expect(codeOf(() => assertEligibleApprover(request, rule, person(['agent-1'])))).toBe(
+      ApprovalErrorCode.SelfApproval,
+    );
+    expect(codeOf(() => assertEligibleApprover(request, rule, person([' Agent-1 '])))).toBe(
+      ApprovalErrorCode.SelfApproval,
+    );
+    const withEmail = { ...request, principalEmail: 'Agent@Example.com' } as AccessRequest;
+    expect(codeOf(() => assertEligibleApprover(withEmail, rule, person(['u-9', 'agent@example.com'])))).toBe(
       ApprovalErrorCode.SelfApproval,
     );
   });
 
-  it('refuses the owner, matched by subject or email, even as a group member', () => {
-    expect(codeOf(() => assertEligibleApprover(request, rule, who('bob@example.com'), ['prod-approvers']))).toBe(
+  it('refuses the owner through any identifier of the person (e.g. acting from Slack)', () => {
+    expect(codeOf(() => assertEligibleApprover(request, rule, person(['bob@example.com'])))).toBe(
       ApprovalErrorCode.SelfApproval,
     );
-    expect(
-      codeOf(() =>
-        assertEligibleApprover(request, rule, who('u-17', { email: 'bob@example.com' }), ['prod-approvers']),
-      ),
-    ).toBe(ApprovalErrorCode.SelfApproval);
+    // The person acts as Slack user U0BOB; the policy also lists their email, in another case.
+    expect(codeOf(() => assertEligibleApprover(request, rule, person(['u0bob', 'bob', 'BOB@example.COM '])))).toBe(
+      ApprovalErrorCode.SelfApproval,
+    );
   });
 
-  it('refuses non-members and accepts members', () => {
-    expect(codeOf(() => assertEligibleApprover(request, rule, who('mallory'), ['developers']))).toBe(
+  it('refuses members of unrelated groups and accepts members of the rule groups', () => {
+    expect(codeOf(() => assertEligibleApprover(request, rule, person(['mallory'], ['developers'])))).toBe(
       ApprovalErrorCode.NotApprover,
     );
-    expect(codeOf(() => assertEligibleApprover(request, rule, who('alice'), ['prod-approvers']))).toBeUndefined();
+    expect(codeOf(() => assertEligibleApprover(request, rule, person(['alice'])))).toBeUndefined();
   });
 
-  it('treats the same subject from another issuer as a different person', () => {
-    expect(
-      codeOf(() =>
-        assertEligibleApprover(request, rule, { id: 'agent-1', issuer: 'https://other', groups: [] }, [
-          'prod-approvers',
-        ]),
-      ),
-    ).toBeUndefined();
+  it('refuses an identity that matches several people of the policy', () => {
+    expect(codeOf(() => assertEligibleApprover(request, rule, person(['alice', 'al'], undefined, true)))).toBe(
+      ApprovalErrorCode.NotApprover,
+    );
+  });
+});
+
+describe('assertApprovalChannelAndMfa', () => {
+  const mfaRule: ApprovalRule = { ...rule, requireMfa: true, mfaMaxAgeSeconds: 900, channels: ['web'] };
+  const now = 1_800_000_000_000;
+  const at = (offsetSeconds: number) => ({ amr: ['mfa'], authTime: now / 1000 + offsetSeconds });
+
+  it('accepts a recent MFA sign-in, and one slightly in the future (clock skew)', () => {
+    expect(codeOf(() => assertApprovalChannelAndMfa(mfaRule, at(-60), 'web', now))).toBeUndefined();
+    expect(codeOf(() => assertApprovalChannelAndMfa(mfaRule, at(59), 'web', now))).toBeUndefined();
+  });
+
+  it('refuses auth_time in the future beyond the 60 s skew', () => {
+    expect(codeOf(() => assertApprovalChannelAndMfa(mfaRule, at(61), 'web', now))).toBe(ApprovalErrorCode.MfaRequired);
+    expect(codeOf(() => assertApprovalChannelAndMfa(mfaRule, at(86_400), 'web', now))).toBe(
+      ApprovalErrorCode.MfaRequired,
+    );
+  });
+
+  it('refuses channels the rule does not list', () => {
+    expect(codeOf(() => assertApprovalChannelAndMfa(mfaRule, at(0), 'api', now))).toBe(
+      ApprovalErrorCode.ChannelNotAllowed,
+    );
+    expect(codeOf(() => assertApprovalChannelAndMfa(mfaRule, {}, 'slack', now))).toBe(
+      ApprovalErrorCode.ChannelNotAllowed,
+    );
   });
 });

@@ -1,35 +1,73 @@
-import type { AccessRequest, ApprovalRule, Channel, Principal } from '@leash/core';
+import type { AccessRequest, ApprovalRule, Channel } from '@leash/core';
 import { ApprovalError, ApprovalErrorCode } from './approval.errors';
-import { mfaProblem } from './mfa';
+import { mfaProblem, type MfaEvidence } from './mfa';
 
 /**
- * Issuer of approvers identified through the policy's Slack user mapping. They carry no token issuer,
- * so sharing the requester's subject is enough to be conflicted.
+ * An approver resolved to one person of the policy, whichever channel they act through (API token,
+ * console login, Slack user id). Identifiers are normalised (no case, no surrounding space).
  */
-export const SLACK_ISSUER = 'slack';
+export interface ApproverIdentity {
+  /** One person, one key: quorum counts keys. */
+  key: string;
+  /** Every identifier the policy knows for the person, and the acting identity's own subject and email. */
+  identifiers: readonly string[];
+  /** Approver groups of the person. */
+  groups: readonly string[];
+  /** The identity matches several people of the policy: it must not approve. */
+  ambiguous: boolean;
+}
+
+/** How the conflict checks compare identifiers: no case, no surrounding space. */
+export function sameIdentifier(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+/** Groups that can approve requests under this rule. */
+export function groupsOfRule(rule: ApprovalRule): string[] {
+  return rule.kind === 'quorum' ? [...new Set(rule.requirements.flatMap((r) => r.groups))] : [];
+}
+
+/**
+ * Why this person is conflicted on the request, or undefined: the requester (its subject or email)
+ * and the owner are compared with every identifier the policy knows for the person.
+ */
+export function conflictOf(
+  request: Pick<AccessRequest, 'principal' | 'owner' | 'principalEmail'>,
+  approver: Pick<ApproverIdentity, 'identifiers'>,
+): string | undefined {
+  const has = (value: string | undefined): boolean =>
+    value !== undefined && approver.identifiers.some((id) => sameIdentifier(id, value));
+  if (has(request.principal) || has(request.principalEmail)) {
+    return 'the requester cannot approve or deny its own request';
+  }
+  if (has(request.owner)) {
+    return `the owner (${request.owner ?? ''}) launched this agent and cannot approve or deny its requests`;
+  }
+  return undefined;
+}
 
 /** Refuses approvers who are conflicted (the requester or its owner) or in none of the rule's groups. */
 export function assertEligibleApprover(
-  request: AccessRequest,
+  request: Pick<AccessRequest, 'principal' | 'owner' | 'principalEmail'>,
   rule: ApprovalRule,
-  approver: Principal,
-  approverGroups: string[],
+  approver: ApproverIdentity,
 ): void {
-  if (approver.id === request.principal && (approver.issuer === request.issuer || approver.issuer === SLACK_ISSUER)) {
-    throw new ApprovalError(ApprovalErrorCode.SelfApproval, 'the requester cannot approve or deny its own request');
+  const conflict = conflictOf(request, approver);
+  if (conflict !== undefined) {
+    throw new ApprovalError(ApprovalErrorCode.SelfApproval, conflict);
   }
-  const ownerIds = [approver.id, approver.email].filter((v): v is string => v !== undefined);
-  if (request.owner !== undefined && ownerIds.includes(request.owner)) {
-    throw new ApprovalError(
-      ApprovalErrorCode.SelfApproval,
-      `the owner (${request.owner}) launched this agent and cannot approve or deny its requests`,
-    );
-  }
-  const needed = rule.kind === 'quorum' ? [...new Set(rule.requirements.flatMap((r) => r.groups))] : [];
-  if (!needed.some((g) => approverGroups.includes(g))) {
+  const needed = groupsOfRule(rule);
+  if (!needed.some((g) => approver.groups.includes(g))) {
     throw new ApprovalError(
       ApprovalErrorCode.NotApprover,
       `approvers must be members of ${needed.length > 0 ? needed.join(' or ') : 'an approver group'}`,
+      { requiredGroups: needed },
+    );
+  }
+  if (approver.ambiguous) {
+    throw new ApprovalError(
+      ApprovalErrorCode.NotApprover,
+      `your identity matches several people of the policy (${approver.key}); ask the platform team to list each person once`,
       { requiredGroups: needed },
     );
   }
@@ -37,12 +75,12 @@ export function assertEligibleApprover(
 
 /**
  * Refuses an approval arriving on a channel the rule does not accept, or from an approver whose
- * token does not prove recent MFA when the rule requires it. Denials are not subject to this: any
+ * login does not prove recent MFA when the rule requires it. Denials are not subject to this: any
  * eligible approver may stop a request from anywhere.
  */
 export function assertApprovalChannelAndMfa(
   rule: ApprovalRule,
-  approver: Principal,
+  evidence: MfaEvidence,
   channel: Channel,
   nowMs: number,
 ): void {
@@ -57,7 +95,7 @@ export function assertApprovalChannelAndMfa(
     );
   }
   if (rule.requireMfa) {
-    const problem = mfaProblem(approver, nowMs, rule.mfaMaxAgeSeconds ?? 900);
+    const problem = mfaProblem(evidence, nowMs, rule.mfaMaxAgeSeconds ?? 900);
     if (problem !== undefined) {
       throw new ApprovalError(ApprovalErrorCode.MfaRequired, problem);
     }

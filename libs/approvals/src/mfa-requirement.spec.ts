@@ -43,4 +43,13 @@ describe('MFA requirement of an approval rule', () => {
     });
     expect(checkMfa(sut, { mfa: true, authTime: now - 600_000 }, now)).toEqual({ ok: true });
   });
+
+  it('refuses a console sign-in whose auth_time is in the future beyond the 60 s skew', () => {
+    const sut = { required: true, maxAgeSeconds: 600 };
+    expect(checkMfa(sut, { mfa: true, authTime: now + 60_000 }, now)).toEqual({ ok: true });
+    expect(checkMfa(sut, { mfa: true, authTime: now + 61_000 }, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('future'),
+    });
+  });
 });

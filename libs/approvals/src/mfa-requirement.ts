@@ -1,4 +1,5 @@
 import type { ApprovalRule } from '@leash/core';
+import { AUTH_TIME_SKEW_SECONDS } from './mfa';
 
 /** What an approver's login proves: whether it used several factors, and when it happened. */
 export interface LoginEvidence {
@@ -45,6 +46,9 @@ export function checkMfa(requirement: MfaRequirement, login: LoginEvidence, now:
     return { ok: false, reason: 'your identity provider did not report when you signed in (auth_time)' };
   }
   const ageSeconds = Math.floor((now - login.authTime) / 1000);
+  if (ageSeconds < -AUTH_TIME_SKEW_SECONDS) {
+    return { ok: false, reason: 'your identity provider reported a sign-in time in the future (auth_time)' };
+  }
   if (ageSeconds > requirement.maxAgeSeconds) {
     return {
       ok: false,

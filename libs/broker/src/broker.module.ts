@@ -29,6 +29,7 @@ import { createCredentialProviders, type BuiltProviders } from './infrastructure
 import {
   AUTO_APPROVAL_BUDGET,
   BROKER_LOGGER,
+  DEV_ISSUER,
   POLICY_HOLDER,
   POLICY_WATCH,
   PROVIDER_REGISTRY,
@@ -47,6 +48,7 @@ import { ExplainPolicy } from './use-cases/explain-policy.use-case';
 import { PolicyHolder } from './policy/policy.holder';
 import { DevIssuer } from './auth/dev-issuer';
 import { PrincipalAuthenticator } from './auth/principal-authenticator';
+import { Identities } from './auth/identities';
 import { createRedisClient } from './infrastructure/redis.factory';
 import { BullmqRevocationScheduler } from './revocation/bullmq-revocation-scheduler.adapter';
 import { REVOCATION_SCHEDULER } from './revocation/revocation-scheduler.port';
@@ -83,7 +85,6 @@ import { BrokerStats } from './observability/broker-stats';
 export const REDIS = Symbol('Redis');
 export const JWT_PROVIDER = Symbol('JwtProvider');
 const BUILT_PROVIDERS = Symbol('BuiltProviders');
-export const DEV_ISSUER = Symbol('DevIssuer');
 export const AUTHENTICATOR = Symbol('PrincipalAuthenticator');
 
 export interface BrokerModuleOptions {
@@ -96,6 +97,7 @@ export interface BrokerModuleOptions {
 }
 
 const USE_CASES = [
+  Identities,
   CreateAccessRequest,
   GetAccessRequest,
   DecideRequest,

@@ -1,5 +1,7 @@
 /** Injection tokens of the broker's collaborators. */
 export const POLICY_HOLDER = Symbol('PolicyHolder');
+/** The development issuer (DevIssuer), or undefined when it is off. */
+export const DEV_ISSUER = Symbol('DevIssuer');
 export const PROVIDER_REGISTRY = Symbol('ProviderRegistry');
 export const PUBLIC_URL = Symbol('PublicUrl');
 export const BROKER_LOGGER = Symbol('BrokerLogger');

@@ -1,6 +1,7 @@
 export * from './access-control';
 export * from './auth/auth.errors';
 export * from './auth/dev-issuer';
+export * from './auth/identities';
 export * from './auth/principal-authenticator';
 export * from './broker.module';
 export * from './broker.tokens';

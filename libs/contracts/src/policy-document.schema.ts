@@ -73,19 +73,30 @@ export const EnvironmentSchema = z
     }
   });
 
+const identifier = (description: string, min: number) =>
+  z
+    .string()
+    .max(256)
+    .refine((v) => v.trim().length >= min, `at least ${min} characters besides surrounding spaces`)
+    .meta({ description });
+
 export const MemberSchema = z
   .strictObject({
-    sub: z.string().min(1).optional().meta({ description: 'OIDC subject' }),
-    email: z.string().min(3).optional(),
+    sub: identifier('OIDC subject (of `issuer`)', 1).optional(),
+    email: identifier('Email claim (of `issuer`); compared without case and surrounding spaces', 3).optional(),
     slack: z
       .string()
-      .regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id such as U012AB3CD')
+      .regex(/^\s*[UW][A-Z0-9]{2,20}\s*$/, 'a Slack user id such as U012AB3CD')
       .optional()
       .meta({ description: 'Slack user id of the same person (for Slack approvals)' }),
+    issuer: name.optional().meta({
+      description: 'The `name` of the issuer whose tokens carry this `sub`/`email`; default: the first listed issuer',
+    }),
   })
   .refine((m) => m.sub !== undefined || m.email !== undefined || m.slack !== undefined, {
     message: 'a member needs sub, email or slack',
-  });
+  })
+  .meta({ description: 'One person: every identifier it acts by (entries sharing an identifier are one person)' });
 
 export const MemberGroupSchema = z.strictObject({
   description: z.string().optional(),
@@ -94,7 +105,12 @@ export const MemberGroupSchema = z.strictObject({
     .array(z.string().min(1))
     .default([])
     .meta({ description: 'Groups from the identity token that also confer membership' }),
+  idpIssuer: name.optional().meta({
+    description: 'The `name` of the issuer whose tokens may confer membership by idpGroups; default: the first listed',
+  }),
 });
+
+type MemberGroupInput = z.infer<typeof MemberGroupSchema>;
 
 const CHANNELS = ['web', 'slack', 'api'] as const;
 export const ApprovalChannelSchema = z.enum(CHANNELS);
@@ -118,7 +134,7 @@ const humanRuleShape = {
     .meta({ description: 'Quorum of the plain group names in `groups`, pooled (default 1)' }),
   requireMfa: z.boolean().default(false),
   channels: z.array(ApprovalChannelSchema).min(1).optional().meta({
-    description: 'Where approvals are accepted; default web, slack, api (web, api with requireMfa)',
+    description: 'Where approvals are accepted; default web, slack, api (only web with requireMfa)',
   }),
   timeout: duration.optional(),
   claimWindow: duration.optional(),
@@ -208,6 +224,10 @@ export const PolicySchema = z
     environments: z.record(name, EnvironmentSchema),
     approverGroups: z.record(name, MemberGroupSchema).default({}),
     adminGroup: name.optional().meta({ description: 'The approver group whose members are Leash admins' }),
+    consoleIssuer: name.optional().meta({
+      description:
+        'The `name` of the issuer the web console login counts as when its IdP is none of `issuers` (default: the first)',
+    }),
     admins: MemberGroupSchema.optional().meta({ description: 'Additional admins (prefer adminGroup)' }),
     defaults: z
       .strictObject({
@@ -232,6 +252,30 @@ export const PolicySchema = z
     };
     if (policy.adminGroup !== undefined) {
       knownGroup(policy.adminGroup, ['adminGroup']);
+    }
+    const issuerNames = new Set<string>();
+    policy.issuers.forEach((issuer, index) => {
+      if (issuerNames.has(issuer.name)) {
+        ctx.addIssue({ code: 'custom', path: ['issuers', index, 'name'], message: `duplicate issuer "${issuer.name}"` });
+      }
+      issuerNames.add(issuer.name);
+    });
+    const knownIssuer = (issuer: string | undefined, path: (string | number)[]): void => {
+      if (issuer !== undefined && !issuerNames.has(issuer)) {
+        ctx.addIssue({ code: 'custom', path, message: `unknown issuer "${issuer}" (name one of issuers[].name)` });
+      }
+    };
+    knownIssuer(policy.consoleIssuer, ['consoleIssuer']);
+    const memberGroups: [(string | number)[], MemberGroupInput][] = [
+      ...Object.entries(policy.approverGroups).map(([g, group]): [(string | number)[], MemberGroupInput] => [
+        ['approverGroups', g],
+        group,
+      ]),
+      ...(policy.admins ? [[['admins'], policy.admins] as [(string | number)[], MemberGroupInput]] : []),
+    ];
+    for (const [path, group] of memberGroups) {
+      knownIssuer(group.idpIssuer, [...path, 'idpIssuer']);
+      group.members.forEach((m, mi) => knownIssuer(m.issuer, [...path, 'members', mi, 'issuer']));
     }
     const checkGroups = (groups: (string | { group: string })[], path: (string | number)[]): void =>
       groups.forEach((g, gi) => knownGroup(typeof g === 'string' ? g : g.group, [...path, gi]));

@@ -106,6 +106,8 @@ export interface Lease {
   environment: string;
   provider: ProviderKind;
   principal: string;
+  /** Issuer of the principal (principals are issuer and subject); absent on leases recorded before it was kept. */
+  issuer?: string;
   owner?: string;
   sessionId?: string;
   issuedAt: number;

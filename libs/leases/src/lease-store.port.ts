@@ -76,6 +76,13 @@ export interface LeaseStore {
   registerSession(session: AgentSession): Promise<SessionWriteResult>;
   /** Records a heartbeat of the session's own principal; refused once the session ended or went idle. */
   heartbeatSession(id: string, who: { principal: string; issuer: string }, now: number): Promise<SessionWriteResult>;
+  /**
+   * Binds a session id to a principal (issuer, subject) unless another one holds it ('owner'); an
+   * unregistered id becomes the first binder's. Registering checks the same owner.
+   */
+  bindSession(id: string, who: { principal: string; issuer: string }): Promise<SessionWriteResult>;
+  /** The principal a session id belongs to (registered or bound by a request), if any. */
+  sessionOwner(id: string): Promise<{ principal: string; issuer: string } | undefined>;
   getSession(id: string): Promise<AgentSession | undefined>;
   /** Ends a session; with `onlyIfIdle` only when it is active and past its idle deadline. */
   endSession(id: string, now: number, reason: string, onlyIfIdle: boolean): Promise<TransitionResult>;

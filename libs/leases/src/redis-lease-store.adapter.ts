@@ -41,6 +41,7 @@ export class RedisLeaseStore implements LeaseStore {
       leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
       leashFailRevoke: [scripts.FAIL_REVOKE, 3],
       leashRegisterSession: [scripts.REGISTER_SESSION, 2],
+      leashBindSession: [scripts.BIND_SESSION, 1],
       leashHeartbeatSession: [scripts.HEARTBEAT_SESSION, 2],
       leashEndSession: [scripts.END_SESSION, 2],
     } as const)) {
@@ -416,9 +417,20 @@ export class RedisLeaseStore implements LeaseStore {
     return toSessionResult(reply);
   }
 
+  async bindSession(id: string, who: { principal: string; issuer: string }): Promise<SessionWriteResult> {
+    const reply = await this.run('leashBindSession', this.k.session(id), who.principal, who.issuer, this.retentionSeconds);
+    return toSessionResult(reply);
+  }
+
+  async sessionOwner(id: string): Promise<{ principal: string; issuer: string } | undefined> {
+    const [principal, issuer] = await this.guard(this.redis.hmget(this.k.session(id), 'principal', 'issuer'));
+    return principal && issuer ? { principal, issuer } : undefined;
+  }
+
   async getSession(id: string): Promise<AgentSession | undefined> {
     const hash = await this.guard(this.redis.hgetall(this.k.session(id)));
-    if (!hash.principal) {
+    // A hash with an owner but no state binds an unregistered session id to its first requester.
+    if (!hash.principal || !hash.state) {
       return undefined;
     }
     const data = JSON.parse(hash.data ?? '{}') as Pick<AgentSession, 'owner' | 'agent' | 'host'>;

@@ -127,12 +127,28 @@ return 0
 export const REGISTER_SESSION = `
 local p = redis.call('HGET', KEYS[1], 'principal')
 if p and (p ~= ARGV[2] or redis.call('HGET', KEYS[1], 'issuer') ~= ARGV[3]) then return {'owner'} end
-if not p then redis.call('HSET', KEYS[1], 'createdAt', ARGV[6]) end
+if redis.call('HEXISTS', KEYS[1], 'createdAt') == 0 then redis.call('HSET', KEYS[1], 'createdAt', ARGV[6]) end
 redis.call('HSET', KEYS[1], 'principal', ARGV[2], 'issuer', ARGV[3], 'data', ARGV[4], 'idleSeconds', ARGV[5],
   'lastSeenAt', ARGV[6], 'state', 'active')
 redis.call('HDEL', KEYS[1], 'endedAt', 'endReason')
 redis.call('ZADD', KEYS[2], tonumber(ARGV[6]) + tonumber(ARGV[5]) * 1000, ARGV[1])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]) + tonumber(ARGV[5]))
+return {'ok'}
+`;
+
+/**
+ * Binds an agent session id to the principal (issuer, subject) of its first request, so no other
+ * principal can add requests to it; a registered session is already bound to its registrant.
+ */
+export const BIND_SESSION = `
+local p = redis.call('HGET', KEYS[1], 'principal')
+if p then
+  if p ~= ARGV[1] or redis.call('HGET', KEYS[1], 'issuer') ~= ARGV[2] then return {'owner'} end
+  if redis.call('TTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+  return {'ok'}
+end
+redis.call('HSET', KEYS[1], 'principal', ARGV[1], 'issuer', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {'ok'}
 `;
 
@@ -142,6 +158,7 @@ local p = redis.call('HGET', KEYS[1], 'principal')
 if not p then return {'missing'} end
 if p ~= ARGV[2] or redis.call('HGET', KEYS[1], 'issuer') ~= ARGV[3] then return {'owner'} end
 local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
 if state ~= 'active' then return {'state', state} end
 local idle = tonumber(redis.call('HGET', KEYS[1], 'idleSeconds'))
 local now = tonumber(ARGV[4])

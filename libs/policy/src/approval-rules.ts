@@ -5,7 +5,9 @@ type QuorumRule = Extract<ApprovalRule, { kind: 'quorum' }>;
 type GroupEntry = string | { group: string; quorum: number };
 
 const ALL_CHANNELS: Channel[] = ['web', 'slack', 'api'];
-// A Slack click proves no MFA; the web console and API calls carry the approver's own token.
+// A Slack click proves no MFA, and a bare API call only what a token says: roles that require MFA take
+// approvals in the web console (an MFA sign-in the broker asked for), plus `api` where the policy lists it.
+const MFA_DEFAULT_CHANNELS: Channel[] = ['web'];
 const MFA_CHANNELS: Channel[] = ['web', 'api'];
 
 /** The role's own approval rule (before budget and risk routing). */
@@ -32,7 +34,7 @@ export function humanRuleOf(doc: PolicyDocument, a: HumanApproval): QuorumRule {
     claimWindowSeconds: a.claimWindow ?? doc.defaults.claimWindow,
     requireMfa: a.requireMfa,
     ...(a.requireMfa ? { mfaMaxAgeSeconds: doc.defaults.mfaMaxAge } : {}),
-    channels: a.channels ?? (a.requireMfa ? MFA_CHANNELS : ALL_CHANNELS),
+    channels: a.channels ?? (a.requireMfa ? MFA_DEFAULT_CHANNELS : ALL_CHANNELS),
   };
 }
 
@@ -85,9 +87,14 @@ export function strengthen(base: ApprovalRule, route: RiskRoute, doc: PolicyDocu
     // Disjoint lists keep the base's channels: a route never opens a channel the role closed.
     channels = both.length > 0 ? both : channels;
   }
-  if (requireMfa) {
+  if (requireMfa && !(from.requireMfa ?? false)) {
+    // MFA added by the route: `api` stays only where the route itself lists it.
+    const explicit: readonly Channel[] = route.channels ?? [];
+    const mfa = channels.filter((c) => c === 'web' || (c === 'api' && explicit.includes('api')));
+    channels = mfa.length > 0 ? mfa : MFA_DEFAULT_CHANNELS;
+  } else if (requireMfa) {
     const mfa = channels.filter((c) => MFA_CHANNELS.includes(c));
-    channels = mfa.length > 0 ? mfa : ['web'];
+    channels = mfa.length > 0 ? mfa : MFA_DEFAULT_CHANNELS;
   }
   return {
     kind: 'quorum',

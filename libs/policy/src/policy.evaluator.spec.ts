@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import type { Principal } from '@leash/core';
 import { assertEligibleApprover, evaluateQuorum } from '@leash/approvals';
 import { parsePolicy, type LoadedPolicy } from './policy.loader';
-import { BUDGET_EXHAUSTED, evaluateRequest as sut, isAdmin, approverGroupsOf } from './policy.evaluator';
+import { BUDGET_EXHAUSTED, evaluateRequest as sut } from './policy.evaluator';
+import { PeopleDirectory } from './people-directory';
 import { approvalsNeeded, strengthen } from './approval-rules';
 import { PolicyError } from './policy.errors';
 
@@ -76,7 +77,7 @@ describe('evaluateRequest (demo policy)', () => {
     expect(result.decision !== 'denied' && result.ttlSeconds).toBe(900);
   });
 
-  it('gives demo-prod-admin one security AND one sre approver, with MFA, web and api only', () => {
+  it('gives demo-prod-admin one security AND one sre approver, with MFA, in the web console only', () => {
     const result = sut(demo, { principal: agent, role: 'demo-prod-admin', environment: 'production' });
     expect(result).toMatchObject({
       decision: 'needs_approval',
@@ -88,16 +89,17 @@ describe('evaluateRequest (demo policy)', () => {
         ],
         requireMfa: true,
         mfaMaxAgeSeconds: 900,
-        channels: ['web', 'api'],
+        channels: ['web'],
       },
       risk: { level: 'high' },
     });
   });
 
   it('names leash-admins members as admins, and nobody else', () => {
-    expect(isAdmin(demo.document, { id: 'admin', issuer: 'x', groups: [] })).toBe(true);
-    expect(isAdmin(demo.document, { id: 'z', issuer: 'x', groups: ['leash-admins'] })).toBe(true);
-    expect(isAdmin(demo.document, { id: 'alice', issuer: 'x', groups: [] })).toBe(false);
+    const people = new PeopleDirectory(demo.document, 'https://dev');
+    expect(people.resolve({ id: 'admin', issuer: 'https://dev', groups: [] }).admin).toBe(true);
+    expect(people.resolve({ id: 'z', issuer: 'https://dev', groups: ['leash-admins'] }).admin).toBe(true);
+    expect(people.resolve({ id: 'alice', issuer: 'https://dev', groups: [] }).admin).toBe(false);
   });
 });
 
@@ -142,9 +144,12 @@ describe('evaluateRequest (production example)', () => {
   });
 
   it('maps Slack-only and email members to their groups', () => {
-    expect(
-      approverGroupsOf(production.document, { id: 'x', issuer: 'okta', email: 'kim@acme.example', groups: [] }),
-    ).toEqual(['security']);
+    const people = new PeopleDirectory(production.document);
+    const okta = 'https://acme.okta.com/oauth2/default';
+    expect(people.resolve({ id: 'x', issuer: okta, email: 'kim@acme.example', groups: [] }).groups).toEqual([
+      'security',
+    ]);
+    expect(people.resolveSlack('U02SEC0001')?.groups).toEqual(['security']);
   });
 });
 
@@ -302,7 +307,12 @@ describe('evaluateRequest properties', () => {
           >[0];
           const accepted = attempts.filter((a) => {
             try {
-              assertEligibleApprover(request, rule, { id: a.approver, issuer: 'dev', groups: [] }, a.groups);
+              assertEligibleApprover(request, rule, {
+                key: a.approver,
+                identifiers: [a.approver],
+                groups: a.groups,
+                ambiguous: false,
+              });
               return true;
             } catch {
               return false;

@@ -1,6 +1,6 @@
 import { globMatch, type ApprovalRule, type Principal, type RequestContext, type Risk } from '@leash/core';
 import type { LoadedPolicy } from './policy.loader';
-import type { MemberGroup, PolicyDocument, RoleDefinition } from './policy.schema';
+import type { RoleDefinition } from './policy.schema';
 import { assessRisk, rank, RISK_LEVELS } from './risk.assessor';
 import { approvalRuleOf, humanRuleOf, strengthen } from './approval-rules';
 
@@ -128,52 +128,4 @@ export function matchingPrincipalMatcher(role: RoleDefinition, principal: Princi
 
 export function principalAllowed(role: RoleDefinition, principal: Principal): boolean {
   return matchingPrincipalMatcher(role, principal) !== undefined;
-}
-
-/** The approver-group member a Slack user id is mapped to, if any (sub or email of the person). */
-export function memberForSlackUser(
-  doc: PolicyDocument,
-  slackUserId: string,
-): { sub: string } | { email: string } | undefined {
-  for (const group of Object.values(doc.approverGroups)) {
-    const member = group.members.find((m) => m.slack === slackUserId);
-    if (member) {
-      if (member.sub !== undefined) {
-        return { sub: member.sub };
-      }
-      if (member.email !== undefined) {
-        return { email: member.email };
-      }
-    }
-  }
-  return undefined;
-}
-
-function isMember(group: MemberGroup, principal: Principal): boolean {
-  const listed = group.members.some(
-    (m) => (m.sub !== undefined && m.sub === principal.id) || (m.email !== undefined && m.email === principal.email),
-  );
-  return listed || group.idpGroups.some((g) => principal.groups.includes(g));
-}
-
-/** Approver groups of the policy that this principal belongs to. */
-export function approverGroupsOf(doc: PolicyDocument, principal: Principal): string[] {
-  return Object.entries(doc.approverGroups)
-    .filter(([, group]) => isMember(group, principal))
-    .map(([name]) => name);
-}
-
-/** Approver groups listing this Slack user id (for approvals arriving from Slack). */
-export function approverGroupsOfSlackUser(doc: PolicyDocument, slackUserId: string): string[] {
-  return Object.entries(doc.approverGroups)
-    .filter(([, group]) => group.members.some((m) => m.slack === slackUserId))
-    .map(([name]) => name);
-}
-
-/** Members of the policy's admin group (`adminGroup`) and of the optional `admins` list. */
-export function isAdmin(doc: PolicyDocument, principal: Principal): boolean {
-  const group = doc.adminGroup !== undefined ? doc.approverGroups[doc.adminGroup] : undefined;
-  return (
-    (group !== undefined && isMember(group, principal)) || (doc.admins !== undefined && isMember(doc.admins, principal))
-  );
 }

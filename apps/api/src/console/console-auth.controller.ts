@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CoreError, CoreErrorCode } from '@leash/core';
+import { Identities } from '@leash/broker';
 import type { z } from 'zod';
 import { ZodPipe } from '../http/zod.pipe';
 import { ConsoleErrorFilter } from './console-error.filter';
@@ -37,6 +38,7 @@ export class ConsoleAuthController {
     @Inject(CONSOLE_SESSIONS) private readonly sessions: ConsoleSessionStore,
     @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
     @Inject(OIDC_LOGIN) private readonly oidc: OidcLogin | undefined,
+    private readonly identities: Identities,
   ) {}
 
   @Get('login')
@@ -99,7 +101,10 @@ export class ConsoleAuthController {
       );
     }
     const identity = await this.oidc.finish(url, state, pending);
-    const { id } = await this.sessions.create({ ...identity, dev: false, createdAt: Date.now() });
+    // The console's IdP counts as the policy issuer with its `iss`, else as `consoleIssuer` (default the first).
+    const issuer = this.identities.consoleIssuerUrl(identity.principal.issuer) ?? identity.principal.issuer;
+    const principal = { ...identity.principal, issuer };
+    const { id } = await this.sessions.create({ ...identity, principal, dev: false, createdAt: Date.now() });
     appendCookie(
       reply,
       serializeCookie(this.settings.cookieName, id, {

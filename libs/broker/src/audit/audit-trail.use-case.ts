@@ -13,10 +13,9 @@ import {
   type RedisSinkState,
   type SinkStatus,
 } from '@leash/audit';
-import { isAdmin } from '@leash/policy';
 import { forbidden } from '../access-control';
-import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { Identities } from '../auth/identities';
+import { PUBLIC_URL } from '../broker.tokens';
 import { AUDIT_SINK_STATE } from './audit.tokens';
 
 /** Reading, verifying and checkpointing the audit trail; every call is for policy admins only. */
@@ -27,13 +26,13 @@ export class AuditTrail {
     @Inject(CHECKPOINT_STORE) private readonly checkpoints: CheckpointStore,
     @Inject(CHECKPOINT_SIGNER) private readonly signer: CheckpointSigner | undefined,
     @Inject(AUDIT_SINK_STATE) private readonly sinks: RedisSinkState,
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(PUBLIC_URL) private readonly issuer: string,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly identities: Identities,
   ) {}
 
   private requireAdmin(principal: Principal): void {
-    if (!isAdmin(this.policy.current.document, principal)) {
+    if (!this.identities.isAdmin(principal)) {
       throw forbidden('only members of the admins group may read the audit trail');
     }
   }

@@ -152,6 +152,10 @@ export class PrincipalAuthenticator {
     const amrClaim = claim(entry.claims.amr);
     const amr = Array.isArray(amrClaim) ? amrClaim.filter((m): m is string => typeof m === 'string') : undefined;
     const authTime = claim(entry.claims.authTime);
+    if (typeof authTime === 'number' && authTime > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
+      // A sign-in "in the future" proves nothing (and would pass every freshness check for a while).
+      throw new AuthError(AuthErrorCode.InvalidToken, `token claim "${entry.claims.authTime}" is in the future`);
+    }
     return {
       id,
       issuer: iss,

@@ -3,7 +3,6 @@ import { CLOCK, CoreError, CoreErrorCode, type Channel, type Clock, type Lease, 
 import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { isAdmin } from '@leash/policy';
 import type {
   CredentialProvider,
   ProviderRegistry,
@@ -11,6 +10,7 @@ import type {
   RevokeCommand as ProviderRevokeCommand,
 } from '@leash/providers';
 import { forbidden } from '../access-control';
+import { Identities } from '../auth/identities';
 import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
@@ -50,11 +50,11 @@ export class BreakGlass {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly revoke: RevokeLease,
     private readonly cancel: CancelRequest,
+    private readonly identities: Identities,
   ) {}
 
   async execute(cmd: { principal: Principal; body: BreakGlassBody; channel?: Channel }): Promise<BreakGlassResult> {
-    const doc = this.policy.current.document;
-    if (!isAdmin(doc, cmd.principal)) {
+    if (!this.identities.isAdmin(cmd.principal)) {
       throw forbidden('only admins may break glass');
     }
     const { reason, ...selector } = cmd.body;

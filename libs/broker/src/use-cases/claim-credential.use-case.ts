@@ -103,6 +103,7 @@ export class ClaimCredential {
       environment: request.environment,
       provider: request.provider,
       principal: request.principal,
+      issuer: request.issuer,
       ...(request.owner ? { owner: request.owner } : {}),
       ...(request.session ? { sessionId: request.session.id } : {}),
       issuedAt: now,

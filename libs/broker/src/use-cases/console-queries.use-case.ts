@@ -12,10 +12,11 @@ import {
   type MfaRequirement,
   type PendingRequestIndex,
 } from '@leash/approvals';
-import { approverGroupsOf, isAdmin } from '@leash/policy';
+import type { ResolvedIdentity } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditEvent, type AuditLog } from '@leash/audit';
-import { capacitiesFor, forbidden, isPrivileged, notFound, type Capacity } from '../access-control';
+import { canApprove, capacitiesFor, forbidden, mayManageLease, notFound, type Capacity } from '../access-control';
+import { Identities } from '../auth/identities';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { toLeaseView, toRequestView } from '../views';
@@ -62,11 +63,13 @@ export class ConsoleQueries {
     @Inject(PENDING_REQUEST_INDEX) private readonly pendingIndex: PendingRequestIndex,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
+    private readonly identities: Identities,
   ) {}
 
-  /** Pending requests, newest first; only approvers and admins see the queue. */
+  /** Pending requests, newest first; approvers see those their groups can approve, admins all. */
   async pending(principal: Principal, filter: PendingFilter, limit = 200): Promise<RequestView[]> {
-    if (!isPrivileged(this.policy.current.document, principal)) {
+    const identity = this.identities.of(principal);
+    if (!identity.admin && identity.groups.length === 0) {
       throw forbidden('only members of an approver group and admins see the pending queue');
     }
     const now = this.clock.now();
@@ -80,6 +83,7 @@ export class ConsoleQueries {
       }
       const r = entry.request;
       if (
+        (!identity.admin && !canApprove(r, identity)) ||
         (filter.environment && r.environment !== filter.environment) ||
         (filter.role && r.role !== filter.role) ||
         (filter.risk && r.risk.level !== filter.risk)
@@ -103,19 +107,20 @@ export class ConsoleQueries {
     }
     const { request, approvals } = found;
     const doc = this.policy.current.document;
-    const capacities = capacitiesFor(doc, request, principal);
+    const identity = this.identities.of(principal);
+    const capacities = capacitiesFor(request, principal, identity);
     if (capacities.length === 0) {
-      throw forbidden('only the requester, its owner, approvers and admins may read this request');
+      throw forbidden('only the requester, its owner, approvers of its role and admins may read this request');
     }
-    const viewerGroups = approverGroupsOf(doc, principal);
+    const viewerGroups = identity.groups;
     const requirement = mfaRequirementOf(request.approval, mfaMaxAgeSeconds);
     const mfaCheck = checkMfa(requirement, login, this.clock.now());
     const sessionId = request.session?.id;
     const role = doc.roles.find((r) => r.id === request.role);
     const [lease, sessionRequests, sessionLeases, audit] = await Promise.all([
       request.leaseId ? this.store.getLease(request.leaseId) : Promise.resolve(undefined),
-      sessionId ? this.sessionRequests(sessionId, request.id) : Promise.resolve([]),
-      sessionId ? this.store.listLeases({ session: sessionId, limit: 100 }) : Promise.resolve([]),
+      sessionId ? this.sessionRequests(sessionId, request.id, principal, identity) : Promise.resolve([]),
+      sessionId ? this.sessionLeases(sessionId, principal, identity) : Promise.resolve([]),
       this.auditOf(request),
     ]);
     return {
@@ -126,7 +131,7 @@ export class ConsoleQueries {
       capacities,
       viewerGroups,
       mfa: { ...requirement, check: mfaCheck },
-      decision: this.availability(request, approvals, principal, viewerGroups, mfaCheck),
+      decision: this.availability(request, approvals, identity, mfaCheck),
       sessionRequests,
       sessionLeases: sessionLeases.map(toLeaseView),
       audit,
@@ -135,17 +140,16 @@ export class ConsoleQueries {
 
   /** Whether the viewer is an admin (break-glass and session-wide revocation on the leases page). */
   isAdmin(principal: Principal): boolean {
-    return isAdmin(this.policy.current.document, principal);
+    return this.identities.isAdmin(principal);
   }
 
   private availability(
     request: AccessRequest,
     approvals: Approval[],
-    principal: Principal,
-    groups: string[],
+    identity: ResolvedIdentity,
     mfa: MfaCheck,
   ): DecisionAvailability {
-    const approvedByViewer = approvals.some((a) => a.approver === principal.id && a.digest === request.digest);
+    const approvedByViewer = approvals.some((a) => a.approver === identity.key && a.digest === request.digest);
     const no = (reason: string, needsMfaLogin = false): DecisionAvailability => ({
       allowed: false,
       reason,
@@ -153,7 +157,7 @@ export class ConsoleQueries {
       approvedByViewer,
     });
     try {
-      assertEligibleApprover(request, request.approval, principal, groups);
+      assertEligibleApprover(request, request.approval, identity);
     } catch (err) {
       if (err instanceof ApprovalError) {
         return no(err.message);
@@ -175,12 +179,29 @@ export class ConsoleQueries {
     return { allowed: true, needsMfaLogin: false, approvedByViewer };
   }
 
-  private async sessionRequests(sessionId: string, exclude: string): Promise<RequestView[]> {
+  /** The session's other requests this viewer may read. */
+  private async sessionRequests(
+    sessionId: string,
+    exclude: string,
+    principal: Principal,
+    identity: ResolvedIdentity,
+  ): Promise<RequestView[]> {
     const ids = (await this.store.listSessionRequests(sessionId)).filter((i) => i !== exclude).slice(0, 50);
     const found = await Promise.all(ids.map((i) => this.store.getRequest(i)));
     return found
-      .flatMap((f) => (f ? [toRequestView(f.request, f.approvals, this.publicUrl)] : []))
+      .flatMap((f) =>
+        f && capacitiesFor(f.request, principal, identity).length > 0
+          ? [toRequestView(f.request, f.approvals, this.publicUrl)]
+          : [],
+      )
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** The session's leases this viewer may read. */
+  private async sessionLeases(sessionId: string, principal: Principal, identity: ResolvedIdentity) {
+    const leases = await this.store.listLeases({ session: sessionId, limit: 100 });
+    const requests = await Promise.all(leases.map((l) => this.store.getRequest(l.requestId)));
+    return leases.filter((l, i) => mayManageLease(l, requests[i]?.request, principal, identity));
   }
 
   private async auditOf(request: AccessRequest): Promise<AuditEvent[]> {

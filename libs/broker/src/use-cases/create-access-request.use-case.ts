@@ -4,6 +4,7 @@ import type { CreateRequestBody, RequestView } from '@leash/contracts';
 import { PolicyError, PolicyErrorCode } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { forbidden } from '../access-control';
 import { approvalUrlOf, toRequestView } from '../views';
 import { PUBLIC_URL } from '../broker.tokens';
 import { PolicyDecisions } from '../policy/policy-decisions.service';
@@ -27,6 +28,9 @@ export class CreateAccessRequest {
   async execute(command: { principal: Principal; body: CreateRequestBody }): Promise<RequestView> {
     const { principal, body } = command;
     const context = body.context ?? {};
+    if (body.session) {
+      await this.bindSession(body.session.id, principal);
+    }
     const id = this.ids.requestId();
     const { policy, evaluation } = await this.decisions.decide(
       { principal, role: body.role, environment: body.environment, ttlSeconds: body.ttlSeconds, context },
@@ -109,5 +113,13 @@ export class CreateAccessRequest {
       this.notify.broadcast(request, approvalUrlOf(this.publicUrl, id));
     }
     return toRequestView(request, [], this.publicUrl);
+  }
+
+  /** A request may name only a session of its own principal (an unregistered id becomes its own). */
+  private async bindSession(sessionId: string, principal: Principal): Promise<void> {
+    const bound = await this.store.bindSession(sessionId, { principal: principal.id, issuer: principal.issuer });
+    if (!bound.ok) {
+      throw forbidden(`session ${sessionId} belongs to another principal`);
+    }
   }
 }

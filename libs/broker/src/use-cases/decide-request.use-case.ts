@@ -16,10 +16,11 @@ import {
   assertEligibleApprover,
   evaluateQuorum,
 } from '@leash/approvals';
-import { approverGroupsOf } from '@leash/policy';
+import type { ResolvedIdentity } from '@leash/policy';
 import { LEASE_STORE, type AddApprovalResult, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
+import { Identities } from '../auth/identities';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { requestDigest } from '../request-digest';
@@ -30,7 +31,10 @@ const LOCK_TTL_MS = 5000;
 const LOCK_ATTEMPTS = 60;
 
 export interface DecideCommand {
+  /** The acting identity: the API token's or the console login's; for Slack, a stand-in naming the person. */
   principal: Principal;
+  /** A Slack click: the person is the policy member listing this Slack user id (no token, so no MFA evidence). */
+  slackUser?: string;
   id: string;
   decision: 'approve' | 'deny';
   comment?: string;
@@ -51,6 +55,7 @@ export class DecideRequest {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     private readonly notify: NotifyApprovers,
+    private readonly identities: Identities,
   ) {}
 
   async execute(cmd: DecideCommand): Promise<RequestView> {
@@ -59,8 +64,8 @@ export class DecideRequest {
       throw notFound(`request ${cmd.id}`);
     }
     const { request } = found;
-    const groups = approverGroupsOf(this.policy.current.document, cmd.principal);
-    assertEligibleApprover(request, request.approval, cmd.principal, groups);
+    const approver = this.approverOf(cmd);
+    assertEligibleApprover(request, request.approval, approver);
     if (request.state !== 'pending') {
       throw notPending(request);
     }
@@ -74,14 +79,29 @@ export class DecideRequest {
       );
     }
     if (cmd.decision === 'approve') {
-      assertApprovalChannelAndMfa(request.approval, cmd.principal, cmd.channel, this.clock.now());
+      const evidence = cmd.slackUser !== undefined ? {} : cmd.principal;
+      assertApprovalChannelAndMfa(request.approval, evidence, cmd.channel, this.clock.now());
     }
     const token = await this.lock(request.id);
     try {
-      return cmd.decision === 'approve' ? await this.approve(cmd, request, groups) : await this.deny(cmd, request);
+      return cmd.decision === 'approve'
+        ? await this.approve(cmd, request, approver)
+        : await this.deny(cmd, request, approver);
     } finally {
       await this.store.unlockRequest(request.id, token).catch(() => undefined);
     }
+  }
+
+  /** The person deciding, however they act; one person has one key, so quorum counts persons. */
+  private approverOf(cmd: DecideCommand): ResolvedIdentity {
+    if (cmd.slackUser === undefined) {
+      return this.identities.of(cmd.principal);
+    }
+    const person = this.identities.ofSlackUser(cmd.slackUser);
+    if (!person) {
+      throw new ApprovalError(ApprovalErrorCode.NotApprover, `Slack user ${cmd.slackUser} is not a member of the policy`);
+    }
+    return person;
   }
 
   /** Serializes decisions on one request, so two approvers at once never both count past the quorum. */
@@ -96,12 +116,12 @@ export class DecideRequest {
     throw new CoreError(CoreErrorCode.Unavailable, `request ${id} is busy; try again`);
   }
 
-  private async approve(cmd: DecideCommand, original: AccessRequest, groups: string[]): Promise<RequestView> {
+  private async approve(cmd: DecideCommand, original: AccessRequest, approver: ResolvedIdentity): Promise<RequestView> {
     const now = this.clock.now();
     let request = original;
     const approval = (digest: string) => ({
-      approver: cmd.principal.id,
-      groups,
+      approver: approver.key,
+      groups: approver.groups,
       digest,
       channel: cmd.channel,
       at: now,
@@ -109,14 +129,14 @@ export class DecideRequest {
     });
     let result: AddApprovalResult;
     if (cmd.ttlSeconds !== undefined && cmd.ttlSeconds !== original.ttlSeconds) {
-      request = this.narrowed(original, cmd.ttlSeconds, cmd.principal.id);
+      request = this.narrowed(original, cmd.ttlSeconds, approver.key);
       result = await this.store.narrowAndApprove(
         original.id,
         {
           fromDigest: original.digest,
           toDigest: request.digest,
           ttlSeconds: request.ttlSeconds,
-          narrowed: { fromTtlSeconds: original.ttlSeconds, by: cmd.principal.id },
+          narrowed: { fromTtlSeconds: original.ttlSeconds, by: approver.key },
         },
         approval(request.digest),
         now,
@@ -136,6 +156,7 @@ export class DecideRequest {
       ...this.eventBase(cmd, request),
       action: 'request.approval_recorded',
       details: {
+        person: approver.key,
         progress: quorum.progress,
         comment: cmd.comment,
         digest: request.digest,
@@ -170,7 +191,7 @@ export class DecideRequest {
     }
     this.notify.update(request, {
       kind: 'approved',
-      by: cmd.principal.id,
+      by: approver.key,
       final: quorum.satisfied,
       progress: quorum.progress,
       approvers: current.map((a) => a.approver),
@@ -198,7 +219,7 @@ export class DecideRequest {
     return { ...narrowed, digest: requestDigest(narrowed) };
   }
 
-  private async deny(cmd: DecideCommand, request: AccessRequest): Promise<RequestView> {
+  private async deny(cmd: DecideCommand, request: AccessRequest, approver: ResolvedIdentity): Promise<RequestView> {
     const now = this.clock.now();
     const moved = await this.store.transitionRequest({
       id: request.id,
@@ -209,7 +230,7 @@ export class DecideRequest {
       expiresAt: null,
       decidedAt: now,
       denial: {
-        by: cmd.principal.id,
+        by: approver.key,
         ...(cmd.comment ? { comment: cmd.comment } : {}),
       },
     });
@@ -224,7 +245,7 @@ export class DecideRequest {
     });
     this.notify.update(request, {
       kind: 'denied',
-      by: cmd.principal.id,
+      by: approver.key,
       comment: cmd.comment,
     });
     return this.view(request.id);

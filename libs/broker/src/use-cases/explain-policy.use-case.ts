@@ -1,22 +1,20 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Principal } from '@leash/core';
 import type { ExplainPolicyBody, ExplainPolicyResponse } from '@leash/contracts';
-import { isAdmin } from '@leash/policy';
 import { forbidden } from '../access-control';
-import { POLICY_HOLDER } from '../broker.tokens';
+import { Identities } from '../auth/identities';
 import { PolicyDecisions } from '../policy/policy-decisions.service';
-import type { PolicyHolder } from '../policy/policy.holder';
 
 /** What the policy would decide for a hypothetical request, without creating anything (admins only). */
 @Injectable()
 export class ExplainPolicy {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly holder: PolicyHolder,
     private readonly decisions: PolicyDecisions,
+    private readonly identities: Identities,
   ) {}
 
   async execute(cmd: { caller: Principal; body: ExplainPolicyBody }): Promise<ExplainPolicyResponse> {
-    if (!isAdmin(this.holder.current.document, cmd.caller)) {
+    if (!this.identities.isAdmin(cmd.caller)) {
       throw forbidden('only members of the policy admin group may explain the policy');
     }
     const { body } = cmd;

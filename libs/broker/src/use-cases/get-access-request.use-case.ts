@@ -3,18 +3,18 @@ import { CLOCK, type Clock, type Principal } from '@leash/core';
 import type { RequestView } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { capacitiesFor, forbidden, notFound } from '../access-control';
-import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { Identities } from '../auth/identities';
+import { PUBLIC_URL } from '../broker.tokens';
 import { toRequestView } from '../views';
 
 /** Reads a request; with waitSeconds, holds the answer while the request is pending. */
 @Injectable()
 export class GetAccessRequest {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
+    private readonly identities: Identities,
   ) {}
 
   async execute(command: { principal: Principal; id: string; waitSeconds?: number }): Promise<RequestView> {
@@ -23,8 +23,8 @@ export class GetAccessRequest {
     if (!found) {
       throw notFound(`request ${command.id}`);
     }
-    if (capacitiesFor(this.policy.current.document, found.request, command.principal).length === 0) {
-      throw forbidden('only the requester, its owner, approvers and admins may read this request');
+    if (capacitiesFor(found.request, command.principal, this.identities.of(command.principal)).length === 0) {
+      throw forbidden('only the requester, its owner, approvers of its role and admins may read this request');
     }
     while (found && found.request.state === 'pending' && this.clock.now() < deadline) {
       const pendingUntil = Math.min(deadline, found.request.expiresAt + 50);

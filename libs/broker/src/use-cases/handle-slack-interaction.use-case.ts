@@ -4,16 +4,14 @@ import {
   ApprovalError,
   ApprovalErrorCode,
   escapeMrkdwn,
-  SLACK_ISSUER,
   SLACK_RESPONDER,
   type SlackInteraction,
   type SlackResponder,
 } from '@leash/approvals';
-import { memberForSlackUser } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { BROKER_LOGGER, POLICY_HOLDER, PUBLIC_URL, type BrokerLogger } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { BROKER_LOGGER, PUBLIC_URL, type BrokerLogger } from '../broker.tokens';
+import { Identities } from '../auth/identities';
 import { approvalUrlOf } from '../views';
 import { DecideRequest } from './decide-request.use-case';
 import { NotifyApprovers } from './notify-approvers.service';
@@ -28,13 +26,13 @@ type Target = Exclude<SlackInteraction, { kind: 'ignored' }>;
 @Injectable()
 export class HandleSlackInteraction {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     private readonly decide: DecideRequest,
     private readonly notify: NotifyApprovers,
+    private readonly identities: Identities,
     @Optional() @Inject(SLACK_RESPONDER) private readonly slack?: SlackResponder,
   ) {}
 
@@ -53,6 +51,7 @@ export class HandleSlackInteraction {
         case 'deny_submitted':
           await this.decide.execute({
             principal,
+            slackUser: interaction.user,
             id: interaction.requestId,
             decision: interaction.kind === 'approve' ? 'approve' : 'deny',
             channel: 'slack',
@@ -75,14 +74,10 @@ export class HandleSlackInteraction {
     }
   }
 
+  /** A stand-in naming the person the policy maps this Slack user to (DecideRequest resolves the person itself). */
   private principalOf(slackUser: string): Principal | undefined {
-    const member = memberForSlackUser(this.policy.current.document, slackUser);
-    if (!member) {
-      return undefined;
-    }
-    return 'sub' in member
-      ? { id: member.sub, issuer: SLACK_ISSUER, groups: [] }
-      : { id: member.email, email: member.email, issuer: SLACK_ISSUER, groups: [] };
+    const person = this.identities.ofSlackUser(slackUser);
+    return person ? { id: person.key, issuer: 'slack', groups: [] } : undefined;
   }
 
   private async openDenyForm(interaction: Extract<SlackInteraction, { kind: 'deny_clicked' }>): Promise<void> {

@@ -1,28 +1,45 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Principal } from '@leash/core';
+import type { AccessRequest, Lease, Principal } from '@leash/core';
 import type { LeaseView, ListLeasesQuery } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
-import { forbidden, isPrivileged, notFound } from '../access-control';
-import { POLICY_HOLDER } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { forbidden, mayManageLease, notFound } from '../access-control';
+import { Identities } from '../auth/identities';
 import { toLeaseView } from '../views';
 
-/** Lists and reads leases: requesters see their own, approvers and admins see all. */
+/** Approvers see leases of the roles they can approve; the scan is widened so filtering still fills a page. */
+const APPROVER_SCAN = 1000;
+
+/**
+ * Lists and reads leases: requesters see their own (same issuer and subject), approvers those of
+ * requests their groups can approve, admins all.
+ */
 @Injectable()
 export class LeaseQueries {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    private readonly identities: Identities,
   ) {}
 
   async list(principal: Principal, query: ListLeasesQuery): Promise<LeaseView[]> {
-    const privileged = isPrivileged(this.policy.current.document, principal);
-    const leases = await this.store.listLeases({
-      ...query,
-      limit: query.limit ?? 100,
-      ...(privileged ? {} : { principal: principal.id }),
-    });
-    return leases.map(toLeaseView);
+    const identity = this.identities.of(principal);
+    const limit = query.limit ?? 100;
+    if (identity.admin) {
+      return (await this.store.listLeases({ ...query, limit })).map(toLeaseView);
+    }
+    const leases =
+      identity.groups.length > 0
+        ? await this.store.listLeases({ ...query, limit: Math.max(limit, APPROVER_SCAN) })
+        : await this.store.listLeases({ ...query, limit, principal: principal.id });
+    const visible: Lease[] = [];
+    for (const lease of leases) {
+      if (visible.length >= limit) {
+        break;
+      }
+      if (mayManageLease(lease, await this.requestOf(lease), principal, identity)) {
+        visible.push(lease);
+      }
+    }
+    return visible.map(toLeaseView);
   }
 
   async get(principal: Principal, id: string): Promise<LeaseView> {
@@ -30,9 +47,13 @@ export class LeaseQueries {
     if (!lease) {
       throw notFound(`lease ${id}`);
     }
-    if (lease.principal !== principal.id && !isPrivileged(this.policy.current.document, principal)) {
-      throw forbidden('only the requester, approvers and admins may read this lease');
+    if (!mayManageLease(lease, await this.requestOf(lease), principal, this.identities.of(principal))) {
+      throw forbidden('only the requester, approvers of its role and admins may read this lease');
     }
     return toLeaseView(lease);
+  }
+
+  private async requestOf(lease: Lease): Promise<AccessRequest | undefined> {
+    return (await this.store.getRequest(lease.requestId))?.request;
   }
 }

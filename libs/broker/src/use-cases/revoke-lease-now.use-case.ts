@@ -2,9 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Channel, Principal } from '@leash/core';
 import type { LeaseView } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
-import { forbidden, isPrivileged, notFound } from '../access-control';
-import { POLICY_HOLDER } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { forbidden, mayManageLease, notFound } from '../access-control';
+import { Identities } from '../auth/identities';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { toLeaseView } from '../views';
 import { RevokeLease } from './revoke-lease.use-case';
@@ -13,11 +12,11 @@ import { RevokeLease } from './revoke-lease.use-case';
 @Injectable()
 export class RevokeLeaseNow {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(REVOCATION_SCHEDULER)
     private readonly scheduler: RevocationScheduler,
     private readonly revoke: RevokeLease,
+    private readonly identities: Identities,
   ) {}
 
   async execute(cmd: {
@@ -29,8 +28,9 @@ export class RevokeLeaseNow {
     if (!lease) {
       throw notFound(`lease ${cmd.id}`);
     }
-    if (lease.principal !== cmd.principal.id && !isPrivileged(this.policy.current.document, cmd.principal)) {
-      throw forbidden('only the requester, approvers and admins may revoke this lease');
+    const request = (await this.store.getRequest(lease.requestId))?.request;
+    if (!mayManageLease(lease, request, cmd.principal, this.identities.of(cmd.principal))) {
+      throw forbidden('only the requester, approvers of its role and admins may revoke this lease');
     }
     const result = await this.revoke.execute({
       leaseId: cmd.id,

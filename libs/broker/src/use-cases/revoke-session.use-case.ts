@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock, type Principal } from '@leash/core';
-import { isAdmin } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditAction, type AuditLog } from '@leash/audit';
 import { forbidden, notFound } from '../access-control';
-import { POLICY_HOLDER } from '../broker.tokens';
-import type { PolicyHolder } from '../policy/policy.holder';
+import { Identities } from '../auth/identities';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { sessionFence } from '../revocation/fences';
 import { RevokeLease } from './revoke-lease.use-case';
@@ -24,7 +22,6 @@ type Actor = { id: string; channel: 'api' | 'system' };
 @Injectable()
 export class RevokeSession {
   constructor(
-    @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(AUDIT_LOG) private readonly audit: AuditLog,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -32,6 +29,7 @@ export class RevokeSession {
     private readonly scheduler: RevocationScheduler,
     private readonly revoke: RevokeLease,
     private readonly notify: NotifyApprovers,
+    private readonly identities: Identities,
   ) {}
 
   /** The client (the session's requester) or an admin ends the session. */
@@ -45,13 +43,20 @@ export class RevokeSession {
     if (!registered && leases.length === 0 && requests.length === 0) {
       throw notFound(`session ${cmd.sessionId}`);
     }
-    const owners = new Set([
-      ...(registered ? [registered.principal] : []),
-      ...leases.map((l) => l.principal),
-      ...requests.map((r) => r.principal),
-    ]);
-    const ownsAll = owners.size === 1 && owners.has(cmd.principal.id);
-    if (!ownsAll && !isAdmin(this.policy.current.document, cmd.principal)) {
+    // The session belongs to the principal (issuer, subject) that registered it or named it first;
+    // ids from before that binding belong to whoever holds every lease and request in them.
+    const bound = await this.store.sessionOwner(cmd.sessionId);
+    const who = `${cmd.principal.issuer}\n${cmd.principal.id}`;
+    const owners = new Set(
+      bound
+        ? [`${bound.issuer}\n${bound.principal}`]
+        : [
+            ...leases.map((l) => `${l.issuer ?? requests.find((r) => r.id === l.requestId)?.issuer}\n${l.principal}`),
+            ...requests.map((r) => `${r.issuer}\n${r.principal}`),
+          ],
+    );
+    const ownsAll = owners.size === 1 && owners.has(who);
+    if (!ownsAll && !this.identities.isAdmin(cmd.principal)) {
       throw forbidden("only the session's requester and admins may end a session");
     }
     if (registered) {
