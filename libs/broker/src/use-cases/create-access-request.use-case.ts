@@ -29,7 +29,8 @@ export class CreateAccessRequest {
     const { principal, body } = command;
     const context = body.context ?? {};
     if (body.session) {
-      await this.bindSession(body.session.id, principal);
+      // Checked before the policy spends any auto-approval budget; bound once the request is allowed.
+      await this.assertSessionFree(body.session.id, principal);
     }
     const id = this.ids.requestId();
     const { policy, evaluation } = await this.decisions.decide(
@@ -48,6 +49,9 @@ export class CreateAccessRequest {
         details: { reasons: evaluation.reasons },
       });
       throw new PolicyError(PolicyErrorCode.Denied, evaluation.reasons.join('; '), { reasons: evaluation.reasons });
+    }
+    if (body.session) {
+      await this.bindSession(body.session.id, principal);
     }
     const now = this.clock.now();
     const rule = evaluation.approval;
@@ -113,6 +117,13 @@ export class CreateAccessRequest {
       this.notify.broadcast(request, approvalUrlOf(this.publicUrl, id));
     }
     return toRequestView(request, [], this.publicUrl);
+  }
+
+  private async assertSessionFree(sessionId: string, principal: Principal): Promise<void> {
+    const owner = await this.store.sessionOwner(sessionId);
+    if (owner && (owner.principal !== principal.id || owner.issuer !== principal.issuer)) {
+      throw forbidden(`session ${sessionId} belongs to another principal`);
+    }
   }
 
   /** A request may name only a session of its own principal (an unregistered id becomes its own). */
