@@ -8,6 +8,14 @@ import { LeashStack } from '../support/leash-stack';
 import type { ProcessHandle } from '../support/process-handle';
 
 const plan = readFileSync(join(__dirname, '../fixtures/terraform-prod-plan.txt'), 'utf8');
+// The design brief's proposed change, as Terraform HCL.
+const briefPlan = readFileSync(join(__dirname, '../../deploy/examples/brief-plan.tf'), 'utf8');
+const BRIEF_REASONS = [
+  'Elevated privileges required',
+  'Affects production environment',
+  'Potential service impact',
+  'Potential security risk',
+];
 const LEASH = join(__dirname, '../../bin/leash.js');
 
 /** Runs the built CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
@@ -129,6 +137,9 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
         risk: {
           level: 'critical',
           reasons: expect.arrayContaining(['Potential security risk', 'Affects production environment']),
+          findings: expect.arrayContaining([
+            expect.objectContaining({ resource: 'google_project_iam_member.agent_editor', line: 13 }),
+          ]),
         },
         approval: {
           kind: 'quorum',
@@ -216,9 +227,9 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
       expect((await leash(['policy', 'validate', '/nonexistent/policy.yaml'])).code).toBe(1);
     });
 
-    it('explains through the broker with the same answer as the API', async () => {
+    it("explains through the broker with the same answer as the API: the brief's HCL change is critical with the four reasons", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'leash-explain-'));
-      writeFileSync(join(dir, 'plan.txt'), plan);
+      writeFileSync(join(dir, 'plan.txt'), briefPlan);
       const args = [
         'policy',
         'explain',
@@ -244,11 +255,20 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
           role: 'demo-prod-write',
           environment: 'production',
           ttlSeconds: 900,
-          context: { plan },
+          context: { plan: briefPlan },
         },
       });
       expect(JSON.parse(res.stdout)).toEqual(api.body);
       expect(api.body).toMatchObject({ decision: 'needs_approval', risk: { level: 'critical' } });
+      expect(api.body.risk.reasons.slice(0, 4)).toEqual(BRIEF_REASONS);
+      expect(api.body.risk.reasons).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^google_project_iam_member\.deployer_editor grants the broad role roles\/editor .*\(line 6\)$/,
+          ),
+          'kubernetes_deployment.api is in Kubernetes namespace production (line 21)',
+        ]),
+      );
       const denied = await leash(args, { LEASH_URL: stack.url, LEASH_TOKEN: tokens.alice });
       expect(denied.code).toBe(3);
     });
@@ -260,7 +280,9 @@ describe('policy engine end to end: explain, MFA, channels, narrowing, budget, r
     expect(res.body.risk).toMatchObject({ level: 'critical' });
     const seen = await stack.call('GET', `/v1/requests/${res.body.id}`, { token: tokens.alice });
     expect(seen.body.risk.level).toBe('critical');
-    expect(seen.body.risk.reasons).toContain('Grants a broad role: roles/editor');
+    expect(seen.body.risk.reasons).toContain(
+      'google_project_iam_member.agent_editor grants the broad role roles/editor to serviceAccount:deploy-bot@acme-prod.iam.gserviceaccount.com (line 13)',
+    );
   });
 
   it('requireMfa: needs security AND sre with recent MFA; the owner never counts', async () => {

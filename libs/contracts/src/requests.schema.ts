@@ -55,9 +55,21 @@ export type ListLeasesQuery = z.infer<typeof ListLeasesQuerySchema>;
 export const IdParamSchema = z.string().regex(/^(req|lease)-[a-z2-7]{20}$/, 'not a Leash id');
 export const SessionIdParamSchema = idText;
 
+export const RiskFindingSchema = z.object({
+  kind: z.enum(['impact', 'security', 'unknown']),
+  weight: z.number(),
+  detail: z.string(),
+  source: z.string(),
+  resource: z.string().optional(),
+  line: z.number().int().optional(),
+  field: z.enum(['plan', 'command']).optional(),
+  production: z.boolean().optional(),
+});
+
 export const RiskSchema = z.object({
   level: z.enum(['low', 'medium', 'high', 'critical']),
   reasons: z.array(z.string()),
+  findings: z.array(RiskFindingSchema).optional(),
 });
 
 export const RequestViewSchema = z

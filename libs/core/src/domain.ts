@@ -22,9 +22,29 @@ export interface Principal {
   authTime?: number;
 }
 
+/** One thing the risk assessment found in a request's plan or command, pointing at where it is. */
+export interface RiskFinding {
+  kind: 'impact' | 'security' | 'unknown';
+  /** How much it adds to the level. */
+  weight: number;
+  detail: string;
+  /** Which parser read it: terraform-hcl, terraform-plan, terraform-json, kubernetes, kubectl, sql, shell. */
+  source: string;
+  /** The resource, object or statement it concerns, e.g. `google_project_iam_member.deployer`. */
+  resource?: string;
+  /** 1-based line in the plan (or command) text. */
+  line?: number;
+  /** The finding is only that the change targets production: counted once per request. */
+  production?: boolean;
+  /** Which field of the request context the line is in. */
+  field?: 'plan' | 'command';
+}
+
 export interface Risk {
   level: RiskLevel;
   reasons: string[];
+  /** Where in the context each specific reason comes from (absent on requests made before findings existed). */
+  findings?: RiskFinding[];
 }
 
 export interface SessionRef {

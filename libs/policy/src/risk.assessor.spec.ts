@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assessRisk, RiskReason, type RiskInput } from './risk.assessor';
+import fc from 'fast-check';
+import { assessRisk, rank, RiskReason, type RiskInput } from './risk.assessor';
 
+const ROOT = join(__dirname, '../../..');
 const base: RiskInput = { tier: 'staging', privilege: 'read', ttlSeconds: 900, role: { id: 'r', provider: 'jwt' } };
+const prodWrite: RiskInput = { ...base, tier: 'production', privilege: 'write' };
 const sut = assessRisk;
+const BRIEF_REASONS = [RiskReason.Elevated, RiskReason.Production, RiskReason.ServiceImpact, RiskReason.Security];
 
 describe('assessRisk', () => {
   it.each([
@@ -29,67 +33,115 @@ describe('assessRisk', () => {
     expect(risk.reasons).toEqual(reasons);
   });
 
-  it('assesses the Terraform example plan in test/fixtures as critical with the expected reasons', () => {
-    const plan = readFileSync(join(__dirname, '../../../test/fixtures/terraform-prod-plan.txt'), 'utf8');
-    const risk = sut({
-      tier: 'production',
-      privilege: 'write',
-      ttlSeconds: 900,
-      role: { id: 'tf', provider: 'gcp' },
-      context: { plan },
-    });
+  it("rates the design brief's HCL change critical with the four reasons and findings naming resource and line", () => {
+    const plan = readFileSync(join(ROOT, 'deploy/examples/brief-plan.tf'), 'utf8');
+    const risk = sut({ ...prodWrite, role: { id: 'tf', provider: 'gcp' }, context: { plan } });
     expect(risk.level).toBe('critical');
-    expect(risk.reasons).toEqual([
-      RiskReason.Elevated,
-      RiskReason.Production,
-      RiskReason.ServiceImpact,
-      RiskReason.Security,
-      'Terraform plan: 3 to add, 0 to change, 0 to destroy',
-      'Changes IAM: google_project_iam_member.agent_editor',
-      'Grants a broad role: roles/editor',
-      'Changes kubernetes_deployment.checkout in Kubernetes namespace production',
-    ]);
+    expect(risk.reasons.slice(0, 4)).toEqual(BRIEF_REASONS);
+    expect(risk.reasons).toEqual(
+      expect.arrayContaining([
+        'google_project_iam_member.deployer_editor grants the broad role roles/editor to serviceAccount:deployer@acme-prod.iam.gserviceaccount.com (line 6)',
+        'kubernetes_deployment.api is in Kubernetes namespace production (line 21)',
+        'google_storage_bucket.customer_exports can be destroyed with its data (force_destroy) (line 15)',
+      ]),
+    );
+    expect(risk.reasons).not.toContain(RiskReason.NotUnderstood);
+    expect(risk.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          source: 'terraform-hcl',
+          resource: 'google_project_iam_member.deployer_editor',
+          line: 6,
+          field: 'plan',
+        }),
+      ]),
+    );
   });
 
-  it.each([
-    [
-      'terraform destroy',
-      '  # aws_db_instance.main will be destroyed\nPlan: 0 to add, 0 to change, 1 to destroy.',
-      'Terraform destroys aws_db_instance.main',
-    ],
-    [
-      'terraform replace',
-      '  # aws_instance.web must be replaced\nPlan: 1 to add, 0 to change, 1 to destroy.',
-      'Terraform replaces aws_instance.web',
-    ],
-    [
-      'summary-only destroy',
-      'Plan: 0 to add, 0 to change, 2 to destroy.',
-      'Terraform plan: 0 to add, 0 to change, 2 to destroy',
-    ],
-    [
-      'kubectl delete',
-      'kubectl -n production delete deployment checkout',
-      'kubectl delete: kubectl -n production delete deployment checkout',
-    ],
-    [
-      'kubectl scale to zero',
-      'kubectl scale deploy/api --replicas=0',
-      'kubectl scales to zero: kubectl scale deploy/api --replicas=0',
-    ],
-    ['SQL DROP', 'DROP TABLE users;', 'SQL DROP TABLE users'],
-    ['SQL TRUNCATE', 'truncate table orders', 'SQL TRUNCATE TABLE orders'],
-    ['SQL DELETE without WHERE', 'DELETE FROM sessions;', 'SQL DELETE without WHERE on sessions'],
-  ])('recognises %s as a service impact', (_name, plan, detail) => {
-    const risk = sut({ ...base, tier: 'production', privilege: 'write', context: { plan } });
-    expect(risk.reasons).toEqual(expect.arrayContaining([RiskReason.ServiceImpact, detail]));
-    expect(['high', 'critical']).toContain(risk.level);
+  it('rates the same change as `terraform plan` output critical with the four reasons', () => {
+    const plan = readFileSync(join(ROOT, 'test/fixtures/terraform-prod-plan.txt'), 'utf8');
+    const risk = sut({ ...prodWrite, context: { plan } });
+    expect(risk.level).toBe('critical');
+    expect(risk.reasons.slice(0, 4)).toEqual(BRIEF_REASONS);
+    expect(risk.reasons).toEqual(
+      expect.arrayContaining([
+        'Terraform plan: 3 to add, 0 to change, 0 to destroy (line 40)',
+        'google_project_iam_member.agent_editor grants the broad role roles/editor to serviceAccount:deploy-bot@acme-prod.iam.gserviceaccount.com (line 13)',
+        'kubernetes_deployment.checkout is in Kubernetes namespace production (line 32)',
+      ]),
+    );
+  });
+
+  it('reads fenced blocks of a Markdown plan at their own lines', () => {
+    const plan =
+      'I will clean up the old sessions table.\n\n```sql\nSELECT count(*) FROM sessions;\nDELETE FROM sessions;\n```\n';
+    const risk = sut({ ...prodWrite, context: { plan } });
+    expect(risk.reasons).toContain('SQL DELETE without WHERE on sessions (line 5)');
+    expect(risk.level).toBe('high');
+  });
+
+  it('reads the command field as shell and says which line of the command', () => {
+    const risk = sut({
+      ...prodWrite,
+      context: { command: 'kubectl get pods -n production\nkubectl -n production delete deploy/checkout' },
+    });
+    expect(risk.reasons).toEqual(
+      expect.arrayContaining(['kubectl delete deploy/checkout in namespace production (command line 2)']),
+    );
+  });
+
+  describe('a plan that is present but not understood', () => {
+    it.each([
+      ['prose', 'Update the API deployment and give the deployer more rights.'],
+      ['a truncated HCL file', 'resource "google_project_iam_member" "x" {\n  role = "roles/editor"\n'],
+      ['a broken plan JSON', '{"format_version": "1.2", "resource_changes": ['],
+      ['an unknown script', './migrate-prod.sh --apply'],
+    ])('%s says so and is at least high in production', (_name, plan) => {
+      const risk = sut({ ...prodWrite, context: { plan } });
+      expect(risk.reasons).toContain(RiskReason.NotUnderstood);
+      expect(rank(risk.level)).toBeGreaterThanOrEqual(rank('high'));
+    });
+
+    it('says so outside production too, without lowering the level', () => {
+      const risk = sut({ ...base, tier: 'dev', context: { plan: 'make the checkout service faster' } });
+      expect(risk.reasons).toEqual([RiskReason.NotUnderstood]);
+      expect(rank(risk.level)).toBeGreaterThanOrEqual(rank(sut({ ...base, tier: 'dev' }).level));
+    });
+  });
+
+  it('never lowers the level: any plan or command text rates at least as high as none (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('dev', 'staging', 'production'),
+        fc.constantFrom('read', 'write', 'admin'),
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.constantFrom(
+            'DROP TABLE users;',
+            'kubectl get pods',
+            'resource "a" "b" {}',
+            '{"resource_changes": []}',
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}',
+          ),
+        ),
+        fc.boolean(),
+        (tier, privilege, text, asCommand) => {
+          const plain = sut({ ...base, tier, privilege });
+          const withText = sut({ ...base, tier, privilege, context: asCommand ? { command: text } : { plan: text } });
+          expect(rank(withText.level)).toBeGreaterThanOrEqual(rank(plain.level));
+          for (const r of plain.reasons) {
+            expect(withText.reasons).toContain(r);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it.each([
     ['SQL DELETE with WHERE', 'DELETE FROM sessions WHERE expires_at < now();'],
     ['a commented DROP', '-- DROP TABLE users\nSELECT 1;'],
-    ['kubectl get', 'kubectl get pods -n production'],
+    ['kubectl get', 'kubectl get pods -n staging'],
     [
       'a plan that only adds a bucket',
       '  # google_storage_bucket.b will be created\nPlan: 1 to add, 0 to change, 0 to destroy.',
@@ -98,19 +150,7 @@ describe('assessRisk', () => {
     const risk = sut({ ...base, context: { plan } });
     expect(risk.reasons).not.toContain(RiskReason.ServiceImpact);
     expect(risk.reasons).not.toContain(RiskReason.Security);
+    expect(risk.reasons).not.toContain(RiskReason.NotUnderstood);
     expect(risk.level).toBe('low');
-  });
-
-  it('flags IAM role bindings as a security risk', () => {
-    const plan =
-      '  # kubernetes_cluster_role_binding.agent will be created\n  # aws_iam_policy.x will be updated in-place';
-    const risk = sut({ ...base, context: { plan } });
-    expect(risk.reasons).toEqual(
-      expect.arrayContaining([
-        RiskReason.Security,
-        'Changes IAM: kubernetes_cluster_role_binding.agent',
-        'Changes IAM: aws_iam_policy.x',
-      ]),
-    );
   });
 });
