@@ -96,10 +96,12 @@ describe('assessRisk', () => {
       ['a truncated HCL file', 'resource "google_project_iam_member" "x" {\n  role = "roles/editor"\n'],
       ['a broken plan JSON', '{"format_version": "1.2", "resource_changes": ['],
       ['an unknown script', './migrate-prod.sh --apply'],
-    ])('%s says so and is at least high in production', (_name, plan) => {
-      const risk = sut({ ...prodWrite, context: { plan } });
-      expect(risk.reasons).toContain(RiskReason.NotUnderstood);
-      expect(rank(risk.level)).toBeGreaterThanOrEqual(rank('high'));
+    ])('%s says so and is at least high in production, even for a read role', (_name, plan) => {
+      for (const privilege of ['read', 'write'] as const) {
+        const risk = sut({ ...prodWrite, privilege, context: { plan } });
+        expect(risk.reasons).toContain(RiskReason.NotUnderstood);
+        expect(rank(risk.level)).toBeGreaterThanOrEqual(rank('high'));
+      }
     });
 
     it('says so outside production too, without lowering the level', () => {
