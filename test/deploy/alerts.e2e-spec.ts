@@ -41,13 +41,18 @@ describe('alert rules (promtool)', () => {
     const quiet = new Set(cases.filter((c) => (c.exp_alerts ?? []).length === 0).map((c) => c.alertname));
     expect(alerts.filter((a) => !fires.has(a))).toEqual([]);
     expect(alerts.filter((a) => !quiet.has(a))).toEqual([]);
-    expect(alerts).toEqual(expect.arrayContaining(['LeashApiDown', 'LeashWorkerDown', 'LeashStoreReset', 'LeashRedisOutOfMemory']));
+    expect(alerts).toEqual(
+      expect.arrayContaining(['LeashApiDown', 'LeashWorkerDown', 'LeashStoreReset', 'LeashRedisOutOfMemory']),
+    );
   });
 
   it('a dead worker is caught: the workers-gone case expects LeashWorkerDown to fire', () => {
-    const tests = (parse(readFileSync(join(DIR, 'leash-alerts.test.yaml'), 'utf8')) as { tests: (RuleTest & { name: string })[] })
-      .tests;
+    const tests = (
+      parse(readFileSync(join(DIR, 'leash-alerts.test.yaml'), 'utf8')) as { tests: (RuleTest & { name: string })[] }
+    ).tests;
     const gone = tests.find((t) => t.name.startsWith('workers gone'));
-    expect(gone?.alert_rule_test?.some((c) => c.alertname === 'LeashWorkerDown' && (c.exp_alerts ?? []).length > 0)).toBe(true);
+    expect(
+      gone?.alert_rule_test?.some((c) => c.alertname === 'LeashWorkerDown' && (c.exp_alerts ?? []).length > 0),
+    ).toBe(true);
   });
 });

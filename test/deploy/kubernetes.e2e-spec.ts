@@ -32,7 +32,8 @@ const named = (objs: KubeObject[], kind: string, name: string): Any => {
   }
   return found;
 };
-const workloads = (objs: KubeObject[]): Any[] => objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+const workloads = (objs: KubeObject[]): Any[] =>
+  objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
 const leashDeployment = (objs: KubeObject[], component: string): Any => named(objs, 'Deployment', `leash-${component}`);
 const envOf = (objs: KubeObject[]): Record<string, string> => {
   const cm = ofKind(objs, 'ConfigMap').find((c) => c.metadata.name.startsWith('leash-env-'));
@@ -81,7 +82,9 @@ describe('Kubernetes manifests (kubectl kustomize + pinned API schemas)', () => 
         } else if (ref && !ref.optional) {
           // A required Secret: its value as the operator creates it (docs/operations.md).
           const secret = named_opt(objs, 'Secret', ref.name) as Any;
-          env[v.name] = secret ? Buffer.from(secret.data[ref.key], 'base64').toString() : 'rediss://:pw@redis.internal:6380';
+          env[v.name] = secret
+            ? Buffer.from(secret.data[ref.key], 'base64').toString()
+            : 'rediss://:pw@redis.internal:6380';
         }
       }
       expect(() => (c === 'api' ? loadApiConfig(env) : loadWorkerConfig(env))).not.toThrow();
@@ -89,7 +92,9 @@ describe('Kubernetes manifests (kubectl kustomize + pinned API schemas)', () => 
   });
 
   it.each(OVERLAYS)('%s: the policy in its ConfigMap passes `leash policy validate`', (overlay) => {
-    const cm = ofKind(rendered.get(overlay) ?? [], 'ConfigMap').find((c) => c.metadata.name.startsWith('leash-policy-'));
+    const cm = ofKind(rendered.get(overlay) ?? [], 'ConfigMap').find((c) =>
+      c.metadata.name.startsWith('leash-policy-'),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'leash-policy-'));
     try {
       const file = join(dir, 'policy.yaml');
@@ -157,7 +162,10 @@ describe('production overlay', () => {
     // The ports the probes name are the ports Leash listens on, on all interfaces.
     const ports = (c: string) =>
       Object.fromEntries(
-        leashDeployment(production, c).spec.template.spec.containers[0].ports.map((p: Any) => [p.name, p.containerPort]),
+        leashDeployment(production, c).spec.template.spec.containers[0].ports.map((p: Any) => [
+          p.name,
+          p.containerPort,
+        ]),
       );
     expect(String(ports('api').http)).toBe(env.LEASH_PORT);
     expect(String(ports('api').metrics)).toBe(env.LEASH_METRICS_PORT);
@@ -181,7 +189,10 @@ describe('production overlay', () => {
     expect(env.LEASH_PUBLIC_URL).toMatch(/^https:\/\//);
     for (const c of LEASH_COMPONENTS) {
       const vars = leashDeployment(production, c).spec.template.spec.containers[0].env as Any[];
-      expect(vars.find((v) => v.name === 'LEASH_REDIS_URL').valueFrom.secretKeyRef).toEqual({ name: 'leash-redis', key: 'url' });
+      expect(vars.find((v) => v.name === 'LEASH_REDIS_URL').valueFrom.secretKeyRef).toEqual({
+        name: 'leash-redis',
+        key: 'url',
+      });
       // No secret value inline in a manifest.
       for (const v of vars.filter((x) => /SECRET|TOKEN|PASSWORD|_URL$/.test(x.name))) {
         expect(v.value).toBeUndefined();
@@ -207,7 +218,8 @@ describe('production overlay', () => {
       const changed = kustomize(join(copy, 'overlays', 'production'));
       for (const c of LEASH_COMPONENTS) {
         const volumes = (objs: KubeObject[]) =>
-          (leashDeployment(objs, c).spec.template.spec.volumes as Any[]).find((v) => v.name === 'policy').configMap.name;
+          (leashDeployment(objs, c).spec.template.spec.volumes as Any[]).find((v) => v.name === 'policy').configMap
+            .name;
         expect(volumes(production)).toMatch(/^leash-policy-[a-z0-9]{10}$/);
         expect(volumes(changed)).toMatch(/^leash-policy-[a-z0-9]{10}$/);
         expect(volumes(changed)).not.toBe(volumes(production));
@@ -263,9 +275,7 @@ describe('production overlay', () => {
       expect(bindings.map((b) => b.roleRef.name).sort()).toEqual(['leash-broker', 'leash-broker-bind']);
       if (role.settings.clusterRole) {
         const bind = named(production, 'ClusterRole', 'leash-broker-bind');
-        expect(bind.rules).toEqual([
-          expect.objectContaining({ resources: ['clusterroles'], verbs: ['bind'] }),
-        ]);
+        expect(bind.rules).toEqual([expect.objectContaining({ resources: ['clusterroles'], verbs: ['bind'] })]);
         expect(bind.rules[0].resourceNames).toContain(role.settings.clusterRole);
       }
     }
@@ -280,7 +290,9 @@ describe('production overlay', () => {
     const worker = podLabels(leashDeployment(production, 'worker'));
     const deny = policies.find((p) => !p.spec.ingress && !p.spec.egress);
     expect(deny.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
-    expect(selects(deny.spec.podSelector.matchLabels, api) && selects(deny.spec.podSelector.matchLabels, worker)).toBe(true);
+    expect(selects(deny.spec.podSelector.matchLabels, api) && selects(deny.spec.podSelector.matchLabels, worker)).toBe(
+      true,
+    );
     const ingressTo = (labels: Record<string, string>) =>
       policies
         .filter((p) => p.spec.ingress && selects(p.spec.podSelector.matchLabels ?? {}, labels))
@@ -288,23 +300,33 @@ describe('production overlay', () => {
     // The worker accepts nothing but scrapes of its metrics port from the monitoring namespace.
     for (const rule of ingressTo(worker)) {
       expect(rule.ports).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
-      expect(rule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+      expect(rule.from).toEqual([
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ]);
     }
-    expect(ingressTo(api).flatMap((r) => r.ports.map((p: Any) => p.port)).sort()).toEqual(['http', 'metrics']);
+    expect(
+      ingressTo(api)
+        .flatMap((r) => r.ports.map((p: Any) => p.port))
+        .sort(),
+    ).toEqual(['http', 'metrics']);
     const egressPorts = policies
       .filter((p) => p.spec.egress && selects(p.spec.podSelector.matchLabels, worker))
       .flatMap((p) => p.spec.egress as Any[])
       .flatMap((r) => r.ports.map((p: Any) => `${p.port}/${p.protocol}`));
     expect(egressPorts).toEqual(expect.arrayContaining(['53/UDP', '53/TCP', '6379/TCP', '26379/TCP', '443/TCP']));
     // HTTPS to the outside only: never to private ranges or the node's metadata endpoint.
-    const https = policies.flatMap((p) => (p.spec.egress ?? []) as Any[]).find((r) => r.to?.[0]?.ipBlock?.cidr === '0.0.0.0/0');
+    const https = policies
+      .flatMap((p) => (p.spec.egress ?? []) as Any[])
+      .find((r) => r.to?.[0]?.ipBlock?.cidr === '0.0.0.0/0');
     expect(https.ports).toEqual([{ port: 443, protocol: 'TCP' }]);
     expect(https.to[0].ipBlock.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']));
   });
 
   it('scrapes both metrics Services with a ServiceMonitor, and ships the promtool-tested rules as a PrometheusRule', () => {
     const monitor = named(production, 'ServiceMonitor', 'leash');
-    const scraped = ofKind(production, 'Service').filter((s) => selects(monitor.spec.selector.matchLabels, s.metadata.labels));
+    const scraped = ofKind(production, 'Service').filter((s) =>
+      selects(monitor.spec.selector.matchLabels, s.metadata.labels),
+    );
     expect(scraped.map((s) => s.metadata.labels[monitor.spec.jobLabel]).sort()).toEqual(['leash-api', 'leash-worker']);
     for (const s of scraped) {
       expect(s.spec.ports.map((p: Any) => p.name)).toContain(monitor.spec.endpoints[0].port);
@@ -373,10 +395,15 @@ describe('sentinel-trial overlay', () => {
 
   it('points Leash at its Sentinel set: the master name and the sentinel hosts are the StatefulSet pods', () => {
     expect(env.LEASH_REDIS_MODE).toBe('sentinel');
-    expect(scripts['sentinel-start.sh']).toContain(`sentinel monitor ${env.LEASH_REDIS_SENTINEL_MASTER} $master 6379 2`);
+    expect(scripts['sentinel-start.sh']).toContain(
+      `sentinel monitor ${env.LEASH_REDIS_SENTINEL_MASTER} $master 6379 2`,
+    );
     const hosts = env.LEASH_REDIS_SENTINELS.split(',');
     expect(hosts).toEqual(
-      Array.from({ length: redis.spec.replicas }, (_, i) => `${redis.metadata.name}-${i}.${redis.spec.serviceName}:26379`),
+      Array.from(
+        { length: redis.spec.replicas },
+        (_, i) => `${redis.metadata.name}-${i}.${redis.spec.serviceName}:26379`,
+      ),
     );
     expect(redis.spec.replicas).toBeGreaterThanOrEqual(3);
   });
@@ -410,10 +437,11 @@ describe('sentinel-trial overlay', () => {
 
   it('only Leash and Redis pods reach Redis', () => {
     const np = named(trial, 'NetworkPolicy', 'leash-redis');
-    expect(np.spec.ingress.flatMap((r: Any) => r.from.map((f: Any) => f.podSelector.matchLabels['app.kubernetes.io/name'])).sort()).toEqual([
-      'leash',
-      'leash-redis',
-    ]);
+    expect(
+      np.spec.ingress
+        .flatMap((r: Any) => r.from.map((f: Any) => f.podSelector.matchLabels['app.kubernetes.io/name']))
+        .sort(),
+    ).toEqual(['leash', 'leash-redis']);
   });
 });
 

@@ -12,6 +12,8 @@ import {
   createRedisClient,
   DeliverNotification,
   Reconcile,
+  REVOCATION_SCHEDULER,
+  type RevocationScheduler,
   RevokeLease,
   RunProviderFollowUp,
   SweepOrphanedIdentities,
@@ -23,6 +25,7 @@ import { runReconcile, startReconciler } from './reconciler';
 import { startNotificationWorker } from './notifications.processor';
 import { AuditExportQueue } from './audit-export.processor';
 import { registerWorkerGauges } from './worker.metrics';
+import { workerHealth } from './worker.health';
 
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
@@ -85,7 +88,12 @@ async function bootstrap(): Promise<void> {
   const metricsServer =
     config.metrics.port === undefined
       ? undefined
-      : await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+      : await serveMetrics(
+          metrics.registry,
+          config.metrics.host,
+          config.metrics.port,
+          workerHealth([revoker, notifier, reconciler.worker], app.get<RevocationScheduler>(REVOCATION_SCHEDULER)),
+        );
   // Catch up at once on start: everything that expired while no worker ran.
   await runReconcile(tasks).catch((err: unknown) => logger.warn('initial reconcile failed', { err: String(err) }));
   logger.log('leash worker started', {

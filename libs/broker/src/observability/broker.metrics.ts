@@ -28,7 +28,8 @@ export class BrokerMetrics {
 
   constructor(service: 'api' | 'worker') {
     this.registry.setDefaultLabels({ service: `leash-${service}` });
-    collectDefaultMetrics({ register: this.registry, prefix: 'leash_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'leash_' });
+    dropTotalGauges(this.registry);
     const r = [this.registry];
     this.requests = new Counter({
       name: 'leash_requests_total',
@@ -222,5 +223,18 @@ export class BrokerMetrics {
         }
       },
     });
+  }
+}
+
+/**
+ * prom-client's defaults include gauges named `*_total` (`nodejs_active_handles_total`, …), which
+ * Prometheus reserves for counters (`promtool check metrics` flags them). Each is the sum of a
+ * per-type gauge that stays (`leash_nodejs_active_handles{type}`), so nothing is lost.
+ */
+function dropTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    if (metric instanceof Gauge && metric.name.endsWith('_total')) {
+      registry.removeSingleMetric(metric.name);
+    }
   }
 }

@@ -19,10 +19,7 @@ export function currentIdentity(): ProcessIdentity {
  * by root may also be readable, never writable, by a group this process belongs to. That is what a
  * Kubernetes Secret volume yields under `fsGroup` (root:fsGroup, 0440), where the group is the pod's.
  */
-export function keyFileExposure(
-  stat: Pick<Stats, 'mode' | 'uid' | 'gid'>,
-  self: ProcessIdentity,
-): string | undefined {
+export function keyFileExposure(stat: Pick<Stats, 'mode' | 'uid' | 'gid'>, self: ProcessIdentity): string | undefined {
   const mode = stat.mode & 0o777;
   if ((mode & 0o007) !== 0) {
     return `is accessible to other users (mode ${octal(mode)}; chmod 600 it)`;
