@@ -46,6 +46,7 @@ describe('botocore credential_process through the session agent (aws provider, f
   });
 
   it('botocore gets approved STS credentials from leash credential-process, reused from memory, revoked at exit', async () => {
+    // A profile of the user's own: leash run replaces it with the session's ROLE@ENV profiles.
     const config = join(home, 'aws-config');
     writeFileSync(
       config,
@@ -57,7 +58,7 @@ describe('botocore credential_process through the session agent (aws provider, f
       [
         'import botocore.session, json, os',
         'def identity():',
-        "    s = botocore.session.Session(profile='leash')",
+        "    s = botocore.session.Session(profile='demo-aws-deploy@production')",
         '    c = s.get_credentials().get_frozen_credentials()',
         "    sts = s.create_client('sts', region_name='us-east-1', endpoint_url=os.environ['FAKE_AWS_URL'])",
         "    return {'accessKey': c.access_key, 'arn': sts.get_caller_identity()['Arn']}",

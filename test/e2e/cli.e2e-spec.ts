@@ -288,10 +288,13 @@ out.second = leash(['gcp-token', 'demo-staging-read', '--env', 'staging', '--ttl
 out.aws = leash(['credential-process', 'demo-staging-read', '--env', 'staging']);
 out.status = leash(['status']);
 out.leases = leash(['leases', '--json', '--session', process.env.LEASH_SESSION]);
-const nobody = { uid: 65534, gid: 65534 };
+// Another user, from '/' and with inline code only: the clone may sit in a private (0700) directory.
+const nobody = { uid: 65534, gid: 65534, cwd: '/' };
 const probe = "require('net').connect(process.argv[1]).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })";
 out.otherUserConnect = spawnSync(process.execPath, ['-e', probe, sock], { encoding: 'utf8', ...nobody }).stdout.trim();
-out.otherUserLeash = leash(['gcp-token', 'demo-staging-read', '--env', 'staging'], { ...nobody, env: { PATH: process.env.PATH, LEASH_AGENT_SOCK: sock } });
+// The same credential ask the helpers send, in the agent protocol.
+const ask = "const s = require('net').connect(process.argv[1]); let d = ''; s.on('connect', () => s.write(JSON.stringify({ op: 'credential', role: 'demo-staging-read', environment: 'staging' }) + String.fromCharCode(10))); s.on('data', (c) => (d += c)); s.on('end', () => console.log('ANSWER ' + d)); s.on('error', (e) => console.log(e.code));";
+out.otherUserAsk = spawnSync(process.execPath, ['-e', ask, sock], { encoding: 'utf8', ...nobody });
 console.log(JSON.stringify(out));
 process.exit(7);
 `;
@@ -332,9 +335,9 @@ process.exit(7);
 
       // Another user can neither connect nor get a credential.
       expect(out.otherUserConnect).toBe('EACCES');
-      expect(out.otherUserLeash.code).toBe(5);
-      expect(out.otherUserLeash.stdout).not.toContain('id_token');
-      expect(out.otherUserLeash.stderr).toContain('permission denied');
+      expect(out.otherUserAsk.status).toBe(0);
+      expect(out.otherUserAsk.stdout.trim()).toBe('EACCES');
+      expect(out.otherUserAsk.stdout).not.toContain('token');
 
       // CMD exited: the session ended and its lease is revoked; the socket directory is gone.
       expect(await lease(leaseId)).toMatchObject({ state: 'revoked', revokeReason: 'session', sessionId: 'cli-run-1' });

@@ -18,6 +18,7 @@ import { TokensController } from './tokens/tokens.controller';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
 import { PolicyController } from './policy/policy.controller';
+import { RolesController } from './roles/roles.controller';
 import { AuditController } from './audit/audit.controller';
 import { AdminController } from './admin/admin.controller';
 import { apiLoggerModule } from './observability/logging';
@@ -53,6 +54,7 @@ export class AppModule {
         LeasesController,
         SessionsController,
         PolicyController,
+        RolesController,
         TokensController,
         HealthController,
         AuditController,

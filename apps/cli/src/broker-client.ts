@@ -5,6 +5,7 @@ import type {
   ExplainPolicyResponse,
   LeaseView,
   RequestView,
+  RequestableRolesResponse,
   SessionView,
 } from '@leash/contracts';
 
@@ -133,6 +134,11 @@ export class BrokerClient {
 
   registerSession(body: { id: string; idleSeconds?: number; agent?: string; host?: string }): Promise<SessionView> {
     return this.call('POST', '/v1/sessions', body);
+  }
+
+  /** The roles and environments this principal may request (GET /v1/roles). */
+  roles(timeoutMs?: number): Promise<RequestableRolesResponse> {
+    return this.call('GET', '/v1/roles', undefined, timeoutMs);
   }
 
   heartbeat(id: string): Promise<SessionView> {

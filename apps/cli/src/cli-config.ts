@@ -24,6 +24,18 @@ const ConfigFileSchema = z.strictObject({
     .optional(),
   /** Default idle limit of `leash run` sessions (e.g. "2m"). */
   idle: z.string().optional(),
+  /** `leash run`: GCP workload identity federation for the agent's executable-sourced credentials. */
+  gcp: z
+    .strictObject({
+      audience: z.string().min(1),
+      role: z.string().min(1),
+      environment: z.string().min(1),
+      tokenUrl: z.string().url().optional(),
+      serviceAccountImpersonationUrl: z.string().url().optional(),
+    })
+    .optional(),
+  /** `leash run --sandbox`: more paths (absolute or relative to HOME) the agent sees empty. */
+  sandbox: z.strictObject({ hide: z.array(z.string().min(1)).max(64).default([]) }).optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 

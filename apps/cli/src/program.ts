@@ -16,6 +16,7 @@ import { approveCommand, denyCommand } from './commands/decide.command';
 import { policyCommand } from './commands/policy.command';
 import { auditCommand } from './commands/audit.command';
 import { mcpCommand } from './commands/mcp.command';
+import { scanCommand } from './commands/scan.command';
 
 export { CommanderError };
 
@@ -49,6 +50,7 @@ export const COMMAND_GROUPS: [string, CommandDefinition[]][] = [
   ],
   ['State:', [statusCommand, leasesCommand, whoamiCommand]],
   ['Identity:', [loginCommand]],
+  ['Endpoints:', [scanCommand]],
   ['Approvers:', [approveCommand, denyCommand]],
   ['Platform teams and auditors:', [policyCommand, auditCommand]],
   ['Integrations:', [mcpCommand]],

@@ -45,6 +45,7 @@ import { PolicyDecisions } from './policy/policy-decisions.service';
 import { PolicyReloader } from './policy/policy-reloader.service';
 import { ApplyPolicyChange } from './use-cases/apply-policy-change.use-case';
 import { ExplainPolicy } from './use-cases/explain-policy.use-case';
+import { ListRequestableRoles } from './use-cases/list-requestable-roles.use-case';
 import { PolicyHolder } from './policy/policy.holder';
 import { DevIssuer } from './auth/dev-issuer';
 import { PrincipalAuthenticator } from './auth/principal-authenticator';
@@ -118,6 +119,7 @@ const USE_CASES = [
   HandleSlackInteraction,
   PolicyDecisions,
   ExplainPolicy,
+  ListRequestableRoles,
   ApplyPolicyChange,
   PolicyReloader,
   ConsoleQueries,

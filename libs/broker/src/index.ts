@@ -12,6 +12,7 @@ export * from './policy/policy-reloader.service';
 export * from './request-digest';
 export * from './use-cases/apply-policy-change.use-case';
 export * from './use-cases/explain-policy.use-case';
+export * from './use-cases/list-requestable-roles.use-case';
 export * from './revocation/revocation-scheduler.port';
 export * from './use-cases/break-glass.use-case';
 export * from './use-cases/cancel-request.use-case';

@@ -8,4 +8,5 @@ export * from './policy-document.parser';
 export * from './policy-document.schema';
 export * from './policy.schema';
 export * from './policy-json-schema';
+export * from './roles.schema';
 export * from './sessions.schema';

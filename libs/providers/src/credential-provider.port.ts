@@ -72,6 +72,11 @@ export interface CredentialProvider {
   followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;
   checkHealth(): Promise<void>;
   /**
+   * Where a role's credential will be used (e.g. a Kubernetes API server and its CA), so clients can
+   * configure their tools before any credential exists. Non-secret; undefined when not knowable now.
+   */
+  describeTarget?(settings: Record<string, unknown>): Record<string, string> | undefined;
+  /**
    * Break glass: providers with a measure wider than one lease (AWS: a role-wide aws:TokenIssueTime
    * cut-off) take it where it hits no lease outside the selection (`others` are this provider's
    * unrevoked leases that were not selected). Returns the report for each selected lease the measure

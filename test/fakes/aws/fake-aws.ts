@@ -87,6 +87,11 @@ export class FakeAws {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** A long-lived IAM user access key (standing access, as in ~/.aws/credentials); its calls are counted in `calls`. */
+  addUserKey(accessKeyId: string, secretAccessKey: string, arn: string): void {
+    this.brokerKeys.set(accessKeyId, { secret: secretAccessKey, arn });
+  }
+
   addRole(role: FakeRole): void {
     this.roles.set(role.name, role);
     this.inlinePolicies.set(role.name, new Map());

@@ -41,6 +41,8 @@ export class FakeKubeApi {
   readonly requests: SeenRequest[] = [];
   /** Lease tokens that reached `GET pods` authenticated. */
   readonly tokensSeen: string[] = [];
+  /** Static bearer tokens (the API server's --token-auth-file) of users in system:masters. */
+  private readonly staticTokens = new Map<string, string>();
   private readonly objects = new Map<string, Obj>();
   private readonly signingKey = randomBytes(32);
   private readonly failures: { kind: string; status: number }[] = [];
@@ -72,6 +74,11 @@ export class FakeKubeApi {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  /** A static admin token, as a standing kubeconfig holds one; its requests are recorded under `user`. */
+  addStaticAdminToken(token: string, user: string): void {
+    this.staticTokens.set(token, user);
   }
 
   /** The next call of this kind ('serviceaccount', 'role', 'rolebinding', 'token') answers with this status. */
@@ -167,13 +174,23 @@ export class FakeKubeApi {
     res.end(JSON.stringify(payload));
   }
 
-  private authenticate(header: string | undefined): { user: string; sa?: Obj; token?: string; aud?: string[] } {
+  private authenticate(header: string | undefined): {
+    user: string;
+    sa?: Obj;
+    token?: string;
+    aud?: string[];
+    admin?: boolean;
+  } {
     if (!header) {
       return { user: 'anonymous' };
     }
     const token = header.replace(/^Bearer\s+/i, '');
     if (safeEqual(token, this.brokerToken)) {
       return { user: 'broker' };
+    }
+    const admin = [...this.staticTokens].find(([t]) => safeEqual(token, t));
+    if (admin) {
+      return { user: admin[1], admin: true };
     }
     const verified = this.verify(token);
     if (!verified) {
@@ -184,10 +201,13 @@ export class FakeKubeApi {
 
   private pods(
     req: IncomingMessage,
-    auth: { user: string; sa?: Obj; token?: string; aud?: string[] },
+    auth: { user: string; sa?: Obj; token?: string; aud?: string[]; admin?: boolean },
     namespace: string,
     reply: (code: number, payload: unknown) => void,
   ): void {
+    if (auth.admin) {
+      return this.podList(req, namespace, reply);
+    }
     if (!auth.sa || !auth.token) {
       return reply(403, status(403, 'Forbidden', `pods is forbidden: User "${auth.user}" cannot list resource "pods"`));
     }
@@ -206,6 +226,10 @@ export class FakeKubeApi {
         ),
       );
     }
+    this.podList(req, namespace, reply);
+  }
+
+  private podList(req: IncomingMessage, namespace: string, reply: (code: number, payload: unknown) => void): void {
     const names = ['web-0', 'web-1'];
     if ((req.headers.accept ?? '').includes('as=Table')) {
       return reply(200, {

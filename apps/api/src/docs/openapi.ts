@@ -10,6 +10,7 @@ import {
   LeaseViewSchema,
   RegisterSessionSchema,
   RequestViewSchema,
+  RequestableRolesResponseSchema,
 } from '@leash/contracts';
 
 const json = (schema: z.ZodType) => ({
@@ -128,6 +129,16 @@ export function buildOpenApi(devIssuer: boolean): Record<string, unknown> {
         responses: {
           200: { description: 'revoked' },
           202: { description: 'revocation retrying' },
+        },
+      },
+    },
+    '/v1/roles': {
+      get: {
+        summary: 'The roles and environments the caller may request (no secrets)',
+        security: bearer,
+        responses: {
+          200: { description: 'requestable roles', content: out(RequestableRolesResponseSchema) },
+          401: problem,
         },
       },
     },

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseDurationSeconds } from '@leash/core';
-import { MIN_IDLE_SECONDS, DEFAULT_IDLE_SECONDS, MAX_IDLE_SECONDS } from '@leash/contracts';
+import { MIN_IDLE_SECONDS, DEFAULT_IDLE_SECONDS, MAX_IDLE_SECONDS, type RequestableRole } from '@leash/contracts';
 import { BrokerClient, BrokerProblem } from '../broker-client';
 import { cliConfig } from '../cli-context';
 import { Exit, ExitError, UsageError } from '../cli-errors';
@@ -12,6 +13,8 @@ import { AgentSocketServer } from './agent-server';
 import { CredentialCache } from './credential-cache';
 import type { AgentStatus } from './agent-protocol';
 import { deviceLogin } from '../device-login';
+import { isolateSession, type GcpFederation } from '../run/isolation';
+import { findBubblewrap, sandboxArgs } from '../run/sandbox';
 
 const log = (m: string): void => void process.stderr.write(`leash agent: ${m}\n`);
 
@@ -20,6 +23,9 @@ export interface RunOptions {
   idle?: number;
   timeout: number;
   login: boolean;
+  inheritCredentials?: boolean;
+  sandbox?: boolean;
+  hide?: string[];
 }
 
 /**
@@ -29,6 +35,12 @@ export interface RunOptions {
  */
 export async function runAgent(command: string[], values: RunOptions): Promise<number> {
   const config = cliConfig();
+  const inherit = values.inheritCredentials === true;
+  if (inherit && values.sandbox) {
+    throw new UsageError('--sandbox and --inherit-credentials contradict each other: choose one');
+  }
+  // Before anything is registered: a sandbox that cannot start is a usage error, not a half-started session.
+  const bwrap = values.sandbox ? findBubblewrap() : undefined;
   const idleSeconds = values.idle ?? configuredIdle(config.file.idle);
   if (idleSeconds < MIN_IDLE_SECONDS || idleSeconds > MAX_IDLE_SECONDS) {
     throw new UsageError(`--idle must be between ${MIN_IDLE_SECONDS}s and ${MAX_IDLE_SECONDS}s`);
@@ -56,7 +68,9 @@ export async function runAgent(command: string[], values: RunOptions): Promise<n
     });
   }
   const api = new BrokerClient(config.url, identity);
-  await api.registerSession({ id: sessionId, idleSeconds, agent: 'leash-run', host: hostname() });
+  // The session's registration is audited: an agent that keeps the user's credentials says so there.
+  const agentName = inherit ? 'leash-run --inherit-credentials' : values.sandbox ? 'leash-run --sandbox' : 'leash-run';
+  await api.registerSession({ id: sessionId, idleSeconds, agent: agentName, host: hostname() });
 
   const cache = new CredentialCache();
   let lastHeartbeatAt: string | undefined;
@@ -131,7 +145,7 @@ export async function runAgent(command: string[], values: RunOptions): Promise<n
             // The broker ended the session (idle, or ended elsewhere): its leases are gone; start afresh.
             cache.clear();
             log(`session ${sessionId} had ended at the broker; registering it again`);
-            await api.registerSession({ id: sessionId, idleSeconds, agent: 'leash-run', host: hostname() });
+            await api.registerSession({ id: sessionId, idleSeconds, agent: agentName, host: hostname() });
           } else {
             log(`heartbeat failed: ${(err as Error).message}`);
           }
@@ -141,11 +155,30 @@ export async function runAgent(command: string[], values: RunOptions): Promise<n
     Math.max(1000, Math.floor((idleSeconds * 1000) / 3)),
   );
 
-  const { LEASH_TOKEN: _token, ...inherited } = process.env;
-  const child = spawn(command[0], command.slice(1), {
-    stdio: 'inherit',
-    env: { ...inherited, LEASH_AGENT_SOCK: server.path, LEASH_SESSION: sessionId, LEASH_URL: config.url },
-  });
+  let childEnv: Record<string, string | undefined>;
+  if (inherit) {
+    const { LEASH_TOKEN: _token, ...inherited } = process.env;
+    childEnv = inherited;
+    log(
+      'WARNING: --inherit-credentials: CMD keeps every standing credential of this environment (AWS, GCP, Azure, ' +
+        'Kubernetes, tokens); nothing stops it from using them without approval. Recorded with the session.',
+    );
+  } else {
+    childEnv = await isolatedEnvironment(api, server.dir, config.file.gcp);
+  }
+  const agentEnv = { ...childEnv, LEASH_AGENT_SOCK: server.path, LEASH_SESSION: sessionId, LEASH_URL: config.url };
+  const argv = bwrap
+    ? [
+        bwrap,
+        ...sandboxArgs(
+          process.env.HOME || homedir(),
+          join(server.dir, 'aws-credentials'),
+          [...(config.file.sandbox?.hide ?? []), ...(values.hide ?? [])],
+          command,
+        ),
+      ]
+    : command;
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: agentEnv });
   // The terminal's Ctrl-C reaches CMD directly; the agent outlives it until CMD exits.
   process.on('SIGINT', () => undefined);
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
@@ -182,6 +215,29 @@ function configuredIdle(idle: string | undefined): number {
     throw new UsageError(`"idle": "${idle}" in the config file is not a duration (e.g. 90s, 10m, 1h)`);
   }
   return seconds;
+}
+
+/** The agent's environment under default isolation; prepares one profile/context per requestable role. */
+async function isolatedEnvironment(
+  api: BrokerClient,
+  dir: string,
+  gcp: GcpFederation | undefined,
+): Promise<Record<string, string>> {
+  let roles: RequestableRole[] = [];
+  try {
+    roles = (await api.roles()).roles;
+  } catch (err) {
+    // Isolation never depends on the listing: without it the agent just gets no prepared profiles.
+    log(`could not list the roles this session may request (${(err as Error).message}); no profiles prepared`);
+  }
+  const isolated = isolateSession(process.env, dir, roles, { command: process.execPath, args: [process.argv[1]] }, gcp);
+  log(
+    `isolated: ${isolated.dropped.length} credential variable(s) dropped` +
+      `${isolated.dropped.length ? ` (${isolated.dropped.join(', ')})` : ''}; ` +
+      `AWS profiles: ${isolated.awsProfiles.join(', ') || 'none'}; kube contexts: ${isolated.kubeContexts.join(', ') || 'none'}`,
+  );
+  isolated.notes.forEach(log);
+  return isolated.env;
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

@@ -65,6 +65,11 @@ export class AwsStsProvider implements CredentialProvider {
     return parseAwsSettings(settings, ttl).problems;
   }
 
+  describeTarget(settings: Record<string, unknown>): Record<string, string> | undefined {
+    const { value } = parseAwsSettings(settings);
+    return value ? { region: value.region } : undefined;
+  }
+
   async issue(cmd: IssueCommand): Promise<IssuedCredential> {
     const { value: s } = parseAwsSettings(cmd.role.settings);
     if (!s) {

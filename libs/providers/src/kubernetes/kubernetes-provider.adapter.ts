@@ -41,6 +41,23 @@ export class KubernetesProvider implements CredentialProvider {
     return validateKubernetesRole(settings, ttl);
   }
 
+  describeTarget(roleSettings: Record<string, unknown>): Record<string, string> | undefined {
+    const { value: settings } = parseKubernetesSettings(roleSettings);
+    if (!settings) {
+      return undefined;
+    }
+    try {
+      const cluster = this.clusters.resolve(settings.cluster);
+      return {
+        server: cluster.server,
+        namespace: settings.namespace,
+        ...(cluster.certificateAuthorityData ? { certificateAuthorityData: cluster.certificateAuthorityData } : {}),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
   async issue(cmd: IssueCommand): Promise<IssuedCredential> {
     const { value: settings } = parseKubernetesSettings(cmd.role.settings);
     if (!settings) {
