@@ -82,7 +82,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     await stack?.stop();
   });
 
-  const writes = async (): Promise<string> => `${await redis.dbsize()}|${await redis.xlen('leash:audit')}`;
+  const writes = async (): Promise<string> => `${await redis.dbsize()}|${await redis.xlen('{leash}:audit')}`;
 
   /** Sends one call; checks the answer and, for a rejected call, that nothing was written. */
   async function check(call: Call): Promise<Answer> {

@@ -72,6 +72,7 @@ async function bootstrap(): Promise<void> {
     exports,
     metrics,
     trim: () => exporter.trim(config.audit.retentionSeconds),
+    checkpointEveryEvents: config.audit.checkpointEveryEvents,
   };
   const reconciler = await startReconciler(
     tasks,

@@ -20,6 +20,8 @@ export interface MaintenanceTasks {
   exports: AuditExportQueue;
   trim: () => Promise<number>;
   metrics: BrokerMetrics;
+  /** Checkpoint once this many audit events were appended since the last checkpoint. */
+  checkpointEveryEvents: number;
 }
 
 /**
@@ -65,8 +67,13 @@ async function run(job: Job, tasks: MaintenanceTasks, logger: JsonLogger): Promi
       return runReconcile(tasks);
     case JobName.SweepIdentities:
       return tasks.sweep.execute();
-    case JobName.AuditDispatch:
+    case JobName.AuditDispatch: {
+      // Checkpoints by count as well as by time, so the unsigned tail of the chain stays short.
+      await tasks.audit.checkpointIfBehind(tasks.checkpointEveryEvents).catch((err: unknown) => {
+        logger.warn('audit checkpoint failed', { err: String(err) });
+      });
       return tasks.exports.dispatch();
+    }
     case JobName.AuditCheckpoint: {
       const checkpoint = await tasks.audit.checkpoint(false).catch((err: unknown) => {
         logger.warn('audit checkpoint failed', { err: String(err) });

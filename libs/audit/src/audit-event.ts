@@ -23,7 +23,8 @@ export type AuditAction =
   | 'policy.reloaded'
   | 'policy.reload_failed'
   | 'identity.swept'
-  | 'admin.break_glass';
+  | 'admin.break_glass'
+  | 'audit.checkpoint';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append: `seq` counts

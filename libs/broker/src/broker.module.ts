@@ -7,6 +7,7 @@ import {
   AUDIT_LOG,
   AUDIT_SINKS,
   CHECKPOINT_SIGNER,
+  CHECKPOINT_VERIFIER,
   CHECKPOINT_STORE,
   RedisCheckpointStore,
   RedisSinkState,
@@ -78,7 +79,8 @@ import { DecideInConsole } from './use-cases/decide-in-console.use-case';
 import { SweepOrphanedIdentities } from './use-cases/sweep-orphaned-identities.use-case';
 import { AuditTrail } from './audit/audit-trail.use-case';
 import { AuditExport } from './audit/audit-export.use-case';
-import { AUDIT_SINK_STATE } from './audit/audit.tokens';
+import { AUDIT_RETENTION_SECONDS, AUDIT_SINK_STATE } from './audit/audit.tokens';
+import { JoseCheckpointVerifier } from './audit/jose-checkpoint-verifier';
 import { JoseCheckpointSigner } from './audit/jose-checkpoint-signer';
 import { createAuditSinks } from './infrastructure/audit-sinks.factory';
 import { BrokerStats } from './observability/broker-stats';
@@ -170,6 +172,14 @@ export class BrokerModule {
         useFactory: async () =>
           config.jwtKeysPath ? new JoseCheckpointSigner(await JwtKeySet.fromFile(config.jwtKeysPath)) : undefined,
       },
+      {
+        provide: CHECKPOINT_VERIFIER,
+        useFactory: async () =>
+          config.jwtKeysPath
+            ? new JoseCheckpointVerifier(await JwtKeySet.fromFile(config.jwtKeysPath), config.publicUrl)
+            : undefined,
+      },
+      { provide: AUDIT_RETENTION_SECONDS, useValue: config.audit.retentionSeconds },
       {
         provide: AUDIT_SINK_STATE,
         inject: [REDIS],

@@ -84,7 +84,8 @@ const sharedShape = {
   LEASH_SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
   LEASH_NOTIFY_ATTEMPTS: int(1, 50).default(8),
   LEASH_NOTIFY_BACKOFF_MS: int(10, 600000).default(1000),
-  LEASH_AUDIT_CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(300_000),
+  LEASH_AUDIT_CHECKPOINT_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
+  LEASH_AUDIT_CHECKPOINT_EVERY_EVENTS: int(1, 1_000_000).default(1000),
   LEASH_AUDIT_RETENTION_SECONDS: int(60, 10 * 31536000).default(30 * 86400),
   LEASH_AUDIT_JSONL_DIR: z.string().min(1).optional(),
   LEASH_AUDIT_JSONL_MAX_BYTES: int(1024, 1024 ** 3).default(64 * 1024 ** 2),
@@ -234,6 +235,8 @@ export interface SharedConfig {
 
 export interface AuditConfig {
   checkpointIntervalMs: number;
+  /** A checkpoint is also made once this many events were appended since the last one. */
+  checkpointEveryEvents: number;
   retentionSeconds: number;
   jsonl?: { dir: string; maxBytes: number };
   webhook?: { url: string; secret: string };
@@ -322,6 +325,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
     notifications: { attempts: e.LEASH_NOTIFY_ATTEMPTS, backoffMs: e.LEASH_NOTIFY_BACKOFF_MS },
     audit: {
       checkpointIntervalMs: e.LEASH_AUDIT_CHECKPOINT_INTERVAL_MS,
+      checkpointEveryEvents: e.LEASH_AUDIT_CHECKPOINT_EVERY_EVENTS,
       retentionSeconds: e.LEASH_AUDIT_RETENTION_SECONDS,
       ...(e.LEASH_AUDIT_JSONL_DIR
         ? { jsonl: { dir: e.LEASH_AUDIT_JSONL_DIR, maxBytes: e.LEASH_AUDIT_JSONL_MAX_BYTES } }

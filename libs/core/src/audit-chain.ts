@@ -29,6 +29,8 @@ export type ChainBreakReason =
   | 'seq_out_of_order'
   | 'prev_hash_mismatch'
   | 'checkpoint_mismatch'
+  | 'checkpoint_invalid'
+  | 'anchor_moved'
   | 'truncated';
 
 /** The first broken link: the event at `index` (0-based, in the order read) and its `seq`. */

@@ -142,11 +142,14 @@ async function verifyCheckpoint(
   }
 }
 
+/** Every checkpoint the broker lists, each verified against its keys: a forged one fails the run. */
 async function latestServerCheckpoint(jwksFile: string | undefined): Promise<ChainPoint[]> {
-  const { checkpoints } = await client().checkpoints(1);
+  const { checkpoints } = await client().checkpoints(100);
   if (checkpoints.length === 0) {
     return [];
   }
   const keys = createLocalJWKSet(await jwksFor(jwksFile));
-  return [await verifyCheckpoint(checkpoints[0].jws, keys, "the broker's latest checkpoint")];
+  return Promise.all(
+    checkpoints.map((c) => verifyCheckpoint(c.jws, keys, `the broker's checkpoint claiming seq ${c.seq}`)),
+  );
 }

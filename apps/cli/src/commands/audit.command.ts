@@ -16,7 +16,7 @@ export function auditCommand(program: Command): void {
       "Verifies the audit trail's hash chain on this machine and reports the first broken link (changed, " +
         'deleted, reordered or inserted event). With --from-file: JSON Lines exports, offline (rotated files ' +
         'oldest first). Without: the events the broker serves (GET /v1/audit, admins only), checked against its ' +
-        'latest signed checkpoint. --checkpoint FILE (a checkpoint, a GET /v1/audit/checkpoints answer, or a bare ' +
+        'signed checkpoints (each signature checked). --checkpoint FILE (a checkpoint, a GET /v1/audit/checkpoints answer, or a bare ' +
         'JWS) detects truncation; its signature is checked against --jwks FILE or LEASH_URL/.well-known/jwks.json. ' +
         "Exit 0 when intact, 1 when broken or a checkpoint's signature is invalid.",
     )
