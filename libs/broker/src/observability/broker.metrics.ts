@@ -191,6 +191,7 @@ export class BrokerMetrics {
       case 'provider.follow_up_failed':
       case 'provider.revocation_escalated':
       case 'slack.interaction_refused':
+      case 'audit.checkpoint':
         return;
     }
   };
