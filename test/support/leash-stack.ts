@@ -12,7 +12,7 @@ import { TEST_IDP_AUDIENCE, TEST_IDP_ISSUER, type TestIdp } from './test-idp';
 const ROOT = join(__dirname, '..', '..');
 export const DEMO_POLICY = join(ROOT, 'deploy', 'examples', 'demo-policy.yaml');
 
-export interface StackOptions {
+export interface StackOptions<R extends LeashRedis = RedisServer> {
   name: string;
   /** Extra env for both processes. */
   env?: Record<string, string>;
@@ -24,15 +24,24 @@ export interface StackOptions {
   policy?: (doc: Record<string, unknown>) => Record<string, unknown>;
   devIssuer?: boolean;
   worker?: boolean;
-  redis?: RedisServer;
+  /** A Redis the suite started (and stops): a RedisServer, or a Sentinel or Cluster set. */
+  redis?: R;
+}
+
+/** What the stack needs of the Redis it runs on: an address, its data files and a keyspace dump (leak scan). */
+export interface LeashRedis {
+  readonly url: string;
+  readonly dir: string;
+  dump(): Promise<string>;
+  stop(): Promise<void>;
 }
 
 /** Redis, the broker API and the worker as real processes from dist/, on free loopback ports. */
-export class LeashStack {
+export class LeashStack<R extends LeashRedis = RedisServer> {
   readonly issuedSecrets: string[] = [];
 
   private constructor(
-    readonly redis: RedisServer,
+    readonly redis: R,
     readonly api: ProcessHandle,
     readonly worker: ProcessHandle,
     readonly url: string,
@@ -43,9 +52,10 @@ export class LeashStack {
     readonly workerMetricsUrl: string,
   ) {}
 
-  static async start(options: StackOptions): Promise<LeashStack> {
+  static async start<R extends LeashRedis = RedisServer>(options: StackOptions<R>): Promise<LeashStack<R>> {
     const dir = mkdtempSync(join(tmpdir(), `leash-${options.name}-`));
-    const redis = options.redis ?? (await RedisServer.start(`redis-${options.name}`));
+    // Without a Redis of the suite's own, R is RedisServer (the default).
+    const redis = options.redis ?? ((await RedisServer.start(`redis-${options.name}`)) as unknown as R);
     const port = await freePort();
     const metricsPort = await freePort();
     const workerMetricsPort = await freePort();
@@ -98,7 +108,7 @@ export class LeashStack {
       { ...env, ...options.workerEnv },
       /leash worker started/,
     );
-    const stack = new LeashStack(
+    const stack = new LeashStack<R>(
       redis,
       api,
       worker,

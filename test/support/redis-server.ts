@@ -67,32 +67,37 @@ export class RedisServer {
   async dump(): Promise<string> {
     const redis = this.client();
     try {
-      const parts: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'COUNT', 500);
-        cursor = next;
-        for (const key of keys) {
-          const type = await redis.type(key);
-          parts.push(key);
-          if (type === 'string') {
-            parts.push((await redis.get(key)) ?? '');
-          } else if (type === 'hash') {
-            parts.push(JSON.stringify(await redis.hgetall(key)));
-          } else if (type === 'set') {
-            parts.push((await redis.smembers(key)).join(' '));
-          } else if (type === 'zset') {
-            parts.push((await redis.zrange(key, '0', '-1')).join(' '));
-          } else if (type === 'list') {
-            parts.push((await redis.lrange(key, 0, -1)).join(' '));
-          } else if (type === 'stream') {
-            parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
-          }
-        }
-      } while (cursor !== '0');
-      return parts.join('\n');
+      return await dumpKeyspace(redis);
     } finally {
       redis.disconnect();
     }
   }
+}
+
+/** Every value of one Redis node's keyspace, as text, for secret scans. */
+export async function dumpKeyspace(redis: Redis): Promise<string> {
+  const parts: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      const type = await redis.type(key);
+      parts.push(key);
+      if (type === 'string') {
+        parts.push((await redis.get(key)) ?? '');
+      } else if (type === 'hash') {
+        parts.push(JSON.stringify(await redis.hgetall(key)));
+      } else if (type === 'set') {
+        parts.push((await redis.smembers(key)).join(' '));
+      } else if (type === 'zset') {
+        parts.push((await redis.zrange(key, '0', '-1')).join(' '));
+      } else if (type === 'list') {
+        parts.push((await redis.lrange(key, 0, -1)).join(' '));
+      } else if (type === 'stream') {
+        parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+      }
+    }
+  } while (cursor !== '0');
+  return parts.join('\n');
 }

@@ -148,7 +148,10 @@ export class BrokerModule {
         provide: LEASE_STORE,
         inject: [REDIS],
         useFactory: (redis: Redis | Cluster) =>
-          new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds),
+          new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds, {
+            minReplicas: config.redis.minReplicas,
+            timeoutMs: config.redis.replicaTimeoutMs,
+          }),
       },
       {
         provide: AUTO_APPROVAL_BUDGET,

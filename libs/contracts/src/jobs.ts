@@ -22,7 +22,8 @@ export interface AuditExportJob {
   after: number;
 }
 
-export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler' | 'break_glass';
+/** `not_replicated`: the claim's lease record was not acknowledged by LEASH_REDIS_MIN_REPLICAS replicas in time. */
+export type RevokeReason = 'expired' | 'early' | 'session' | 'reconciler' | 'break_glass' | 'not_replicated';
 
 export interface RevokeLeaseJob {
   leaseId: string;

@@ -19,34 +19,28 @@ type Reply = [string, ...unknown[]];
 
 const TERMINAL = new Set(['denied', 'expired', 'cancelled']);
 
-/** Redis adapter of the lease store. Keys share one prefix; use a hash tag (e.g. `{leash}`) on Redis Cluster. */
 const FENCE_TTL_MS = 24 * 3600 * 1000;
 
+/** How many replicas must acknowledge a lease record (Redis WAIT) before it counts as recorded. */
+export interface LeaseReplication {
+  minReplicas: number;
+  timeoutMs: number;
+}
+
+/** Redis adapter of the lease store. Keys share one hash-tagged prefix (`{leash}`): one Cluster slot. */
 export class RedisLeaseStore implements LeaseStore {
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscriber?: Redis | Cluster;
   private subscribing?: Promise<void>;
+  private durable?: Redis | Cluster;
 
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly retentionSeconds: number,
+    private readonly replication: LeaseReplication = { minReplicas: 0, timeoutMs: 0 },
   ) {
-    for (const [name, lua] of Object.entries({
-      leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
-      leashAddApproval: [scripts.ADD_APPROVAL, 2],
-      leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 2],
-      leashRecordLease: [scripts.RECORD_LEASE, 7],
-      leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
-      leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
-      leashFailRevoke: [scripts.FAIL_REVOKE, 3],
-      leashRegisterSession: [scripts.REGISTER_SESSION, 2],
-      leashBindSession: [scripts.BIND_SESSION, 1],
-      leashHeartbeatSession: [scripts.HEARTBEAT_SESSION, 2],
-      leashEndSession: [scripts.END_SESSION, 2],
-    } as const)) {
-      redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
-    }
+    defineScripts(redis);
   }
 
   private k = {
@@ -224,8 +218,7 @@ export class RedisLeaseStore implements LeaseStore {
   async recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult> {
     const { state: _state, attempts: _attempts, ...data } = lease;
     const keep = this.retentionSeconds + Math.ceil((lease.expiresAt - now) / 1000);
-    const reply = await this.run(
-      'leashRecordLease',
+    const args = [
       this.k.req(lease.requestId),
       this.k.deadlines(),
       this.k.lease(lease.id),
@@ -243,8 +236,44 @@ export class RedisLeaseStore implements LeaseStore {
       lease.sessionId ? '1' : '0',
       this.k.events(),
       keep,
-    );
-    return toResult(reply);
+    ];
+    if (this.replication.minReplicas === 0) {
+      return toResult(await this.run('leashRecordLease', ...args));
+    }
+    return this.recordReplicated(args);
+  }
+
+  /**
+   * Records the lease and WAITs for the replicas on one dedicated connection (WAIT counts the
+   * writes of its own connection, and blocks it, so the shared one is never held up by it).
+   */
+  private async recordReplicated(args: (string | number)[]): Promise<TransitionResult> {
+    const { minReplicas, timeoutMs } = this.replication;
+    const pipeline = this.durableConnection().pipeline();
+    (pipeline as unknown as Record<string, (...a: (string | number)[]) => unknown>).leashRecordLease(...args);
+    const replies = checked(await this.guard(pipeline.wait(minReplicas, timeoutMs).exec()));
+    const result = toResult(replies?.[0]?.[1] as Reply);
+    const acked = Number(replies?.[1]?.[1] ?? 0);
+    if (result.ok && acked < minReplicas) {
+      throw new LeaseError(
+        LeaseErrorCode.NotReplicated,
+        `the lease record was acknowledged by ${acked} of ${minReplicas} required replicas within ${timeoutMs} ms`,
+      );
+    }
+    return result;
+  }
+
+  /** Queues while (re)connecting: it is opened on first use; commandTimeout still bounds a claim. */
+  private durableConnection(): Redis | Cluster {
+    if (!this.durable) {
+      const conn: Redis | Cluster = this.redis.isCluster
+        ? (this.redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+        : (this.redis as Redis).duplicate({ enableOfflineQueue: true });
+      conn.on('error', () => undefined);
+      defineScripts(conn);
+      this.durable = conn;
+    }
+    return this.durable;
   }
 
   async getLease(id: string): Promise<Lease | undefined> {
@@ -515,6 +544,7 @@ export class RedisLeaseStore implements LeaseStore {
 
   close(): Promise<void> {
     this.subscriber?.disconnect();
+    this.durable?.disconnect();
     for (const set of this.waiters.values()) {
       set.forEach((wake) => wake());
     }
@@ -570,4 +600,22 @@ function toApprovalResult(reply: Reply): AddApprovalResult {
     return { ok: true, approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval) };
   }
   return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
+}
+
+function defineScripts(redis: Redis | Cluster): void {
+  for (const [name, lua] of Object.entries({
+    leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
+    leashAddApproval: [scripts.ADD_APPROVAL, 2],
+    leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 2],
+    leashRecordLease: [scripts.RECORD_LEASE, 7],
+    leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
+    leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
+    leashFailRevoke: [scripts.FAIL_REVOKE, 3],
+    leashRegisterSession: [scripts.REGISTER_SESSION, 2],
+    leashBindSession: [scripts.BIND_SESSION, 1],
+    leashHeartbeatSession: [scripts.HEARTBEAT_SESSION, 2],
+    leashEndSession: [scripts.END_SESSION, 2],
+  } as const)) {
+    redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
+  }
 }

@@ -173,6 +173,10 @@ export class ProblemFilter implements ExceptionFilter {
           return p(ProblemType.Unavailable, 'Service unavailable', 503, {
             detail: 'the lease store is unavailable; no credential was issued',
           });
+        case LeaseErrorCode.NotReplicated:
+          return p(ProblemType.Unavailable, 'Service unavailable', 503, {
+            detail: `${error.message}; the credential was revoked and is not returned`,
+          });
         case LeaseErrorCode.Corrupt:
           return p(ProblemType.Internal, 'Internal error', 500);
         default:

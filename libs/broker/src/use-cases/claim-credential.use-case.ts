@@ -12,7 +12,7 @@ import {
   type Principal,
 } from '@leash/core';
 import type { ClaimResponse } from '@leash/contracts';
-import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { LEASE_STORE, LeaseError, LeaseErrorCode, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { ProviderError, type IssuedCredential, type ProviderRegistry } from '@leash/providers';
 import { forbidden, isRequester, notFound } from '../access-control';
@@ -260,6 +260,11 @@ export class ClaimCredential {
         throw new CoreError(CoreErrorCode.Conflict, `request ${lease.requestId} changed while issuing`);
       }
     } catch (err) {
+      // Recorded on the master but not on enough replicas: a failover could lose it, so the lease is
+      // revoked now (recorded and audited where Redis still takes it) and no secret is handed out.
+      if (await this.revokeUnreplicated(lease, err)) {
+        throw err;
+      }
       await this.providers
         .get(kind)
         .revoke({
@@ -284,6 +289,24 @@ export class ClaimCredential {
         err: String(err),
       });
     }
+  }
+  private async revokeUnreplicated(lease: Lease, err: unknown): Promise<boolean> {
+    if (!(err instanceof LeaseError && err.code === LeaseErrorCode.NotReplicated)) {
+      return false;
+    }
+    this.logger.error('lease not acknowledged by enough Redis replicas; revoking its credential', {
+      leaseId: lease.id,
+      err: err.message,
+    });
+    const revoked = await this.revoke
+      .execute({
+        leaseId: lease.id,
+        reason: 'not_replicated',
+        actor: { id: 'system', channel: 'system' },
+        final: false,
+      })
+      .catch(() => undefined);
+    return revoked?.outcome === 'revoked' || revoked?.outcome === 'already_revoked';
   }
 }
 
