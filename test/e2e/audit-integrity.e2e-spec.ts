@@ -239,4 +239,7 @@ describe('audit integrity: verification trusts only signed checkpoints and what 
     }
     expect((await verify()).ok).toBe(true);
   });
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
 });

@@ -335,4 +335,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     expect(sent).toBeGreaterThanOrEqual(10_000);
     expect(stack.api.log).not.toMatch(/"level":50[^\n]*request failed/);
   });
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
 });
