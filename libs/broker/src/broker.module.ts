@@ -55,6 +55,7 @@ import { createRedisClient } from './infrastructure/redis.factory';
 import { BullmqRevocationScheduler } from './revocation/bullmq-revocation-scheduler.adapter';
 import { REVOCATION_SCHEDULER } from './revocation/revocation-scheduler.port';
 import { CreateAccessRequest } from './use-cases/create-access-request.use-case';
+import { ProviderAvailability } from './providers/provider-availability.service';
 import { GetAccessRequest } from './use-cases/get-access-request.use-case';
 import { DecideRequest } from './use-cases/decide-request.use-case';
 import { ClaimCredential } from './use-cases/claim-credential.use-case';
@@ -102,6 +103,7 @@ export interface BrokerModuleOptions {
 const USE_CASES = [
   Identities,
   CreateAccessRequest,
+  ProviderAvailability,
   GetAccessRequest,
   DecideRequest,
   ClaimCredential,

@@ -7,6 +7,7 @@ export * from './broker.module';
 export * from './broker.tokens';
 export * from './infrastructure/redis.factory';
 export * from './policy/policy.holder';
+export * from './providers/provider-availability.service';
 export * from './policy/policy-decisions.service';
 export * from './policy/policy-reloader.service';
 export * from './request-digest';

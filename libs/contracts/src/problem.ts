@@ -21,6 +21,7 @@ export const ProblemType = {
   RateLimited: `${PROBLEM_BASE}rate-limited`,
   Unavailable: `${PROBLEM_BASE}unavailable`,
   ProviderFailed: `${PROBLEM_BASE}provider-failed`,
+  ProviderUnavailable: `${PROBLEM_BASE}provider-unavailable`,
   Internal: `${PROBLEM_BASE}internal`,
   UnsupportedMediaType: `${PROBLEM_BASE}unsupported-media-type`,
   IdempotencyMismatch: `${PROBLEM_BASE}idempotency-key-reused`,

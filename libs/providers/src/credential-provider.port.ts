@@ -70,7 +70,13 @@ export interface CredentialProvider {
   revoke(command: RevokeCommand): Promise<RevocationReport | void>;
   /** Runs a follow-up a revocation asked for; may ask for another one. Retried on retryable errors. */
   followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;
+  /**
+   * Throws when the provider cannot serve at all: ProviderError NotConfigured when it is disabled (the broker
+   * has no identity or cluster for it), another code when it is configured but unhealthy.
+   */
   checkHealth(): Promise<void>;
+  /** Throws (as checkHealth) when this role's settings cannot be served here (e.g. a missing cluster context). */
+  checkRole?(settings: Record<string, unknown>): Promise<void>;
   /**
    * Where a role's credential will be used (e.g. a Kubernetes API server and its CA), so clients can
    * configure their tools before any credential exists. Non-secret; undefined when not knowable now.

@@ -4,12 +4,11 @@ import type { FastifyReply } from 'fastify';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import {
   POLICY_HOLDER,
-  PROVIDER_REGISTRY,
+  ProviderAvailability,
   REVOCATION_SCHEDULER,
   type PolicyHolder,
   type RevocationScheduler,
 } from '@leash/broker';
-import type { ProviderRegistry } from '@leash/providers';
 
 const TIMEOUT_MS = 1500;
 
@@ -22,7 +21,7 @@ export class HealthController {
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
-    @Inject(PROVIDER_REGISTRY) private readonly providers: ProviderRegistry,
+    private readonly availability: ProviderAvailability,
   ) {}
 
   /** Liveness: the process is serving. */
@@ -32,24 +31,12 @@ export class HealthController {
   }
 
   /**
-   * Every enabled provider's health, reported but not gating readiness: one provider down (an
-   * unreachable cloud API) must not take the broker out of rotation for every other provider.
+   * Every provider's state, `up`, `down: why` (configured but unhealthy) or `disabled: why` (not configured
+   * here), reported but not gating readiness: one provider down must not take the broker out of rotation
+   * for every other provider. Requests for a role whose provider is not up are refused with 503.
    */
   private async providerHealth() {
-    const results = await Promise.all(
-      this.providers.all().map(async (p) => {
-        try {
-          await Promise.race([
-            p.checkHealth(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS).unref()),
-          ]);
-          return [p.kind, 'up'] as const;
-        } catch (err) {
-          return [p.kind, `down: ${err instanceof Error ? err.message : 'unhealthy'}`] as const;
-        }
-      }),
-    );
-    return this.indicator.check('providers').up(Object.fromEntries(results));
+    return this.indicator.check('providers').up(await this.availability.all());
   }
 
   /** Readiness: Redis, the revocation queue and the policy are usable; provider health is reported. */

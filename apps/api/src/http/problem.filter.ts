@@ -8,7 +8,7 @@ import { ApprovalError, ApprovalErrorCode, NotifierError, NotifierErrorCode } fr
 import { LeaseError, LeaseErrorCode } from '@leash/leases';
 import { AuditError, AuditErrorCode } from '@leash/audit';
 import { ProviderError, ProviderErrorCode } from '@leash/providers';
-import { AuthError, AuthErrorCode, type BrokerLogger } from '@leash/broker';
+import { AuthError, AuthErrorCode, ProviderUnavailableError, type BrokerLogger } from '@leash/broker';
 import { ValidationProblem } from './zod.pipe';
 
 interface P {
@@ -192,6 +192,13 @@ export class ProblemFilter implements ExceptionFilter {
         default:
           return assertUnreachable(error.code);
       }
+    }
+    if (error instanceof ProviderUnavailableError) {
+      return p(ProblemType.ProviderUnavailable, 'Provider unavailable', 503, {
+        detail: `the role's provider "${error.provider}" is ${error.state}, so nothing was requested: ${error.detail}`,
+        provider: error.provider,
+        providerState: error.state,
+      });
     }
     if (error instanceof ProviderError) {
       switch (error.code) {

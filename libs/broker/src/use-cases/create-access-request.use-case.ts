@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, ID_GENERATOR, type AccessRequest, type Clock, type IdGenerator, type Principal } from '@leash/core';
 import type { CreateRequestBody, RequestView } from '@leash/contracts';
-import { PolicyError, PolicyErrorCode } from '@leash/policy';
+import { PolicyError, PolicyErrorCode, principalAllowed } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { forbidden } from '../access-control';
@@ -11,6 +11,9 @@ import { PolicyDecisions } from '../policy/policy-decisions.service';
 import { requestDigest } from '../request-digest';
 import { roleFingerprint } from '../policy/role-fingerprint';
 import { NotifyApprovers } from './notify-approvers.service';
+import { ProviderAvailability } from '../providers/provider-availability.service';
+import { POLICY_HOLDER } from '../broker.tokens';
+import type { PolicyHolder } from '../policy/policy.holder';
 
 /** A principal asks for a role in an environment; the policy decides, the request is recorded. */
 @Injectable()
@@ -23,6 +26,8 @@ export class CreateAccessRequest {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     private readonly notify: NotifyApprovers,
+    private readonly providers: ProviderAvailability,
+    @Inject(POLICY_HOLDER) private readonly holder: PolicyHolder,
   ) {}
 
   async execute(command: { principal: Principal; body: CreateRequestBody }): Promise<RequestView> {
@@ -31,6 +36,11 @@ export class CreateAccessRequest {
     if (body.session) {
       // Checked before the policy spends any auto-approval budget; bound once the request is allowed.
       await this.assertSessionFree(body.session.id, principal);
+    }
+    // Nothing is asked of approvers (nor of the auto-approval budget) for a role that cannot be issued now.
+    const role = this.holder.current.document.roles.find((r) => r.id === body.role);
+    if (role && role.environments.includes(body.environment) && principalAllowed(role, principal)) {
+      await this.providers.assertAvailable(role.provider, role.settings);
     }
     const id = this.ids.requestId();
     const { policy, evaluation } = await this.decisions.decide(

@@ -8,4 +8,6 @@ export interface GenerateAccessTokenInput {
 
 export interface GcpApi {
   generateAccessToken(input: GenerateAccessTokenInput): Promise<{ accessToken: string; expireTime: number }>;
+  /** Resolves the broker's own Google identity (Application Default Credentials) without minting anything. */
+  checkIdentity?(): Promise<void>;
 }

@@ -99,6 +99,15 @@ export class GcpIamCredentialsApi implements GcpApi {
     return client;
   }
 
+  async checkIdentity(): Promise<void> {
+    try {
+      const client = await this.client();
+      await client.auth.getClient();
+    } catch (err) {
+      throw classifyGcpError(err);
+    }
+  }
+
   async generateAccessToken(input: GenerateAccessTokenInput): Promise<{ accessToken: string; expireTime: number }> {
     let response;
     try {

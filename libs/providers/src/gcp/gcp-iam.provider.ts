@@ -124,6 +124,7 @@ export class GcpIamProvider implements CredentialProvider {
   }
 
   async checkHealth(): Promise<void> {
-    // Nothing to probe without minting a token; a claim reports configuration problems clearly.
+    // Minting would be the only full probe; whether the broker has a Google identity at all is checked.
+    await this.api.checkIdentity?.();
   }
 }

@@ -26,6 +26,13 @@ export interface ResolvedCluster {
 export class KubeClusterResolver {
   constructor(private readonly access: KubernetesAccess) {}
 
+  /** Throws NotConfigured when there is neither a kubeconfig nor in-cluster configuration. */
+  assertAnyCluster(): void {
+    if (!this.access.inCluster && !this.access.kubeconfigPaths.some((p) => existsSync(p))) {
+      throw notConfigured('no kubeconfig found (KUBECONFIG) and not running in a cluster');
+    }
+  }
+
   resolve(context: string | undefined): ResolvedCluster {
     const config = new KubeConfig();
     if (context === undefined) {

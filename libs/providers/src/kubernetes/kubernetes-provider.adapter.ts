@@ -108,7 +108,17 @@ export class KubernetesProvider implements CredentialProvider {
   }
 
   async checkHealth(): Promise<void> {
-    // Clusters are resolved per role; an unreachable cluster shows up as a 503 on claim, not a dead broker.
+    // Clusters are resolved per role (checkRole); here only whether the broker can reach any cluster at all.
+    this.clusters.assertAnyCluster();
+    return Promise.resolve();
+  }
+
+  async checkRole(raw: Record<string, unknown>): Promise<void> {
+    const { value } = parseKubernetesSettings(raw);
+    if (value) {
+      this.clusters.resolve(value.cluster);
+    }
+    return Promise.resolve();
   }
 
   async listLeaseIdentities(
