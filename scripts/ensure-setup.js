@@ -9,7 +9,11 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const say = (m) => process.stderr.write(`[setup] ${m}\n`);
 
+// `NAME.py` is a Python module of Debian's interpreter (e.g. jwt.py for python3-jwt); anything else a command.
 function has(cmd) {
+  if (cmd.endsWith('.py')) {
+    return spawnSync('/usr/bin/python3', ['-c', `import ${cmd.slice(0, -3)}`], { stdio: 'ignore' }).status === 0;
+  }
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 

@@ -1,24 +1,38 @@
 #!/usr/bin/env node
 'use strict';
-// Writes a JWK set with one Ed25519 signing key (mode 0600) for the jwt provider.
-// Usage: node scripts/generate-jwt-keys.js OUTFILE
+// Writes a JWK set with one signing key (mode 0600) for the jwt provider. ES256 (P-256) by default: every common
+// verifier accepts it (jose, jsonwebtoken + jwks-rsa, PyJWT, Java and Go stacks); EdDSA (Ed25519) and RS256 (RSA
+// 3072) on request.
+// Usage: node scripts/generate-jwt-keys.js OUTFILE [--alg ES256|EdDSA|RS256]
 const { writeFileSync, mkdirSync, existsSync } = require('node:fs');
 const { dirname } = require('node:path');
+const { parseArgs } = require('node:util');
+
+const ALGS = ['ES256', 'EdDSA', 'RS256'];
 
 async function main() {
-  const out = process.argv[2];
-  if (!out) {
-    process.stderr.write('usage: generate-jwt-keys.js OUTFILE\n');
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { alg: { type: 'string', default: 'ES256' } },
+  });
+  const [out] = positionals;
+  if (!out || positionals.length > 1 || !ALGS.includes(values.alg)) {
+    process.stderr.write(`usage: generate-jwt-keys.js OUTFILE [--alg ${ALGS.join('|')}] (default ES256)\n`);
     process.exit(2);
   }
   if (existsSync(out)) {
     return;
   }
   const { generateKeyPair, exportJWK, calculateJwkThumbprint } = require('jose');
-  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const alg = values.alg;
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    ...(alg === 'RS256' ? { modulusLength: 3072 } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   jwk.kid = await calculateJwkThumbprint(jwk);
-  jwk.alg = 'EdDSA';
+  jwk.alg = alg;
   jwk.use = 'sig';
   mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
   writeFileSync(out, JSON.stringify({ keys: [jwk] }, null, 2), { mode: 0o600 });

@@ -58,7 +58,7 @@ describe('core loop: request → approve → credential → lease → revoked at
       issuer: stack.url,
       audience: 'demo-api',
     });
-    expect(protectedHeader.alg).toBe('EdDSA');
+    expect(protectedHeader.alg).toBe('ES256');
     expect(payload).toMatchObject({
       sub: 'agent-core',
       env: 'staging',

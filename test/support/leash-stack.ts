@@ -1,7 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { stringify } from 'yaml';
 import { parse } from 'yaml';
 import { freePort } from './free-port';
@@ -23,6 +23,8 @@ export interface StackOptions<R extends LeashRedis = RedisServer> {
   /** Transforms the demo policy document before it is written. */
   policy?: (doc: Record<string, unknown>) => Record<string, unknown>;
   devIssuer?: boolean;
+  /** Algorithm of the generated JWT signing key (scripts/generate-jwt-keys.js; its default is ES256). */
+  jwtAlg?: 'ES256' | 'EdDSA' | 'RS256';
   worker?: boolean;
   /** A Redis the suite started (and stops): a RedisServer, or a Sentinel or Cluster set. */
   redis?: R;
@@ -60,7 +62,7 @@ export class LeashStack<R extends LeashRedis = RedisServer> {
     const metricsPort = await freePort();
     const workerMetricsPort = await freePort();
     const keysPath = join(dir, 'jwt-keys.json');
-    await writeJwtKeys(keysPath);
+    writeJwtKeys(keysPath, options.jwtAlg);
     let doc = parse(readFileSync(DEMO_POLICY, 'utf8')) as Record<string, unknown>;
     if (options.idp) {
       const issuers = doc.issuers as unknown[];
@@ -219,14 +221,9 @@ function readAof(dir: string): string {
   return out.join('\n');
 }
 
-async function writeJwtKeys(path: string): Promise<void> {
-  const { privateKey } = await generateKeyPair('EdDSA', {
-    crv: 'Ed25519',
-    extractable: true,
-  });
-  const jwk = await exportJWK(privateKey);
-  jwk.kid = await calculateJwkThumbprint(jwk);
+/** The key set an operator would generate (the same script, its default algorithm unless asked). */
+function writeJwtKeys(path: string, alg?: string): void {
   mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, JSON.stringify({ keys: [{ ...jwk, alg: 'EdDSA', use: 'sig' }] }), { mode: 0o600 });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'generate-jwt-keys.js'), path, ...(alg ? ['--alg', alg] : [])]);
   chmodSync(path, 0o600);
 }

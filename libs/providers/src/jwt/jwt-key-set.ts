@@ -3,7 +3,10 @@ import { exportJWK, importJWK, type CryptoKey, type JWK } from 'jose';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
 import { currentIdentity, keyFileExposure } from './key-file-permissions';
 
-export type SigningAlg = 'EdDSA' | 'ES256';
+/** Algorithms of broker-signed JWTs. ES256 is the default of generated key sets (every common verifier has it). */
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+const MIN_RSA_BITS = 2048;
 
 export interface SigningKey {
   kid: string;
@@ -50,7 +53,7 @@ export class JwtKeySet {
       if (!jwk.kid) {
         throw new ProviderError(ProviderErrorCode.NotConfigured, 'jwt', 'NoKid', 'every JWT key needs a kid');
       }
-      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
+      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...pub } = jwk;
       const publicKey = (await importJWK({ ...pub, alg }, alg)) as CryptoKey;
       verifyKeys.set(jwk.kid, { alg, key: publicKey });
       const exported = await exportJWK(publicKey);
@@ -75,16 +78,28 @@ export class JwtKeySet {
 }
 
 function algOf(jwk: JWK): SigningAlg {
+  const alg = keyAlg(jwk);
+  // A key says which algorithm it is for; one key is never used with two.
+  if (!alg || (jwk.alg !== undefined && jwk.alg !== alg)) {
+    throw new ProviderError(
+      ProviderErrorCode.NotConfigured,
+      'jwt',
+      'UnsupportedKey',
+      `JWT key ${jwk.kid ?? '?'} must be P-256 (ES256), Ed25519 (EdDSA) or RSA of at least ${MIN_RSA_BITS} bits (RS256)`,
+    );
+  }
+  return alg;
+}
+
+function keyAlg(jwk: JWK): SigningAlg | undefined {
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') {
     return 'EdDSA';
   }
   if (jwk.kty === 'EC' && jwk.crv === 'P-256') {
     return 'ES256';
   }
-  throw new ProviderError(
-    ProviderErrorCode.NotConfigured,
-    'jwt',
-    'UnsupportedKey',
-    `JWT key ${jwk.kid ?? '?'} must be Ed25519 (EdDSA) or P-256 (ES256)`,
-  );
+  if (jwk.kty === 'RSA' && typeof jwk.n === 'string' && Buffer.from(jwk.n, 'base64url').length * 8 >= MIN_RSA_BITS) {
+    return 'RS256';
+  }
+  return undefined;
 }
