@@ -132,6 +132,7 @@ export async function obtainCredential(
     if (!ask.wait) {
       return { kind: 'pending', request: created };
     }
+    progress('waiting for the approval (Ctrl-C cancels the request)');
     state = await waitForDecision(api, created, {
       timeoutSeconds: ask.timeoutSeconds,
       cancelOnTimeout: true,
@@ -141,4 +142,13 @@ export async function obtainCredential(
     });
   }
   return { kind: 'credential', claim: await claimDecided(api, created.id, state) };
+}
+
+/** The error of a helper that may not wait (`--no-wait`) for a request that needs a human. */
+export function pendingError(request: RequestView): ExitError {
+  return new ExitError(
+    Exit.Expired,
+    `request ${request.id} needs approval (${request.quorum.progress}): approve at ${request.approvalUrl}, ` +
+      `then run the command again or claim it with: leash claim ${request.id}`,
+  );
 }

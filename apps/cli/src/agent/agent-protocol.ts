@@ -25,6 +25,8 @@ export interface CredentialAsk {
   minRemainingSeconds?: number;
   /** Which helper asks (credential-process, gcp-token, kube-exec, ...), for the request's reason and audit. */
   tool?: string;
+  /** false (`--no-wait`): a request that needs a human fails at once with its approval URL instead of waiting. */
+  wait?: boolean;
 }
 
 export interface HeldLease {

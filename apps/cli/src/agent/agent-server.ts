@@ -18,6 +18,7 @@ const RequestSchema = z.discriminatedUnion('op', [
     reason: z.string().min(1).max(2000).optional(),
     ttlSeconds: z.number().int().positive().optional(),
     minRemainingSeconds: z.number().int().min(0).max(86400).optional(),
+    wait: z.boolean().optional(),
     tool: z.string().max(64).optional(),
   }),
   z.strictObject({ op: z.literal('identity') }),

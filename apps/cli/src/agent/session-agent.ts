@@ -8,7 +8,7 @@ import { BrokerClient, BrokerProblem } from '../broker-client';
 import { cliConfig } from '../cli-context';
 import { Exit, ExitError, UsageError } from '../cli-errors';
 import { identitySource } from '../identity';
-import { obtainCredential } from '../obtain-credential';
+import { obtainCredential, pendingError } from '../obtain-credential';
 import { AgentSocketServer } from './agent-server';
 import { CredentialCache } from './credential-cache';
 import type { AgentStatus } from './agent-protocol';
@@ -100,7 +100,7 @@ export async function runAgent(command: string[], values: RunOptions): Promise<n
               ...(ask.ttlSeconds !== undefined ? { ttlSeconds: ask.ttlSeconds } : {}),
               sessionId,
               agent: `leash-run/${ask.tool ?? 'helper'}`,
-              wait: true,
+              wait: ask.wait !== false,
               timeoutSeconds,
               cancelOnSigint: false,
             },
@@ -108,7 +108,7 @@ export async function runAgent(command: string[], values: RunOptions): Promise<n
             false,
           );
           if (obtained.kind !== 'credential') {
-            throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
+            throw pendingError(obtained.request);
           }
           return obtained.claim;
         }),

@@ -17,6 +17,7 @@ interface HelperOptions {
   ttl?: number;
   timeout: number;
   minRemaining: number;
+  wait: boolean;
 }
 
 /**
@@ -38,26 +39,33 @@ async function obtainForTool(
   };
   // Fast path first: no config file read, no broker call when the agent holds a valid credential.
   if (agentSocketFromEnv()) {
-    const held = await getCredentialViaAgent({ ...ask, minRemainingSeconds, tool });
+    const held = await getCredentialViaAgent({ ...ask, minRemainingSeconds, tool, wait: values.wait });
     if (held) {
       return { ...held, viaAgent: true };
     }
   }
   // Slow path only: the config file, its schema and the broker client.
   const { cliConfig, client } = await import('../cli-context.js');
-  const { obtainCredential } = await import('../obtain-credential.js');
-  const obtained = await obtainCredential(client(), {
-    ...ask,
-    reason: ask.reason ?? `leash ${tool}`,
-    sessionId: cliConfig().session,
-    agent: `leash ${tool}`,
-    wait: true,
-    timeoutSeconds: values.timeout,
-  });
-  if (obtained.kind !== 'credential') {
-    throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
+  const { obtainCredential, pendingError } = await import('../obtain-credential.js');
+  const { humanProgress } = await import('../prompt.js');
+  const human = humanProgress();
+  try {
+    const obtained = await obtainCredential(client(), {
+      ...ask,
+      reason: ask.reason ?? `leash ${tool}`,
+      sessionId: cliConfig().session,
+      agent: `leash ${tool}`,
+      wait: values.wait,
+      timeoutSeconds: values.timeout,
+      progress: human.progress,
+    });
+    if (obtained.kind !== 'credential') {
+      throw pendingError(obtained.request);
+    }
+    return { ...obtained.claim, viaAgent: false };
+  } finally {
+    human.close();
   }
-  return { ...obtained.claim, viaAgent: false };
 }
 
 async function helperCommand(helper: Helper, role: string, options: HelperOptions): Promise<number> {
@@ -103,6 +111,7 @@ function defineHelper(helper: Helper, summary: string, description: string): (pr
           '5m',
         ),
       )
+      .option('--no-wait', 'fail at once (exit 4, with the approval URL) when a human must approve')
       .addHelpText('after', `\n${EXIT_CODES}\n`)
       .action(action((role: string, options: HelperOptions) => helperCommand(helper, role, options)));
   };

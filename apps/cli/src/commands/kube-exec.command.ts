@@ -30,18 +30,25 @@ export async function acquireKubeToken(ask: CredentialAsk): Promise<KubeToken> {
         ...(ask.ttlSeconds !== undefined ? { ttlSeconds: ask.ttlSeconds } : {}),
         minRemainingSeconds: 60,
         tool: 'kube-exec',
+        wait: ask.wait,
       })
     : undefined;
   if (held) {
     credential = held.credential;
   } else {
     const { client } = await import('../cli-context.js');
-    const { obtainCredential } = await import('../obtain-credential.js');
-    const obtained = await obtainCredential(client(), ask);
-    if (obtained.kind !== 'credential') {
-      throw new ExitError(Exit.Expired, `request ${obtained.request.id} is still pending`);
+    const { obtainCredential, pendingError } = await import('../obtain-credential.js');
+    const { humanProgress } = await import('../prompt.js');
+    const human = humanProgress();
+    try {
+      const obtained = await obtainCredential(client(), { ...ask, progress: human.progress });
+      if (obtained.kind !== 'credential') {
+        throw pendingError(obtained.request);
+      }
+      credential = obtained.claim.credential;
+    } finally {
+      human.close();
     }
-    credential = obtained.claim.credential;
   }
   const { token, expirationTimestamp } = credential;
   if (!token || !expirationTimestamp) {
@@ -76,6 +83,7 @@ interface KubeExecOptions {
   ttl?: number;
   session?: string;
   timeout: number;
+  wait: boolean;
 }
 
 /** `leash kube-exec ROLE --env ENV [--reason TEXT] [--ttl 15m] [--session ID] [--timeout 15m]` (kubectl exec plugin) */
@@ -92,6 +100,7 @@ export function kubeExecCommand(program: Command): void {
     .argument('<ROLE>', 'role id from the policy');
   askOptions(command, 'optional')
     .option('--session <ID>', 'agent session (default LEASH_SESSION)')
+    .option('--no-wait', 'fail at once (exit 4, with the approval URL) when a human must approve')
     .addHelpText('after', `\n${EXIT_CODES}\n`)
     .action(
       action(async (role: string, values: KubeExecOptions) => {
@@ -104,7 +113,7 @@ export function kubeExecCommand(program: Command): void {
           ttlSeconds: values.ttl,
           sessionId: values.session ?? cliConfig().session,
           agent: 'leash-kube-exec',
-          wait: true,
+          wait: values.wait,
           timeoutSeconds: values.timeout,
         });
         // stdout carries only the ExecCredential; kubectl keeps it in memory.
