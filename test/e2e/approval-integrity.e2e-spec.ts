@@ -7,6 +7,7 @@ import { parse, stringify } from 'yaml';
 import { FakeIamCredentials, makeServiceAccountKey } from '../fakes/gcp/fake-iam-credentials';
 import { FakeSlack } from '../fakes/slack/fake-slack';
 import { LeashStack } from '../support/leash-stack';
+import { TestIdp } from '../support/test-idp';
 import type { ProcessHandle } from '../support/process-handle';
 
 const BROKER_SA = 'leash-broker@leash-demo.iam.gserviceaccount.com';
@@ -45,6 +46,7 @@ async function waitForLog(handle: ProcessHandle, from: number, pattern: RegExp):
 describe('approval integrity: policy reloads and claims racing the end of a session', () => {
   let gcp: FakeIamCredentials;
   let slack: FakeSlack;
+  let idp: TestIdp;
   let stack: LeashStack;
   let redis: Redis;
   let dir: string;
@@ -61,8 +63,10 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
     dir = mkdtempSync(join(tmpdir(), 'leash-integrity-adc-'));
     const keyPath = join(dir, 'broker-key.json');
     writeFileSync(keyPath, JSON.stringify(key.keyFile), { mode: 0o600 });
+    idp = await TestIdp.create();
     stack = await LeashStack.start({
       name: 'integrity',
+      idp,
       env: {
         GOOGLE_APPLICATION_CREDENTIALS: keyPath,
         LEASH_GCP_IAMCREDENTIALS_ENDPOINT: gcp.url,
@@ -173,6 +177,37 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
       ) as { scope: unknown };
       expect(JSON.stringify(payload.scope)).toContain('admin');
     });
+  });
+
+  it('invariant 5: a replica whose policy defines the role differently refuses the claim (409 policy-changed), with no reload sweep', async () => {
+    // A second broker on the same Redis, started with a widened role: it never reloaded, so only its claim check stands.
+    const other = await LeashStack.start({
+      name: 'integrity-b',
+      idp,
+      redis: stack.redis,
+      worker: false,
+      policy: (doc) => {
+        const role = (doc.roles as Record<string, any>[]).find((r) => r.id === 'demo-staging-read')!;
+        role.settings = { ...role.settings, scope: ['read', 'write'] };
+        return doc;
+      },
+    });
+    try {
+      const token = await idp.token({ sub: 'agent-replica', owner: 'bob' });
+      const created = await stack.call('POST', '/v1/requests', {
+        token,
+        body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 60, reason: 'two replicas' },
+      });
+      expect(created.body.state).toBe('approved');
+      const refused = await other.call('POST', `/v1/requests/${created.body.id}/credentials`, { token });
+      expect(refused.status).toBe(409);
+      expect(refused.body.type).toBe('https://leash.dev/problems/policy-changed');
+      const closed = await stack.call('GET', `/v1/requests/${created.body.id}`, { token });
+      expect(closed.body).toMatchObject({ state: 'expired', closedReason: expect.stringContaining('policy changed') });
+      expect(await other.leakedSecrets()).toEqual([]);
+    } finally {
+      await other.stop();
+    }
   });
 
   describe('invariant 6: a claim never outlives the end of its session', () => {
