@@ -29,6 +29,18 @@ export class ProcessHandle {
     return this.output;
   }
 
+  /** Resolves with the exit code and signal once the process has exited. */
+  waitExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.child;
+    if (!child) {
+      return Promise.reject(new Error(`${this.name} was not started`));
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+    }
+    return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
   async start(timeoutMs = 60_000): Promise<void> {
     const file = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(this.command, this.args, {

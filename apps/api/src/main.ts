@@ -5,11 +5,12 @@ import { Logger } from 'nestjs-pino';
 import { ConfigError, loadApiConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
-import { BrokerMetrics, serveMetrics } from '@leash/broker';
+import { BrokerMetrics, registerStoreGauges, serveMetrics, STORE_HEALTH, type StoreHealth } from '@leash/broker';
 import { AppModule } from './app.module';
 import { registerFormParser } from './console/console-http';
 import { clientErrorHandler, frameworkErrors, refuseLongUrls } from './http/framework-errors';
 import { createApiPino, PinoBrokerLogger, requestId } from './observability/logging';
+import { installGracefulShutdown } from './shutdown';
 
 async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
@@ -51,8 +52,8 @@ async function bootstrap(): Promise<void> {
     },
   );
   app.useLogger(app.get(Logger));
-  // Not SIGHUP: it reloads the policy (PolicyReloader) instead of stopping the API.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  installGracefulShutdown(app, logger);
+  registerStoreGauges(metrics, app.get<typeof STORE_HEALTH, StoreHealth>(STORE_HEALTH));
   await app.listen(config.port, config.host);
   const metricsServer =
     config.metrics.port === undefined

@@ -11,6 +11,10 @@ import {
   BrokerStats,
   createRedisClient,
   DeliverNotification,
+  DrainSignal,
+  registerStoreGauges,
+  STORE_HEALTH,
+  type StoreHealth,
   Reconcile,
   REVOCATION_SCHEDULER,
   type RevocationScheduler,
@@ -26,6 +30,8 @@ import { startNotificationWorker } from './notifications.processor';
 import { AuditExportQueue } from './audit-export.processor';
 import { registerWorkerGauges } from './worker.metrics';
 import { workerHealth } from './worker.health';
+import { installWorkerShutdown } from './shutdown';
+import { withStoreReadiness } from './store-readiness';
 
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
@@ -82,10 +88,13 @@ async function bootstrap(): Promise<void> {
       intervalMs: config.reconcileIntervalMs,
       checkpointIntervalMs: config.audit.checkpointIntervalMs,
       sweepIntervalMs: config.sweepIntervalMs,
+      schedulerCheckMs: config.store.checkIntervalMs * 5,
     },
     logger,
   );
   const gaugeQueues = registerWorkerGauges(metrics, app.get(BrokerStats), audit, blocking(), config.redis.prefix);
+  const health = app.get<typeof STORE_HEALTH, StoreHealth>(STORE_HEALTH);
+  registerStoreGauges(metrics, health);
   const metricsServer =
     config.metrics.port === undefined
       ? undefined
@@ -93,7 +102,11 @@ async function bootstrap(): Promise<void> {
           metrics.registry,
           config.metrics.host,
           config.metrics.port,
-          workerHealth([revoker, notifier, reconciler.worker], app.get<RevocationScheduler>(REVOCATION_SCHEDULER)),
+          withStoreReadiness(
+            workerHealth([revoker, notifier, reconciler.worker], app.get<RevocationScheduler>(REVOCATION_SCHEDULER)),
+            health,
+            app.get(DrainSignal),
+          ),
         );
   // Catch up at once on start: everything that expired while no worker ran.
   await runReconcile(tasks).catch((err: unknown) => logger.warn('initial reconcile failed', { err: String(err) }));
@@ -105,29 +118,24 @@ async function bootstrap(): Promise<void> {
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
   });
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) {
-      return;
-    }
-    stopping = true;
-    logger.log('leash worker stopping', { signal });
-    const timer = setTimeout(() => process.exit(0), 10_000);
-    metricsServer?.server.close();
-    await Promise.allSettled([
-      revoker.close(),
-      notifier.close(),
-      reconciler.worker.close(),
-      reconciler.queue.close(),
-      exports.close(),
-      ...gaugeQueues.map((q) => q.close()),
-    ]);
-    await app.close().catch(() => undefined);
-    clearTimeout(timer);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  installWorkerShutdown(
+    logger,
+    () => {
+      app.get(DrainSignal).begin();
+      health.stop();
+      clearInterval(reconciler.watch);
+    },
+    [
+      () => new Promise((resolve) => metricsServer?.server.close(resolve) ?? resolve(undefined)),
+      () => revoker.close(),
+      () => notifier.close(),
+      () => reconciler.worker.close(),
+      () => reconciler.queue.close(),
+      () => exports.close(),
+      ...gaugeQueues.map((q) => () => q.close()),
+    ],
+    () => app.close(),
+  );
 }
 
 bootstrap().catch((err: unknown) => {

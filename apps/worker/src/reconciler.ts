@@ -32,21 +32,44 @@ export interface MaintenanceTasks {
 export async function startReconciler(
   tasks: MaintenanceTasks,
   connections: { queue: Redis | Cluster; worker: Redis | Cluster },
-  options: { prefix: string; intervalMs: number; checkpointIntervalMs: number; sweepIntervalMs: number },
+  options: {
+    prefix: string;
+    intervalMs: number;
+    checkpointIntervalMs: number;
+    sweepIntervalMs: number;
+    schedulerCheckMs: number;
+  },
   logger: JsonLogger,
-): Promise<{ queue: Queue; worker: Worker }> {
+): Promise<{ queue: Queue; worker: Worker; watch: NodeJS.Timeout }> {
   const prefix = `${options.prefix}:bull`;
   const queue = new Queue(MAINTENANCE_QUEUE, {
     connection: connections.queue,
     prefix,
   });
   queue.on('error', (err) => logger.warn('maintenance queue error', { err: err.message }));
+  const schedules: [string, number][] = [
+    [JobName.Reconcile, options.intervalMs],
+    [JobName.AuditDispatch, 1000],
+    [JobName.AuditCheckpoint, options.checkpointIntervalMs],
+    [JobName.SweepIdentities, options.sweepIntervalMs],
+  ];
   const schedule = (name: string, every: number) =>
     queue.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: true, removeOnFail: 100 } });
-  await schedule(JobName.Reconcile, options.intervalMs);
-  await schedule(JobName.AuditDispatch, 1000);
-  await schedule(JobName.AuditCheckpoint, options.checkpointIntervalMs);
-  await schedule(JobName.SweepIdentities, options.sweepIntervalMs);
+  for (const [name, every] of schedules) {
+    await schedule(name, every);
+  }
+  // A wiped or replaced Redis loses the schedulers; the running worker puts back the missing ones.
+  const watch = setInterval(() => {
+    void (async () => {
+      for (const [name, every] of schedules) {
+        if (!(await queue.getJobScheduler(name))) {
+          await schedule(name, every);
+          logger.error('job scheduler was missing in Redis and is re-created', { scheduler: name });
+        }
+      }
+    })().catch(() => undefined);
+  }, options.schedulerCheckMs);
+  watch.unref();
   const worker = new Worker(MAINTENANCE_QUEUE, (job: Job) => run(job, tasks, logger), {
     connection: connections.worker,
     prefix,
@@ -54,7 +77,7 @@ export async function startReconciler(
   });
   worker.on('error', (err) => logger.warn('maintenance worker error', { err: err.message }));
   worker.on('failed', (job, err) => logger.warn('maintenance run failed', { job: job?.name, err: err.message }));
-  return { queue, worker };
+  return { queue, worker, watch };
 }
 
 async function run(job: Job, tasks: MaintenanceTasks, logger: JsonLogger): Promise<unknown> {

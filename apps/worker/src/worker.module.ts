@@ -8,7 +8,7 @@ export class WorkerModule {
   static register(config: WorkerConfig, logger: JsonLogger, metrics: BrokerMetrics): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [BrokerModule.forRoot({ config, logger, auditObservers: [metrics.observe] })],
+      imports: [BrokerModule.forRoot({ config, logger, app: 'worker', auditObservers: [metrics.observe] })],
       providers: [{ provide: WORKER_CONFIG, useValue: config }],
     };
   }

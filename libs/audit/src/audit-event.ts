@@ -24,7 +24,10 @@ export type AuditAction =
   | 'policy.reload_failed'
   | 'identity.swept'
   | 'admin.break_glass'
-  | 'audit.checkpoint';
+  | 'audit.checkpoint'
+  | 'store.reset'
+  | 'store.reset_acknowledged'
+  | 'claim.recovered';
 
 /**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append: `seq` counts

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { CLOCK, ID_GENERATOR, RandomIdGenerator, SystemClock } from '@leash/core';
+import { CLOCK, ID_GENERATOR, RandomIdGenerator } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
 import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore } from '@leash/leases';
 import {
@@ -12,6 +12,7 @@ import {
   RedisCheckpointStore,
   RedisSinkState,
   RedisStreamAuditLog,
+  type AuditLog,
   type AuditObserver,
 } from '@leash/audit';
 import {
@@ -31,6 +32,7 @@ import {
   AUTO_APPROVAL_BUDGET,
   BROKER_LOGGER,
   DEV_ISSUER,
+  JWT_PROVIDER,
   POLICY_HOLDER,
   POLICY_WATCH,
   PROVIDER_REGISTRY,
@@ -68,6 +70,7 @@ import { BreakGlass } from './use-cases/break-glass.use-case';
 import { RegisterSession } from './use-cases/register-session.use-case';
 import { HeartbeatSession } from './use-cases/heartbeat-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
+import { IntrospectToken } from './use-cases/introspect-token.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
 import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
 import { DeliverNotification } from './use-cases/deliver-notification.use-case';
@@ -85,9 +88,13 @@ import { JoseCheckpointVerifier } from './audit/jose-checkpoint-verifier';
 import { JoseCheckpointSigner } from './audit/jose-checkpoint-signer';
 import { createAuditSinks } from './infrastructure/audit-sinks.factory';
 import { BrokerStats } from './observability/broker-stats';
+import { OffsetClock } from './store-health/offset-clock';
+import { DrainSignal } from './shutdown/drain-signal';
+import { RedisStoreInspector } from './store-health/redis-store-inspector.adapter';
+import { StoreHealth } from './store-health/store-health.service';
+import { STORE_HEALTH } from './store-health/store-health.tokens';
 
 export const REDIS = Symbol('Redis');
-export const JWT_PROVIDER = Symbol('JwtProvider');
 const BUILT_PROVIDERS = Symbol('BuiltProviders');
 export const AUTHENTICATOR = Symbol('PrincipalAuthenticator');
 
@@ -98,6 +105,8 @@ export interface BrokerModuleOptions {
   devIssuerDataDir?: string;
   /** Called after every audit append (metrics); never blocks or fails the append. */
   auditObservers?: AuditObserver[];
+  /** Which process this is (store health logs and audit); 'api' when not given. */
+  app?: 'api' | 'worker';
 }
 
 const USE_CASES = [
@@ -116,6 +125,7 @@ const USE_CASES = [
   RegisterSession,
   HeartbeatSession,
   Reconcile,
+  IntrospectToken,
   SweepOrphanedIdentities,
   NotifyApprovers,
   RunProviderFollowUp,
@@ -131,6 +141,7 @@ const USE_CASES = [
   AuditTrail,
   AuditExport,
   BrokerStats,
+  DrainSignal,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */
@@ -138,12 +149,16 @@ const USE_CASES = [
 export class BrokerModule {
   static forRoot(options: BrokerModuleOptions): DynamicModule {
     const { config } = options;
+    // StoreHealth follows the chain head through this process's own appends (it is built after the log).
+    let storeHealth: StoreHealth | undefined;
+    const auditObservers: AuditObserver[] = [...(options.auditObservers ?? []), (e) => storeHealth?.observeAudit(e)];
     const providers: Provider[] = [
       { provide: BROKER_LOGGER, useValue: options.logger },
       { provide: PUBLIC_URL, useValue: config.publicUrl },
       { provide: QUARANTINE_RETRY_MS, useValue: config.revocation.quarantineRetryMs },
       { provide: STALE_CLAIM_MS, useValue: config.staleClaimMs },
-      { provide: CLOCK, useValue: new SystemClock() },
+      // One clock: the local clock corrected by its offset from Redis TIME (measured by StoreHealth).
+      { provide: CLOCK, useValue: new OffsetClock() },
       { provide: ID_GENERATOR, useValue: new RandomIdGenerator() },
       { provide: REDIS, useFactory: () => createRedisClient(config.redis) },
       {
@@ -160,12 +175,32 @@ export class BrokerModule {
         inject: [REDIS],
         useFactory: (redis: Redis | Cluster) => new AutoApprovalBudgetStore(redis, config.redis.prefix),
       },
+      {
+        provide: STORE_HEALTH,
+        inject: [REDIS, AUDIT_LOG, CLOCK],
+        useFactory: async (redis: Redis | Cluster, audit: AuditLog, clock: OffsetClock) => {
+          const health = new StoreHealth(
+            new RedisStoreInspector(redis, config.redis.prefix),
+            audit,
+            clock,
+            options.logger,
+            {
+              app: options.app ?? 'api',
+              requirePersistence: config.store.requirePersistence,
+              intervalMs: config.store.checkIntervalMs,
+              maxClockSkewMs: config.store.maxClockSkewMs,
+            },
+          );
+          storeHealth = health;
+          await health.start();
+          return health;
+        },
+      },
       { provide: POLICY_WATCH, useValue: { path: config.policyPath, watch: config.policyWatch } },
       {
         provide: AUDIT_LOG,
         inject: [REDIS],
-        useFactory: (redis: Redis | Cluster) =>
-          new RedisStreamAuditLog(redis, config.redis.prefix, options.auditObservers ?? []),
+        useFactory: (redis: Redis | Cluster) => new RedisStreamAuditLog(redis, config.redis.prefix, auditObservers),
       },
       {
         provide: CHECKPOINT_STORE,
@@ -193,8 +228,8 @@ export class BrokerModule {
       { provide: AUDIT_SINKS, useFactory: () => createAuditSinks(config.audit) },
       {
         provide: BUILT_PROVIDERS,
-        inject: [REDIS],
-        useFactory: (redis: Redis | Cluster) => createCredentialProviders(config, redis),
+        inject: [REDIS, CLOCK],
+        useFactory: (redis: Redis | Cluster, clock: OffsetClock) => createCredentialProviders(config, redis, clock),
       },
       {
         provide: JWT_PROVIDER,

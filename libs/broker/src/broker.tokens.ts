@@ -7,6 +7,8 @@ export const PUBLIC_URL = Symbol('PublicUrl');
 export const BROKER_LOGGER = Symbol('BrokerLogger');
 export const QUARANTINE_RETRY_MS = Symbol('QuarantineRetryMs');
 export const STALE_CLAIM_MS = Symbol('StaleClaimMs');
+/** The jwt provider (undefined when disabled): JWKS and introspection. */
+export const JWT_PROVIDER = Symbol('JwtProvider');
 
 export interface BrokerLogger {
   log(message: string, context?: Record<string, unknown>): void;

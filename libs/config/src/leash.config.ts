@@ -96,6 +96,11 @@ const sharedShape = {
   LEASH_AUDIT_EXPORT_BATCH: int(1, 10_000).default(500),
   LEASH_AUDIT_DEAD_LETTER_PAUSE_MS: int(100, 86_400_000).default(60_000),
   LEASH_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  NODE_ENV: z.string().optional(),
+  // Redis must persist (AOF or RDB) to be ready; on by default in production (NODE_ENV=production).
+  LEASH_REQUIRE_PERSISTENCE: bool.optional(),
+  LEASH_STORE_CHECK_MS: int(100, 60_000).default(1000),
+  LEASH_MAX_CLOCK_SKEW_MS: int(10, 60_000).default(1000),
 };
 
 function auditRefinement(e: Record<string, unknown>, ctx: z.RefinementCtx): void {
@@ -231,6 +236,8 @@ export interface SharedConfig {
   audit: AuditConfig;
   /** Where the Prometheus endpoint listens (a separate port, never the public API port); off without a port. */
   metrics: { host: string; port?: number };
+  /** Store health checks (epoch, eviction policy, persistence, memory, clock offset from Redis TIME). */
+  store: { requirePersistence: boolean; checkIntervalMs: number; maxClockSkewMs: number };
 }
 
 export interface AuditConfig {
@@ -341,6 +348,11 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
       },
     },
     metrics: { host: e.LEASH_METRICS_HOST },
+    store: {
+      requirePersistence: e.LEASH_REQUIRE_PERSISTENCE ?? e.NODE_ENV === 'production',
+      checkIntervalMs: e.LEASH_STORE_CHECK_MS,
+      maxClockSkewMs: e.LEASH_MAX_CLOCK_SKEW_MS,
+    },
     ...(e.LEASH_SLACK_BOT_TOKEN && e.LEASH_SLACK_SIGNING_SECRET && e.LEASH_SLACK_CHANNEL
       ? {
           slack: {

@@ -3,11 +3,14 @@ import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } fr
 import type { FastifyReply } from 'fastify';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import {
+  DrainSignal,
   POLICY_HOLDER,
   ProviderAvailability,
   REVOCATION_SCHEDULER,
+  STORE_HEALTH,
   type PolicyHolder,
   type RevocationScheduler,
+  type StoreHealth,
 } from '@leash/broker';
 
 const TIMEOUT_MS = 1500;
@@ -22,7 +25,16 @@ export class HealthController {
     @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     private readonly availability: ProviderAvailability,
+    @Inject(STORE_HEALTH) private readonly storeHealth: StoreHealth,
+    private readonly drain: DrainSignal,
   ) {}
+
+  /** The store checks (epoch, eviction policy, persistence, memory, clock), each named in words. */
+  private storeCheck() {
+    const { problems, ...measured } = this.storeHealth.status();
+    const check = this.indicator.check('store');
+    return problems.length === 0 ? check.up(measured) : check.down({ ...measured, problems });
+  }
 
   /** Liveness: the process is serving. */
   @Get('healthz')
@@ -58,6 +70,12 @@ export class HealthController {
         probe('queue', () => this.scheduler.ping()),
         () => this.indicator.check('policy').up({ version: this.policy.current.version }),
         () => this.providerHealth(),
+        () => this.storeCheck(),
+        () =>
+          // Set once SIGTERM arrives: readiness fails at once so the load balancer stops sending traffic.
+          this.drain.active
+            ? this.indicator.check('shutdown').down({ reason: 'shutting down (SIGTERM)' })
+            : this.indicator.check('shutdown').up(),
       ]);
       return { ...result, checks: result.details };
     } catch (err) {

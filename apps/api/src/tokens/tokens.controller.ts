@@ -1,15 +1,17 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { IntrospectSchema, type IntrospectBody } from '@leash/contracts';
-import { JWT_PROVIDER } from '@leash/broker';
+import { IntrospectToken, JWT_PROVIDER } from '@leash/broker';
 import type { IntrospectionResult, JwtProvider } from '@leash/providers';
-import { CoreError, CoreErrorCode } from '@leash/core';
 import { ZodPipe } from '../http/zod.pipe';
 import { IpRateLimitGuard } from './ip-rate-limit.guard';
 
 /** Public keys of broker JWTs and RFC 7662 introspection for resource servers. */
 @Controller()
 export class TokensController {
-  constructor(@Inject(JWT_PROVIDER) private readonly jwt: JwtProvider | undefined) {}
+  constructor(
+    @Inject(JWT_PROVIDER) private readonly jwt: JwtProvider | undefined,
+    private readonly introspection: IntrospectToken,
+  ) {}
 
   @Get('.well-known/jwks.json')
   jwks(): { keys: object[] } {
@@ -20,9 +22,6 @@ export class TokensController {
   @HttpCode(200)
   @UseGuards(IpRateLimitGuard)
   async introspect(@Body(new ZodPipe(IntrospectSchema)) body: IntrospectBody): Promise<IntrospectionResult> {
-    if (!this.jwt) {
-      throw new CoreError(CoreErrorCode.Unavailable, 'the jwt provider is not enabled');
-    }
-    return this.jwt.introspect(body.token);
+    return this.introspection.execute(body.token);
   }
 }

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { SystemClock } from '@leash/core';
+import { SystemClock, type Clock } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
 import {
   AwsSdkApi,
@@ -26,9 +26,12 @@ export interface BuiltProviders {
  * The cloud providers are always built: their SDK clients resolve the broker's identity lazily,
  * so without cloud configuration only their claims fail (503 provider not configured).
  */
-export async function createCredentialProviders(config: SharedConfig, redis: Redis | Cluster): Promise<BuiltProviders> {
+export async function createCredentialProviders(
+  config: SharedConfig,
+  redis: Redis | Cluster,
+  clock: Clock = new SystemClock(),
+): Promise<BuiltProviders> {
   const all: CredentialProvider[] = [];
-  const clock = new SystemClock();
   let jwt: JwtProvider | undefined;
   if (config.jwtKeysPath) {
     jwt = new JwtProvider(

@@ -22,6 +22,8 @@ import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/re
 import { POLICY_CHANGED_PREFIX, isClosedByPolicyChange, roleFingerprint } from '../policy/role-fingerprint';
 import { toLeaseView } from '../views';
 import { fencesOf, sessionFence } from '../revocation/fences';
+import type { StoreHealth } from '../store-health/store-health.service';
+import { STORE_HEALTH } from '../store-health/store-health.tokens';
 import { NotifyApprovers } from './notify-approvers.service';
 import { RevokeLease } from './revoke-lease.use-case';
 
@@ -44,9 +46,12 @@ export class ClaimCredential {
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     private readonly notify: NotifyApprovers,
     private readonly revoke: RevokeLease,
+    @Inject(STORE_HEALTH) private readonly storeHealth: StoreHealth,
   ) {}
 
   async execute(cmd: { principal: Principal; id: string }): Promise<ClaimResponse> {
+    // Fail closed: no credential while Redis lost its data or cannot record the lease.
+    this.storeHealth.assertIssuable();
     const found = await this.store.getRequest(cmd.id);
     if (!found) {
       throw notFound(`request ${cmd.id}`);

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DrainSignal } from '../shutdown/drain-signal';
 import { CLOCK, type Clock, type Principal } from '@leash/core';
 import type { RequestView } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
@@ -15,6 +16,7 @@ export class GetAccessRequest {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     private readonly identities: Identities,
+    private readonly drain: DrainSignal,
   ) {}
 
   async execute(command: { principal: Principal; id: string; waitSeconds?: number }): Promise<RequestView> {
@@ -26,13 +28,17 @@ export class GetAccessRequest {
     if (capacitiesFor(found.request, command.principal, this.identities.of(command.principal)).length === 0) {
       throw forbidden('only the requester, its owner, approvers of its role and admins may read this request');
     }
-    while (found && found.request.state === 'pending' && this.clock.now() < deadline) {
+    // A shutting-down process answers long-polls with the current state; the client polls again elsewhere.
+    while (found && found.request.state === 'pending' && this.clock.now() < deadline && !this.drain.active) {
       const pendingUntil = Math.min(deadline, found.request.expiresAt + 50);
-      await this.store.waitForChange(
-        command.id,
-        Math.max(10, pendingUntil - this.clock.now()),
-        async () => (await this.store.getRequest(command.id))?.request.state === 'pending',
-      );
+      await Promise.race([
+        this.store.waitForChange(
+          command.id,
+          Math.max(10, pendingUntil - this.clock.now()),
+          async () => (await this.store.getRequest(command.id))?.request.state === 'pending',
+        ),
+        this.drain.drained,
+      ]);
       found = await this.store.getRequest(command.id);
       if (found && found.request.state === 'pending' && this.clock.now() >= found.request.expiresAt) {
         // The approval timeout passed; report it without waiting for the reconciler.

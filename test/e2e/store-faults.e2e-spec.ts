@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process';
+import { LeashStack } from '../support/leash-stack';
+import { eventually } from '../support/eventually';
+import { expectProblem } from '../support/expect-problem';
+
+/** Value of an unlabelled gauge on a Prometheus endpoint. */
+async function gauge(url: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(url)).text();
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+describe('store faults: a wiped, misconfigured or full Redis is detected and fails closed', () => {
+  let stack: LeashStack;
+  let admin: string;
+  let agent: string;
+  const redisCli = (...args: string[]): string =>
+    execFileSync('redis-cli', ['-p', String(stack.redis.port), ...args], { encoding: 'utf8' }).trim();
+
+  beforeAll(async () => {
+    // Persistence required (as in production): the suite's Redis runs with AOF.
+    stack = await LeashStack.start({ name: 'store-faults', env: { LEASH_REQUIRE_PERSISTENCE: 'true' } });
+    admin = await stack.devToken({ subject: 'admin' });
+    agent = await stack.devToken({ subject: 'agent-store', owner: 'bob' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const introspect = async (token: string): Promise<boolean> =>
+    (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
+  const ready = async () => stack.call('GET', '/readyz');
+
+  async function claim(): Promise<{ status: number; body: any; headers: Headers }> {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 600, reason: 'store faults' },
+    });
+    expect(created.status).toBe(201);
+    return stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+  }
+
+  it('is ready on a healthy, persistent, noeviction Redis', async () => {
+    const res = await eventually(async () => ((await ready()).status === 200 ? ready() : undefined), 30_000, 250);
+    expect(res.body.checks.store.status).toBe('up');
+    expect(await gauge(stack.metricsUrl, 'leash_store_epoch_mismatch')).toBe(0);
+    expect(await gauge(stack.workerMetricsUrl, 'leash_store_epoch_mismatch')).toBe(0);
+    expect(await gauge(stack.metricsUrl, 'leash_redis_oom')).toBe(0);
+  });
+
+  it('refuses readiness, naming the setting, when eviction is allowed or persistence is off', async () => {
+    redisCli('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const res = await eventually(async () => {
+        const r = await ready();
+        return r.status === 503 ? r : undefined;
+      }, 20_000);
+      expect(JSON.stringify(res.body.checks.store.problems)).toContain('maxmemory-policy is allkeys-lru');
+      await eventually(() => (/maxmemory-policy is allkeys-lru/.test(stack.worker.log) ? true : undefined), 20_000);
+    } finally {
+      redisCli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    }
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
+
+    redisCli('CONFIG', 'SET', 'appendonly', 'no');
+    try {
+      const res = await eventually(async () => {
+        const r = await ready();
+        return r.status === 503 ? r : undefined;
+      }, 20_000);
+      expect(JSON.stringify(res.body.checks.store.problems)).toContain('appendonly');
+    } finally {
+      redisCli('CONFIG', 'SET', 'appendonly', 'yes');
+    }
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 30_000);
+  });
+
+  it('out of memory: readiness fails, leash_redis_oom is 1 and issuance answers 503', async () => {
+    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
+    try {
+      await eventually(
+        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
+        20_000,
+      );
+      expect(await gauge(stack.workerMetricsUrl, 'leash_redis_oom')).toBe(1);
+      const r = await ready();
+      expect(r.status).toBe(503);
+      expect(JSON.stringify(r.body.checks.store.problems)).toContain('out of memory');
+      // Creating the request needs a write too; either step fails closed with 503, never 500.
+      const created = await stack.call('POST', '/v1/requests', {
+        token: agent,
+        body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 600, reason: 'oom' },
+      });
+      expectProblem(created, 503);
+    } finally {
+      redisCli('CONFIG', 'SET', 'maxmemory', '0');
+    }
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
+  });
+
+  it('after Redis is wiped: earlier tokens are inactive, readiness and issuance fail, store.reset links the chain', async () => {
+    const kept = await claim();
+    expect(kept.status).toBe(201);
+    const revoked = await claim();
+    expect(revoked.status).toBe(201);
+    expect((await stack.call('DELETE', `/v1/leases/${revoked.body.lease.id}`, { token: agent })).status).toBe(200);
+    expect(await introspect(kept.body.credential.token)).toBe(true);
+    expect(await introspect(revoked.body.credential.token)).toBe(false);
+    const before = (await stack.call('GET', '/v1/audit?limit=1000', { token: admin })).body.events as any[];
+    const lastSeq = before[before.length - 1].seq as number;
+    // Both processes probe Redis every second (LEASH_STORE_CHECK_MS): let them see the current head.
+    await new Promise((r) => setTimeout(r, 2500));
+
+    redisCli('FLUSHALL');
+
+    // The allow-list: neither the live token nor the one revoked early comes back to life.
+    expect(await introspect(kept.body.credential.token)).toBe(false);
+    expect(await introspect(revoked.body.credential.token)).toBe(false);
+    const notReady = await eventually(async () => {
+      const r = await ready();
+      return r.status === 503 && r.body.checks?.store?.status === 'down' ? r : undefined;
+    }, 20_000);
+    expect(JSON.stringify(notReady.body.checks.store.problems)).toContain('store epoch mismatch');
+    await eventually(
+      async () => ((await gauge(stack.metricsUrl, 'leash_store_epoch_mismatch')) === 1 ? 1 : undefined),
+      10_000,
+    );
+    await eventually(
+      async () => ((await gauge(stack.workerMetricsUrl, 'leash_store_epoch_mismatch')) === 1 ? 1 : undefined),
+      10_000,
+    );
+    const errorLine = [stack.api.log, stack.worker.log]
+      .join('\n')
+      .split('\n')
+      .find((l) => l.includes('redis store reset detected'));
+    expect(errorLine).toMatch(/"level":("error"|50)/);
+    expectProblem(await claim(), 503);
+
+    const events = (await stack.call('GET', '/v1/audit?limit=1000', { token: admin })).body.events as any[];
+    const reset = events.find((e) => e.action === 'store.reset');
+    expect(reset).toBeDefined();
+    // The new chain continues from the last head seen before the wipe instead of restarting at 1.
+    expect(reset.seq).toBeGreaterThan(lastSeq);
+    expect(reset.details.lastKnownHead).toMatch(new RegExp(`^${lastSeq}:`));
+    expect((await stack.call('GET', '/v1/audit/verify', { token: admin })).body).toMatchObject({ ok: true });
+
+    // The running worker puts its job schedulers (reconciler, …) back without a restart.
+    await eventually(() => {
+      const ids = redisCli('ZRANGE', '{leash}:bull:leash-maintenance:repeat', '0', '-1');
+      return ids.includes('reconcile') ? ids : undefined;
+    }, 30_000);
+
+    // The operator acknowledges; everything becomes ready again and the acknowledgement is audited.
+    redisCli('HSET', '{leash}:store:epoch', 'acknowledgedBy', 'oncall-alice');
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
+    expect(await gauge(stack.metricsUrl, 'leash_store_epoch_mismatch')).toBe(0);
+    await eventually(async () => {
+      const all = (await stack.call('GET', '/v1/audit?limit=1000', { token: admin })).body.events as any[];
+      return all.find((e) => e.action === 'store.reset_acknowledged' && e.actor.id === 'oncall-alice');
+    }, 10_000);
+    expect((await claim()).status).toBe(201);
+    // The earlier tokens stay inactive: nothing revived them.
+    expect(await introspect(kept.body.credential.token)).toBe(false);
+  });
+
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
+});
