@@ -192,6 +192,10 @@ export class BrokerMetrics {
       case 'provider.revocation_escalated':
       case 'slack.interaction_refused':
       case 'audit.checkpoint':
+      case 'store.reset':
+      case 'store.reset_acknowledged':
+      case 'claim.recovered':
+        // Counted by leash_audit_events_total{action}; store state has its own gauges (store-health.metrics.ts).
         return;
     }
   };
