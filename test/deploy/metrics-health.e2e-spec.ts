@@ -55,7 +55,14 @@ describe('metrics and worker health of a running stack', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ok',
-      checks: { 'leash-revocations': 'up', 'leash-notifications': 'up', 'leash-maintenance': 'up', redis: 'up' },
+      checks: {
+        'leash-revocations': 'up',
+        'leash-notifications': 'up',
+        'leash-maintenance': 'up',
+        redis: 'up',
+        store: 'up',
+        shutdown: 'up',
+      },
     });
 
     await stack.redis.stop();

@@ -58,6 +58,10 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
       }, 20_000);
       expect(JSON.stringify(res.body.checks.store.problems)).toContain('maxmemory-policy is allkeys-lru');
       await eventually(() => (/maxmemory-policy is allkeys-lru/.test(stack.worker.log) ? true : undefined), 20_000);
+      // The worker's readiness (on its metrics port) names it too.
+      const workerReady = await fetch(stack.workerMetricsUrl.replace(/\/metrics$/, '/readyz'));
+      expect(workerReady.status).toBe(503);
+      expect(JSON.stringify(await workerReady.json())).toContain('maxmemory-policy is allkeys-lru');
     } finally {
       redisCli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
     }
