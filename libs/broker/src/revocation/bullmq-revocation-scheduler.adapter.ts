@@ -83,6 +83,11 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
     return this.guard(async (q) => {
       const existing = await q.getJob(leaseId);
       if (existing && !(await existing.isCompleted()) && !(await existing.isFailed())) {
+        // Overdue on the one clock (Redis TIME) but still delayed: BullMQ timed it on the producer's
+        // own clock, which may be behind. Run it now; a retry waiting out its backoff keeps waiting.
+        if (existing.attemptsMade === 0 && (await existing.isDelayed())) {
+          await existing.promote().catch(() => undefined);
+        }
         return;
       }
       await existing?.remove().catch(() => undefined);
