@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../support/free-port';
@@ -132,6 +132,8 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
 
     // Narrow while approving: 300 s asked, 60 s approved; the agent gets exactly the narrowed terms.
     await page.locator('input[name="ttlSeconds"]').fill('60');
+    // An unreadable plan makes the production request high risk: approving it means typing the environment.
+    await page.getByTestId('confirm-environment').fill('production');
     await page.getByTestId('approve').click();
     await page.waitForURL(`${stack.url}/console/requests/${id}?done=approved`);
     await expect(page.getByTestId('flash').textContent()).resolves.toBe('Your approval is recorded.');
@@ -308,10 +310,69 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     const sam = await newPage();
     await oidcLogin(sam, 'sam', `/console/requests/${id}`);
     await sam.waitForURL(`${stack.url}/console/requests/${id}`);
+    await sam.getByTestId('confirm-environment').fill('production');
     await sam.getByTestId('approve').click();
     await sam.waitForURL(/done=approved/);
     const approved = await stack.call('GET', `/v1/requests/${id}`, { token: agentToken });
     expect(approved.body).toMatchObject({ state: 'pending', approvals: [{ approver: 'sam', channel: 'web' }] });
+  });
+
+  it("puts the evidence before the decision: the brief's critical plan, its finding lines, the scope; approval needs the environment typed (server-checked); no overflow at 390 px", async () => {
+    const briefPlan = readFileSync(join(__dirname, '../../deploy/examples/brief-plan.tf'), 'utf8');
+    const id = await createRequest('grant the deployer editor on acme-prod and roll out api 2.4.1', briefPlan);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    await oidcLogin(page, 'carol', `/console/requests/${id}`);
+    await page.waitForURL(`${stack.url}/console/requests/${id}`);
+    // Order on the page: risk, what is asked, the plan, and only then the decision controls.
+    const order = (await page.evaluate(
+      `['#h-risk', '#h-asked', '#h-plan', '#h-decision'].map((s) => { const el = document.querySelector(s); return el ? el.getBoundingClientRect().top + window.scrollY : -1; })`,
+    )) as number[];
+    expect(order.every((top) => top >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const riskText = (await page.locator('.risk-card').textContent()) ?? '';
+    for (const reason of [
+      'Elevated privileges required',
+      'Affects production environment',
+      'Potential service impact',
+      'Potential security risk',
+    ]) {
+      expect(riskText).toContain(reason);
+    }
+    expect(riskText).toContain('critical');
+    // The lines the findings point at are shown with their numbers, even though the plan is long and folded.
+    const roleLine = page.locator('[data-testid="finding-lines"] li[data-line="6"]');
+    await expect(roleLine.textContent()).resolves.toContain('role    = "roles/editor"');
+    await expect(page.locator('[data-testid="finding-lines"] li[data-line="21"]').textContent()).resolves.toContain(
+      'namespace = "production"',
+    );
+    await expect(page.getByTestId('scope').textContent()).resolves.toBe('["read","write"]');
+    // The plan wraps: nothing sits past the right edge of the phone screen.
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTIFACTS, 'request-critical-phone.png'), fullPage: true });
+
+    // Server-checked: a post without the typed name (or with another name) approves nothing.
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+    for (const confirmEnvironment of [undefined, 'staging']) {
+      const res = await page.request.post(`${stack.url}/console/requests/${id}/approve`, {
+        form: { _csrf: csrf, ...(confirmEnvironment ? { confirmEnvironment } : {}) },
+        maxRedirects: 0,
+      });
+      expect(res.status()).toBe(400);
+      expect(await res.text()).toContain("type its environment's name (production)");
+    }
+    expect((await stack.call('GET', `/v1/requests/${id}`, { token: agentToken })).body).toMatchObject({
+      state: 'pending',
+      approvals: [],
+    });
+    await page.getByTestId('confirm-environment').fill('production');
+    await page.getByTestId('approve').click();
+    await page.waitForURL(/done=approved/);
+    expect((await stack.call('GET', `/v1/requests/${id}`, { token: agentToken })).body).toMatchObject({
+      state: 'approved',
+      approvals: [{ approver: 'carol', channel: 'web' }],
+    });
   });
 
   it('sends strict security headers, works on a phone-sized screen, and logout ends the session', async () => {

@@ -18,11 +18,16 @@ h1{font-size:1.35rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:0 0 .6rem}h
 .sub{color:var(--muted);font-size:.85rem}
 .muted{color:var(--muted)}
 .grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem}
-@media (max-width:800px){.grid{grid-template-columns:1fr}}
+@media (max-width:800px){.grid{grid-template-columns:minmax(0,1fr)}}
 dl{margin:0}.kv{display:grid;grid-template-columns:11rem 1fr;gap:.5rem;padding:.25rem 0;border-bottom:1px dashed var(--line)}
-@media (max-width:520px){.kv{grid-template-columns:1fr}}
+@media (max-width:520px){.kv{grid-template-columns:minmax(0,1fr)}}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
-pre.plan{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#0f1420;color:#e6e9ef;padding:.8rem;border-radius:6px;overflow:auto;max-height:70vh;white-space:pre}
+pre.plan{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#0f1420;color:#e6e9ef;padding:.8rem;border-radius:6px;overflow:auto;max-height:70vh;white-space:pre-wrap;overflow-wrap:anywhere}
+ol.findings{list-style:none;padding:0;margin:.4rem 0;font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+ol.findings li{background:#fff4e5;border-left:3px solid #c2410c;padding:.2rem .5rem;margin:.15rem 0;overflow-wrap:anywhere}
+ol.findings .ln{color:#6b7280;margin-right:.6rem}
+.confirm-env input{width:100%;box-sizing:border-box}
+.card,.kv dd,code,.page-title,.reasons li{overflow-wrap:anywhere;min-width:0}
 .badge,.risk,.state{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.78rem;font-weight:600;border:1px solid transparent}
 .badge.ok{background:#e3f4ea;color:var(--ok)}.badge.warn{background:#fff1de;color:var(--warn)}.badge.dev{background:#ffe066;color:#4a3b00}
 .risk-low{background:#e3f4ea;color:var(--ok)}.risk-medium{background:#fff1de;color:var(--warn)}.risk-high{background:#fde4e1;color:var(--bad)}.risk-critical{background:#7a0f5c;color:#fff}

@@ -51,6 +51,7 @@ export const ApproveFormSchema = z.strictObject({
     .optional(),
   ttlSeconds: z.string().max(12).optional(),
   comment: z.string().max(1000).optional(),
+  confirmEnvironment: z.string().max(128).optional(),
 });
 
 export const DenyFormSchema = z.strictObject({

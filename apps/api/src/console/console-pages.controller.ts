@@ -156,6 +156,7 @@ export class ConsolePagesController {
       decision: 'approve',
       ...(body.comment ? { comment: body.comment } : {}),
       ...(body.digest ? { shownDigest: body.digest } : {}),
+      ...(body.confirmEnvironment !== undefined ? { confirmEnvironment: body.confirmEnvironment } : {}),
       mfaMaxAgeSeconds: this.settings.mfaMaxAgeSeconds,
     });
     seeOther(reply, `/console/requests/${id}?done=approved`);

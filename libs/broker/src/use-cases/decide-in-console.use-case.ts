@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type Clock, type Principal } from '@leash/core';
+import { CLOCK, CoreError, CoreErrorCode, type Clock, type Principal } from '@leash/core';
 import type { RequestView } from '@leash/contracts';
 import { ApprovalError, ApprovalErrorCode, checkMfa, mfaRequirementOf, type LoginEvidence } from '@leash/approvals';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
@@ -17,7 +17,12 @@ export interface ConsoleDecision {
   /** Digest of the request as the approver saw it; a changed request is refused. */
   shownDigest?: string;
   mfaMaxAgeSeconds: number;
+  /** What the approver typed to confirm a high or critical request: its environment's name. */
+  confirmEnvironment?: string;
 }
+
+/** Risk levels whose approval in the console must be confirmed by typing the environment's name. */
+export const CONFIRMED_RISK_LEVELS: readonly string[] = ['high', 'critical'];
 
 /**
  * A decision from the web console: the web login carries MFA evidence, so roles that require MFA
@@ -45,6 +50,17 @@ export class DecideInConsole {
     const check = checkMfa(mfaRequirementOf(found.request.approval, cmd.mfaMaxAgeSeconds), cmd.login, this.clock.now());
     if (!check.ok && cmd.decision === 'approve') {
       throw new ApprovalError(ApprovalErrorCode.MfaRequired, check.reason);
+    }
+    // A deliberate act, not a reflex: high and critical approvals name the environment they open.
+    if (
+      cmd.decision === 'approve' &&
+      CONFIRMED_RISK_LEVELS.includes(found.request.risk.level) &&
+      cmd.confirmEnvironment?.trim() !== found.request.environment
+    ) {
+      throw new CoreError(
+        CoreErrorCode.Invalid,
+        `not approved: this ${found.request.risk.level}-risk request needs you to type its environment's name (${found.request.environment}) to confirm`,
+      );
     }
     // The policy's MFA rule reads amr/auth_time from the principal: carry the console login's evidence.
     const principal: Principal = {

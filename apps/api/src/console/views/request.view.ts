@@ -51,8 +51,10 @@ function asked(detail: RequestDetail): SafeHtml {
     <h2 id="h-asked">What is asked</h2>
     <dl>
       ${row('Role', html`<strong>${view.role}</strong>`)} ${row('Environment', view.environment)}
-      ${row('Provider', detail.provider)} ${row('Scope', scope)} ${row('TTL', duration(view.ttlSeconds))}
-      ${row('Reason', html`<span data-testid="reason">${view.reason}</span>`)} ${row('Ticket', view.context.ticket)}
+      ${row('Provider', detail.provider)}
+      ${row('What the credential will allow (role scope, from the policy)', html`<code data-testid="scope">${scope ?? '—'}</code>`)}
+      ${row('What the agent says it will do', html`<span data-testid="reason">${view.reason}</span>`)}
+      ${row('TTL', duration(view.ttlSeconds))} ${row('Ticket', view.context.ticket)}
       ${row('Command', view.context.command ? html`<code>${view.context.command}</code>` : undefined)}
     </dl>
   </section>`;
@@ -66,12 +68,33 @@ function plan(detail: RequestDetail): SafeHtml {
       <p class="muted">The agent sent no plan.</p>
     </section>`;
   }
-  const lines = text.split('\n').length;
+  const all = text.split('\n');
+  const lines = all.length;
   const long = lines > LONG_PLAN_LINES || text.length > LONG_PLAN_CHARS;
   const block = html`<pre class="plan" data-testid="plan">${text}</pre>`;
+  // The lines the risk assessment points at, with their numbers: visible even when the plan is folded.
+  const findingLines = [
+    ...new Set(
+      (detail.view.risk.findings ?? [])
+        .filter((f) => f.field === 'plan' && f.line !== undefined)
+        .map((f) => f.line as number),
+    ),
+  ]
+    .sort((a, b) => a - b)
+    .slice(0, 40);
+  const highlighted =
+    findingLines.length === 0
+      ? ''
+      : html`<p class="sub">Lines the risk assessment points at:</p>
+          <ol class="findings" data-testid="finding-lines">
+            ${findingLines.map(
+              (n) => html`<li data-line="${String(n)}"><span class="ln">${String(n)}</span>${all[n - 1] ?? ''}</li>`,
+            )}
+          </ol>`;
   return html`<section class="card" aria-labelledby="h-plan">
     <h2 id="h-plan">Proposed changes</h2>
     <p class="sub">As sent by the agent (${lines} lines), shown as plain text.</p>
+    ${highlighted}
     ${
       long
         ? html`<details>
@@ -228,6 +251,20 @@ function decision(page: RequestPage): SafeHtml {
           Narrowing the TTL is not available yet: this broker approves exactly the TTL that was asked
           (${duration(view.ttlSeconds)}).
         </p>`;
+  const confirm =
+    view.risk.level === 'high' || view.risk.level === 'critical'
+      ? html`<label class="confirm-env"
+          >This request is <strong>${view.risk.level}</strong> risk: type the environment's name
+          (<code>${view.environment}</code>) to approve
+          <input
+            type="text"
+            name="confirmEnvironment"
+            autocomplete="off"
+            required
+            data-testid="confirm-environment"
+            ${disabled}
+        /></label>`
+      : '';
   return html`<section class="card decision" aria-labelledby="h-decision" id="decision">
     <h2 id="h-decision">Decision</h2>
     ${page.flash ? html`<p class="flash" data-testid="flash" role="status">${page.flash}</p>` : ''}
@@ -248,7 +285,7 @@ function decision(page: RequestPage): SafeHtml {
       <form method="post" action="/console/requests/${view.id}/approve" class="approve">
         <input type="hidden" name="_csrf" value="${session.csrf}" />
         <input type="hidden" name="digest" value="${view.digest}" />
-        ${narrowing}
+        ${narrowing} ${confirm}
         <button type="submit" class="primary" data-testid="approve" ${disabled}>Approve</button>
       </form>
       <form method="post" action="/console/requests/${view.id}/deny" class="deny">
@@ -285,7 +322,7 @@ export function requestPage(page: RequestPage): SafeHtml {
         Request <code>${view.id}</code> · digest <code>${view.digest.slice(0, 16)}</code> · policy ${view.policyVersion}
       </p>
       <div class="grid">
-        <div class="col-main">${decision(page)} ${asked(page.detail)} ${plan(page.detail)} ${risk(page.detail)}</div>
+        <div class="col-main">${risk(page.detail)} ${asked(page.detail)} ${plan(page.detail)} ${decision(page)}</div>
         <div class="col-side">
           ${identity(page)} ${workflow(page.detail)} ${sessionContext(page.detail)} ${auditTrail(page.detail)}
         </div>
