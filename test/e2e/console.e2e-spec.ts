@@ -326,9 +326,9 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     await oidcLogin(page, 'carol', `/console/requests/${id}`);
     await page.waitForURL(`${stack.url}/console/requests/${id}`);
     // Order on the page: risk, what is asked, the plan, and only then the decision controls.
-    const order = (await page.evaluate(
+    const order = await page.evaluate<number[]>(
       `['#h-risk', '#h-asked', '#h-plan', '#h-decision'].map((s) => { const el = document.querySelector(s); return el ? el.getBoundingClientRect().top + window.scrollY : -1; })`,
-    )) as number[];
+    );
     expect(order.every((top) => top >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     const riskText = (await page.locator('.risk-card').textContent()) ?? '';
