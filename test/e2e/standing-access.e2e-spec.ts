@@ -244,13 +244,13 @@ describe('standing access: leash scan finds it, leash run keeps the agent away f
       script,
       [
         'set -u',
-        'echo "ENV: AWS_CONFIG_FILE=$AWS_CONFIG_FILE KUBECONFIG=$KUBECONFIG GAC=${GOOGLE_APPLICATION_CREDENTIALS:-}"',
+        'echo "ENV: AWS_CONFIG_FILE=${AWS_CONFIG_FILE:-} KUBECONFIG=${KUBECONFIG:-} GAC=${GOOGLE_APPLICATION_CREDENTIALS:-}"',
         'echo "HAS_TOKEN=${LEASH_TOKEN:+yes}"',
         'aws sts get-caller-identity --output json > "$OUT/default.json" || echo "DEFAULT FAILED"',
         `aws --profile ${AWS_ROLE}@production sts get-caller-identity --output json > "$OUT/profile.json" || echo "PROFILE FAILED"`,
         `kubectl --cache-dir "$OUT/kcache" get pods > "$OUT/pods.txt" || echo "KUBECTL FAILED"`,
         'kubectl config get-contexts -o name > "$OUT/contexts.txt"',
-        'echo "$AWS_CONFIG_FILE" > "$OUT/files.txt"; echo "$KUBECONFIG" >> "$OUT/files.txt"',
+        'echo "${AWS_CONFIG_FILE:-unset}" > "$OUT/files.txt"; echo "${KUBECONFIG:-unset}" >> "$OUT/files.txt"',
       ].join('\n'),
     );
     const out = join(dir, 'agent-out');
