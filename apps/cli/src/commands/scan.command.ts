@@ -19,7 +19,10 @@ export function scanCommand(program: Command): void {
         'the fix. Reads only; changes nothing (docs/standing-access.md).',
     )
     .option('--json', 'findings as JSON on stdout')
-    .option('--report', 'also send the findings (fingerprints only) to the broker as an endpoint-posture session event')
+    .option(
+      '--report',
+      'also send the findings (fingerprints only) to the broker as an endpoint-posture session event (needs a broker with POST /v1/sessions/:id/events)',
+    )
     .option('--session <ID>', 'with --report: the agent session to report on (default LEASH_SESSION)')
     .addHelpText(
       'after',
