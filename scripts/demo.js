@@ -37,7 +37,10 @@ function start(name, command, args, env, ready) {
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start; see ${join(logs, `${name}.log`)}\n${seen}`)), 30000);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start; see ${join(logs, `${name}.log`)}\n${seen}`)),
+      30000,
+    );
     const onData = (chunk) => {
       log.write(chunk);
       seen += chunk.toString();
@@ -51,7 +54,9 @@ function start(name, command, args, env, ready) {
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (!stopping) {
-        process.stderr.write(`\n[demo] ${name} exited (code ${code}); see ${join(logs, `${name}.log`)}\n${seen.slice(-2000)}\n`);
+        process.stderr.write(
+          `\n[demo] ${name} exited (code ${code}); see ${join(logs, `${name}.log`)}\n${seen.slice(-2000)}\n`,
+        );
         shutdown(1);
       }
     });
@@ -76,7 +81,9 @@ process.on('SIGTERM', () => shutdown(0));
 
 async function main() {
   if (!(await portFree(port))) {
-    process.stderr.write(`[demo] port ${port} on ${host} is busy; stop what uses it or run LEASH_PORT=8081 npm run demo\n`);
+    process.stderr.write(
+      `[demo] port ${port} on ${host} is busy; stop what uses it or run LEASH_PORT=8081 npm run demo\n`,
+    );
     process.exit(1);
   }
   mkdirSync(logs, { recursive: true, mode: 0o700 });
@@ -89,7 +96,20 @@ async function main() {
   await start(
     'redis',
     'redis-server',
-    ['--port', String(redisPort), '--bind', host, '--dir', join(data, 'redis'), '--appendonly', 'yes', '--save', '', '--hash-max-listpack-value', '1024'],
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      host,
+      '--dir',
+      join(data, 'redis'),
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--hash-max-listpack-value',
+      '1024',
+    ],
     {},
     /Ready to accept connections/,
   );
@@ -140,11 +160,13 @@ Walkthrough (paste into a second terminal):
   #    …or in the browser: open the approval URL printed in step 3 (${url}/console/requests/…), choose the
   #    DEVELOPMENT sign-in, subject "alice", and press Approve. The console shows risk, plan, quorum and audit trail.
 
-  # 5. back in the agent terminal (once approved): the credential works…
-  curl -s -X POST ${url}/v1/introspect -d "token=$LEASH_CRED_TOKEN"          # {"active":true,...}
+  # 5. back in the agent terminal (once approved): the credential works… (introspection is for authenticated
+  #    resource servers: demo-api is in the policy's resource-servers group, named by introspection.groups)
+  RS_TOKEN=${token('demo-api')}
+  curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":true,...}
 
   # 6. …and disappears at expiry (30 s): the worker revokes the lease
-  sleep 35; curl -s -X POST ${url}/v1/introspect -d "token=$LEASH_CRED_TOKEN"   # {"active":false}
+  sleep 35; curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":false}
   curl -s ${url}/v1/leases/$LEASH_LEASE_ID -H "authorization: Bearer $LEASH_TOKEN"   # "state":"revoked"
 
   # Try a wrong input: a TTL above the role's maximum is refused with the reason

@@ -135,10 +135,11 @@ describe('API edge: authentication and input validation', () => {
   });
 
   it('introspects garbage as inactive and validates its input', async () => {
-    const res = await stack.call('POST', '/v1/introspect', { body: { token: 'garbage' } });
+    const res = await stack.introspect('garbage');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ active: false });
-    expectProblem(await stack.call('POST', '/v1/introspect', { body: {} }), 400);
+    const rs = await stack.devToken({ subject: 'demo-api' });
+    expectProblem(await stack.call('POST', '/v1/introspect', { token: rs, body: {} }), 400);
   });
 
   it('still serves after all of the above', async () => {

@@ -302,9 +302,7 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
           }
         });
         if (claimed.status === 201) {
-          const introspected = await stack.call('POST', '/v1/introspect', {
-            body: { token: claimed.body.credential.token },
-          });
+          const introspected = await stack.introspect(claimed.body.credential.token);
           expect(introspected.body.active).toBe(false);
         }
       }

@@ -20,8 +20,7 @@ describe('break glass: POST /v1/admin/revoke revokes every matching lease and ca
     await stack?.stop();
   });
 
-  const introspect = async (token: string): Promise<boolean> =>
-    (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
+  const introspect = async (token: string): Promise<boolean> => (await stack.introspect(token)).body.active as boolean;
 
   async function request(agent: string, role: string, environment: string): Promise<string> {
     // A session belongs to one principal, so each agent names its own.

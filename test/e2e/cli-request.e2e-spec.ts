@@ -48,7 +48,7 @@ describe('leash request (CLI)', () => {
     const parsed = JSON.parse(json.stdout);
     expect(parsed.lease).toMatchObject({ role: 'demo-staging-read', state: 'active' });
     stack.issuedSecrets.push(parsed.credential.token);
-    const introspection = await stack.call('POST', '/v1/introspect', { body: { token: parsed.credential.token } });
+    const introspection = await stack.introspect(parsed.credential.token);
     expect(introspection.body).toMatchObject({ active: true, sub: 'agent-cli' });
 
     const asEnv = await leash(
@@ -164,8 +164,7 @@ describe('leash request (CLI)', () => {
     expect(issued.code).toBe(0);
     const { lease, credential } = JSON.parse(issued.stdout) as { lease: { id: string }; credential: { token: string } };
     stack.issuedSecrets.push(credential.token);
-    const active = async (): Promise<boolean> =>
-      (await stack.call('POST', '/v1/introspect', { body: { token: credential.token } })).body.active as boolean;
+    const active = async (): Promise<boolean> => (await stack.introspect(credential.token)).body.active as boolean;
 
     const notAdmin = await leash(['revoke', '--env', 'staging'], { ...env, LEASH_TOKEN: approver });
     expect(notAdmin.code).toBe(3);

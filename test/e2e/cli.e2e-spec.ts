@@ -342,7 +342,7 @@ process.exit(7);
       // CMD exited: the session ended and its lease is revoked; the socket directory is gone.
       expect(await lease(leaseId)).toMatchObject({ state: 'revoked', revokeReason: 'session', sessionId: 'cli-run-1' });
       expect(() => statSync(out.sock)).toThrow();
-      const introspect = await stack.call('POST', '/v1/introspect', { body: { token: first.id_token } });
+      const introspect = await stack.introspect(first.id_token);
       expect(introspect.body.active).toBe(false);
       expect(run.stderr).toContain('session cli-run-1 ended; 1 lease(s) revoked');
     });

@@ -257,8 +257,7 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
     const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agentToken });
     expect(claim.status).toBe(201);
     const token = (claim.body.credential as { token: string }).token;
-    const introspect = async (): Promise<boolean> =>
-      (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
+    const introspect = async (): Promise<boolean> => (await stack.introspect(token)).body.active as boolean;
     expect(await introspect()).toBe(true);
 
     await page.goto(`${stack.url}/console/leases?session=sess-console`);
@@ -416,8 +415,7 @@ describe('approver console: OIDC login, pending list, decision, revoke (real Chr
       tokens.push((claim.body.credential as { token: string }).token);
     }
     const pendingId = await createRequest('pending when the glass breaks');
-    const active = async (token: string): Promise<boolean> =>
-      (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
+    const active = async (token: string): Promise<boolean> => (await stack.introspect(token)).body.active as boolean;
 
     // Not an admin: no break-glass form, and a forged post is refused by the server.
     const carol = await newPage();

@@ -27,7 +27,7 @@ describe('core loop: request → approve → credential → lease → revoked at
   });
 
   const introspect = async (token: string): Promise<{ active: boolean; [k: string]: unknown }> =>
-    (await stack.call('POST', '/v1/introspect', { body: { token } })).body;
+    (await stack.introspect(token)).body;
 
   it('auto-approves staging, issues a JWT that verifies against the JWKS, and the worker revokes it at expiry', async () => {
     const created = await stack.call('POST', '/v1/requests', {

@@ -55,6 +55,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     tokens.agent = await stack.devToken({ subject: 'agent-fuzz', owner: 'bob' });
     tokens.admin = await stack.devToken({ subject: 'admin' });
     tokens.alice = await stack.devToken({ subject: 'alice' });
+    tokens.resourceServer = await stack.devToken({ subject: 'demo-api' });
     const created = await stack.call('POST', '/v1/requests', {
       token: tokens.agent,
       body: { role: 'demo-prod-write', environment: 'production', reason: 'fuzz target', ttlSeconds: 60 },
@@ -97,6 +98,15 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     sent += 1;
     const where = `${call.method} ${call.path.slice(0, 200)} → ${answer.status} ${answer.body.slice(0, 200)}`;
     expect({ where, ok: answer.status < 500 }).toEqual({ where, ok: true });
+    if ([400, 401, 403].includes(answer.status) && call.path === '/v1/introspect') {
+      // Introspection's client authentication refusals are OAuth errors (RFC 6749 §5.2), not problem+json.
+      const oauth = JSON.parse(answer.body) as { error?: string };
+      if (answer.contentType.startsWith('application/json')) {
+        expect({ where, error: typeof oauth.error }).toEqual({ where, error: 'string' });
+        expect(answer.status === 400 || res.headers.has('www-authenticate')).toBe(true);
+        return answer;
+      }
+    }
     if (answer.status >= 400) {
       expect({ where, type: answer.contentType.split(';')[0] }).toEqual({ where, type: PROBLEM });
       const problem = JSON.parse(answer.body) as { status: number; type: string; detail: string };
@@ -302,6 +312,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
             path: slack ? '/slack/interactions' : '/v1/introspect',
             headers: {
               'content-type': 'application/x-www-form-urlencoded',
+              ...(slack ? {} : { authorization: `Bearer ${tokens.resourceServer}` }),
               ...(slack
                 ? { 'x-slack-signature': signature, 'x-slack-request-timestamp': `${Math.floor(Date.now() / 1000)}` }
                 : {}),

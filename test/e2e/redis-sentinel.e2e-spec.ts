@@ -29,8 +29,7 @@ describe('Redis Sentinel: master + two replicas + three sentinels, LEASH_REDIS_M
     await set?.stop();
   });
 
-  const introspect = async (token: string): Promise<boolean> =>
-    (await stack.call('POST', '/v1/introspect', { body: { token } })).body?.active as boolean;
+  const introspect = async (token: string): Promise<boolean> => (await stack.introspect(token)).body?.active as boolean;
 
   it('runs the core loop: request → approval → claim → revoked at expiry', async () => {
     const approver = await stack.devToken({ subject: 'alice' });

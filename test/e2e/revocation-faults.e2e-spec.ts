@@ -52,7 +52,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
     await stack.worker.start();
     for (const lease of leases) {
       await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 15_000, 150);
-      const introspection = await stack.call('POST', '/v1/introspect', { body: { token: lease.token } });
+      const introspection = await stack.introspect(lease.token);
       expect(introspection.body.active).toBe(false);
     }
   });
@@ -78,7 +78,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
     // BullMQ's default lock (30 s) would leave this lease usable for half a minute more; well within 15 s now.
     await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 15_000, 150);
     expect(Date.now() - restarted).toBeLessThan(15_000);
-    const introspection = await stack.call('POST', '/v1/introspect', { body: { token: lease.token } });
+    const introspection = await stack.introspect(lease.token);
     expect(introspection.body.active).toBe(false);
   });
 
@@ -108,7 +108,7 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
       expect(ready.body.checks.redis.status).toBe('down');
 
       // Introspection cannot confirm a token without the denylist: it must not say active.
-      const introspection = await stack.call('POST', '/v1/introspect', { body: { token: before.token } });
+      const introspection = await stack.introspect(before.token);
       expect(introspection.status).toBe(503);
       expect((await stack.call('GET', '/healthz')).status).toBe(200);
     } finally {

@@ -158,6 +158,14 @@ export class LeashStack<R extends LeashRedis = RedisServer> {
     return ((await res.json()) as { token: string }).token;
   }
 
+  private resourceServerToken?: string;
+
+  /** POST /v1/introspect as the demo policy's resource server `demo-api` (member of `resource-servers`). */
+  async introspect(token: string): Promise<{ status: number; body: any; headers: Headers }> {
+    this.resourceServerToken ??= await this.devToken({ subject: 'demo-api', ttlSeconds: 86400 });
+    return this.call('POST', '/v1/introspect', { token: this.resourceServerToken, body: { token } });
+  }
+
   /** Calls the API; records every credential secret it sees for the leak scan. */
   async call(
     method: string,

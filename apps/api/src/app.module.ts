@@ -15,6 +15,7 @@ import { RequestsController } from './requests/requests.controller';
 import { LeasesController } from './leases/leases.controller';
 import { SessionsController } from './sessions/sessions.controller';
 import { TokensController } from './tokens/tokens.controller';
+import { IntrospectionAuthenticator } from './tokens/introspection-auth';
 import { DevTokensController } from './dev/dev-tokens.controller';
 import { HealthController } from './health/health.controller';
 import { PolicyController } from './policy/policy.controller';
@@ -96,6 +97,7 @@ export class AppModule {
           inject: [REDIS],
           useFactory: (redis: Redis | Cluster) => new IdempotencyStore(redis, config.redis.prefix),
         },
+        IntrospectionAuthenticator,
         { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
         { provide: APP_INTERCEPTOR, useClass: PrincipalLogInterceptor },
       ],

@@ -24,7 +24,14 @@ async function bootstrap(): Promise<void> {
   const metrics = new BrokerMetrics('api');
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: false,
+    // A hop count trusts the n nearest proxies (what Fastify does for a number; its types take a function).
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
+        : config.trustProxy,
     loggerInstance: pino,
     genReqId: requestId,
     requestIdLogLabel: 'reqId',
@@ -37,6 +44,13 @@ async function bootstrap(): Promise<void> {
   fastify.removeContentTypeParser('text/plain');
   registerFormParser(adapter, config.bodyLimitBytes);
   fastify.addHook('onRequest', refuseLongUrls);
+  // RFC 7662 §2.2 / RFC 6749 §5.1: no introspection answer (including refusals) may be cached.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.url.split('?')[0] === '/v1/introspect') {
+      void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    }
+    done();
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

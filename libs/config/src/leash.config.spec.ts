@@ -21,6 +21,19 @@ describe('loadApiConfig', () => {
     }
     expect(text).not.toContain('secretpw');
   });
+
+  it('trusts no proxy by default; LEASH_TRUST_PROXY takes true, a hop count or proxy addresses, nothing else', () => {
+    const trust = (value?: string): unknown =>
+      loadApiConfig({ LEASH_POLICY: '/p.yaml', ...(value === undefined ? {} : { LEASH_TRUST_PROXY: value }) })
+        .trustProxy;
+    expect(trust()).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('1')).toBe(1);
+    expect(trust('10.0.0.0/8, 127.0.0.1,::1')).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    expect(() => trust('everyone')).toThrow(ConfigError);
+    expect(() => trust('127.0.0.1,evil.example')).toThrow(ConfigError);
+  });
 });
 
 describe('loadWorkerConfig', () => {

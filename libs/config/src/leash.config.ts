@@ -13,6 +13,31 @@ const httpUrl = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Fastify's trustProxy: false (default), true, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+export type TrustProxy = boolean | number | string[];
+const trustProxy = z
+  .string()
+  .trim()
+  .max(2048)
+  .transform((v, ctx): TrustProxy => {
+    const lower = v.toLowerCase();
+    if (['', 'false', '0', 'no'].includes(lower)) {
+      return false;
+    }
+    if (['true', 'yes'].includes(lower)) {
+      return true;
+    }
+    if (/^[1-9]\d{0,1}$/.test(v)) {
+      return Number(v);
+    }
+    const list = v.split(',').map((a) => a.trim());
+    if (list.every((a) => /^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(a) && /[.:]/.test(a))) {
+      return list;
+    }
+    ctx.addIssue({ code: 'custom', message: 'false, true, a hop count (1-99) or comma-separated proxy IPs/CIDRs' });
+    return z.NEVER;
+  });
+
 /** Sensitive variables: never printed, even in validation errors. */
 const SENSITIVE = new Set<string>([
   ...REDIS_SENSITIVE,
@@ -162,6 +187,7 @@ const apiSchema = z
     LEASH_DATA_DIR: z.string().min(1).default('.leash-data'),
     LEASH_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(65536),
     LEASH_RATE_LIMIT_PER_MINUTE: int(1, 1000000).default(1200),
+    LEASH_TRUST_PROXY: trustProxy.default(false),
     LEASH_OIDC_ISSUER: issuerUrl.optional(),
     LEASH_OIDC_CLIENT_ID: z.string().min(1).max(256).optional(),
     LEASH_OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
@@ -265,6 +291,8 @@ export interface ApiConfig extends SharedConfig {
   dataDir: string;
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  /** Fastify trustProxy (LEASH_TRUST_PROXY): whose X-Forwarded-For to believe for the client address. */
+  trustProxy: TrustProxy;
   console: ConsoleConfig;
 }
 
@@ -401,6 +429,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     dataDir: e.LEASH_DATA_DIR,
     bodyLimitBytes: e.LEASH_BODY_LIMIT_BYTES,
     rateLimitPerMinute: e.LEASH_RATE_LIMIT_PER_MINUTE,
+    trustProxy: e.LEASH_TRUST_PROXY,
     console: consoleConfig(e),
   };
 }

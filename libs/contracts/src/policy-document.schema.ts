@@ -216,6 +216,26 @@ export const RoleSchema = z
 
 const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 
+/** A resource server that authenticates to POST /v1/introspect with HTTP Basic (client_secret_basic). */
+export const IntrospectionClientSchema = z.strictObject({
+  id: name.meta({ description: 'The client_id (letters, digits and ._-)' }),
+  secretHash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 lowercase hex digits> (see docs/policy.md)')
+    .meta({ description: 'sha256:<hex of SHA-256 of the secret>; the secret itself is never stored (docs/policy.md)' }),
+});
+
+export const IntrospectionSchema = z
+  .strictObject({
+    groups: z
+      .array(name)
+      .max(64)
+      .default([])
+      .meta({ description: 'Approver groups whose members may introspect with their bearer identity token' }),
+    clients: z.array(IntrospectionClientSchema).max(256).default([]),
+  })
+  .meta({ description: 'Who may call POST /v1/introspect (RFC 7662); nobody when empty' });
+
 export const PolicySchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -242,6 +262,7 @@ export const PolicySchema = z
       .partialRecord(z.enum(RISK_LEVELS), RiskRouteSchema)
       .default({})
       .meta({ description: 'Stricter requirements per risk level; every level up to the assessed one applies' }),
+    introspection: IntrospectionSchema.default({ groups: [], clients: [] }),
     roles: z.array(RoleSchema).min(1),
   })
   .superRefine((policy, ctx) => {
@@ -256,7 +277,11 @@ export const PolicySchema = z
     const issuerNames = new Set<string>();
     policy.issuers.forEach((issuer, index) => {
       if (issuerNames.has(issuer.name)) {
-        ctx.addIssue({ code: 'custom', path: ['issuers', index, 'name'], message: `duplicate issuer "${issuer.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['issuers', index, 'name'],
+          message: `duplicate issuer "${issuer.name}"`,
+        });
       }
       issuerNames.add(issuer.name);
     });
@@ -279,6 +304,18 @@ export const PolicySchema = z
     }
     const checkGroups = (groups: (string | { group: string })[], path: (string | number)[]): void =>
       groups.forEach((g, gi) => knownGroup(typeof g === 'string' ? g : g.group, [...path, gi]));
+    policy.introspection.groups.forEach((g, gi) => knownGroup(g, ['introspection', 'groups', gi]));
+    const clientIds = new Set<string>();
+    policy.introspection.clients.forEach((client, ci) => {
+      if (clientIds.has(client.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['introspection', 'clients', ci, 'id'],
+          message: `duplicate client "${client.id}"`,
+        });
+      }
+      clientIds.add(client.id);
+    });
     for (const [level, route] of Object.entries(policy.riskRouting)) {
       checkGroups(route?.groups ?? [], ['riskRouting', level, 'groups']);
     }
@@ -313,3 +350,4 @@ export type EnvironmentDefinition = z.infer<typeof EnvironmentSchema>;
 export type MemberGroup = z.infer<typeof MemberGroupSchema>;
 export type HumanApproval = z.infer<typeof HumanApprovalSchema>;
 export type RiskRoute = z.infer<typeof RiskRouteSchema>;
+export type IntrospectionPolicy = z.infer<typeof IntrospectionSchema>;

@@ -17,6 +17,8 @@ export const IntrospectSchema = z
   .strictObject({
     token: z.string().min(1).max(16384),
     token_type_hint: z.string().max(64).optional(),
+    // Some RFC 7662 clients repeat their client_id in the form; authentication is the Basic header's.
+    client_id: z.string().max(256).optional(),
   })
   .meta({ id: 'IntrospectRequest' });
 export type IntrospectBody = z.infer<typeof IntrospectSchema>;
