@@ -28,8 +28,7 @@ describe('Redis Cluster: three masters, Leash in one hash-tagged slot', () => {
     await set?.stop();
   });
 
-  const introspect = async (token: string): Promise<boolean> =>
-    (await stack.call('POST', '/v1/introspect', { body: { token } })).body?.active as boolean;
+  const introspect = async (token: string): Promise<boolean> => (await stack.introspect(token)).body?.active as boolean;
 
   const revokedAtExpiry = async (leaseId: string): Promise<void> => {
     const lease = await eventually(async () => {

@@ -28,8 +28,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     await stack?.stop();
   });
 
-  const introspect = async (token: string): Promise<boolean> =>
-    (await stack.call('POST', '/v1/introspect', { body: { token } })).body.active as boolean;
+  const introspect = async (token: string): Promise<boolean> => (await stack.introspect(token)).body.active as boolean;
   const ready = async () => stack.call('GET', '/readyz');
 
   async function claim(): Promise<{ status: number; body: any; headers: Headers }> {
