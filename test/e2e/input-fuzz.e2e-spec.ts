@@ -98,7 +98,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     sent += 1;
     const where = `${call.method} ${call.path.slice(0, 200)} → ${answer.status} ${answer.body.slice(0, 200)}`;
     expect({ where, ok: answer.status < 500 }).toEqual({ where, ok: true });
-    if ([400, 401, 403].includes(answer.status) && call.path === '/v1/introspect') {
+    if ([400, 401, 403].includes(answer.status) && call.path.split('?')[0] === '/v1/introspect') {
       // Introspection's client authentication refusals are OAuth errors (RFC 6749 §5.2), not problem+json.
       const oauth = JSON.parse(answer.body) as { error?: string };
       if (answer.contentType.startsWith('application/json')) {
