@@ -23,6 +23,7 @@ import { RolesController } from './roles/roles.controller';
 import { AuditController } from './audit/audit.controller';
 import { AdminController } from './admin/admin.controller';
 import { apiLoggerModule } from './observability/logging';
+import { TracingInterceptor } from './observability/tracing.interceptor';
 import { PrincipalLogInterceptor } from './observability/principal-log.interceptor';
 import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
 import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
@@ -99,6 +100,8 @@ export class AppModule {
         },
         IntrospectionAuthenticator,
         { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
+        // Outermost, so the call's span is active in every other interceptor and the handler.
+        ...(config.tracing ? [{ provide: APP_INTERCEPTOR, useClass: TracingInterceptor }] : []),
         { provide: APP_INTERCEPTOR, useClass: PrincipalLogInterceptor },
       ],
     };

@@ -5,7 +5,14 @@ import { Logger } from 'nestjs-pino';
 import { ConfigError, loadApiConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
-import { BrokerMetrics, registerStoreGauges, serveMetrics, STORE_HEALTH, type StoreHealth } from '@leash/broker';
+import {
+  BrokerMetrics,
+  registerStoreGauges,
+  serveMetrics,
+  startTracing,
+  STORE_HEALTH,
+  type StoreHealth,
+} from '@leash/broker';
 import { AppModule } from './app.module';
 import { registerFormParser } from './console/console-http';
 import { clientErrorHandler, frameworkErrors, refuseLongUrls } from './http/framework-errors';
@@ -22,6 +29,7 @@ async function bootstrap(): Promise<void> {
     );
   }
   const metrics = new BrokerMetrics('api');
+  const tracing = startTracing(config.tracing, 'leash-api');
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     // A hop count trusts the n nearest proxies (what Fastify does for a number; its types take a function).
@@ -76,6 +84,8 @@ async function bootstrap(): Promise<void> {
   if (metricsServer) {
     app.getHttpServer().once('close', () => metricsServer.server.close());
   }
+  // Spans still buffered are sent when the API shuts down.
+  app.getHttpServer().once('close', () => void tracing.shutdown().catch(() => undefined));
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log('leash api listening', {

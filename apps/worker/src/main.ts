@@ -22,6 +22,7 @@ import {
   RunProviderFollowUp,
   SweepOrphanedIdentities,
   serveMetrics,
+  startTracing,
 } from '@leash/broker';
 import { WorkerModule } from './worker.module';
 import { startRevocationWorker } from './revocation.processor';
@@ -37,6 +38,7 @@ async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = new JsonLogger('leash-worker', config.logLevel);
   const metrics = new BrokerMetrics('worker');
+  const tracing = startTracing(config.tracing, 'leash-worker');
   const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger, metrics), {
     logger: false,
     abortOnError: false,
@@ -134,7 +136,10 @@ async function bootstrap(): Promise<void> {
       () => exports.close(),
       ...gaugeQueues.map((q) => () => q.close()),
     ],
-    () => app.close(),
+    async () => {
+      await app.close();
+      await tracing.shutdown().catch(() => undefined);
+    },
   );
 }
 

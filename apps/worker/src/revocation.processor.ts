@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { CoreError, CoreErrorCode, type JsonLogger } from '@leash/core';
 import { REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
-import type { RevokeLease } from '@leash/broker';
+import { inSpanFrom, type RevokeLease } from '@leash/broker';
 
 const REVOCATION_LOCK_MS = 5000;
 
@@ -19,12 +19,15 @@ export function startRevocationWorker(
       const attempts = job.opts.attempts ?? 1;
       const final = job.attemptsMade + 1 >= attempts;
       try {
-        const result = await revokeLease.execute({
-          leaseId: job.data.leaseId,
-          reason: job.data.reason,
-          actor: { id: job.data.actor, channel: 'system' },
-          final,
-        });
+        const attributes = { 'leash.lease_id': job.data.leaseId, 'leash.revoke_reason': job.data.reason };
+        const result = await inSpanFrom(job.data.trace, 'leash.worker.revoke', attributes, () =>
+          revokeLease.execute({
+            leaseId: job.data.leaseId,
+            reason: job.data.reason,
+            actor: { id: job.data.actor, channel: 'system' },
+            final,
+          }),
+        );
         if (result.outcome === 'retry') {
           // Throwing hands the job back to BullMQ's exponential backoff.
           throw new Error(`revocation of ${job.data.leaseId} failed: ${result.error}`);

@@ -45,6 +45,7 @@ import {
 } from './broker.tokens';
 import { approvalUrlOf } from './views';
 import { PolicyDecisions } from './policy/policy-decisions.service';
+import { traced } from './observability/tracing';
 import { PolicyReloader } from './policy/policy-reloader.service';
 import { ApplyPolicyChange } from './use-cases/apply-policy-change.use-case';
 import { ExplainPolicy } from './use-cases/explain-policy.use-case';
@@ -152,6 +153,9 @@ export class BrokerModule {
     // StoreHealth follows the chain head through this process's own appends (it is built after the log).
     let storeHealth: StoreHealth | undefined;
     const auditObservers: AuditObserver[] = [...(options.auditObservers ?? []), (e) => storeHealth?.observeAudit(e)];
+    // Spans around the store and the providers only when traces are exported: no proxy otherwise.
+    const withTracing = <T extends object>(target: T, prefix: string, methods?: string[]): T =>
+      config.tracing ? traced(target, prefix, methods) : target;
     const providers: Provider[] = [
       { provide: BROKER_LOGGER, useValue: options.logger },
       { provide: PUBLIC_URL, useValue: config.publicUrl },
@@ -165,10 +169,13 @@ export class BrokerModule {
         provide: LEASE_STORE,
         inject: [REDIS],
         useFactory: (redis: Redis | Cluster) =>
-          new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds, {
-            minReplicas: config.redis.minReplicas,
-            timeoutMs: config.redis.replicaTimeoutMs,
-          }),
+          withTracing(
+            new RedisLeaseStore(redis, config.redis.prefix, config.retentionSeconds, {
+              minReplicas: config.redis.minReplicas,
+              timeoutMs: config.redis.replicaTimeoutMs,
+            }),
+            'leash.store',
+          ),
       },
       {
         provide: AUTO_APPROVAL_BUDGET,
@@ -239,7 +246,8 @@ export class BrokerModule {
       {
         provide: PROVIDER_REGISTRY,
         inject: [BUILT_PROVIDERS],
-        useFactory: (built: BuiltProviders) => new ProviderRegistry(built.all),
+        useFactory: (built: BuiltProviders) =>
+          new ProviderRegistry(built.all.map((p) => withTracing(p, `leash.provider.${p.kind}`, ['issue', 'revoke']))),
       },
       {
         provide: POLICY_HOLDER,

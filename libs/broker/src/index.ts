@@ -42,6 +42,7 @@ export * from './audit/audit-trail.use-case';
 export * from './audit/audit.tokens';
 export * from './observability/broker.metrics';
 export * from './observability/metrics-server';
+export * from './observability/tracing';
 export * from './observability/broker-stats';
 export * from './store-health/offset-clock';
 export * from './store-health/store-health.service';

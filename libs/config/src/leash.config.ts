@@ -126,6 +126,9 @@ const sharedShape = {
   LEASH_REQUIRE_PERSISTENCE: bool.optional(),
   LEASH_STORE_CHECK_MS: int(100, 60_000).default(1000),
   LEASH_MAX_CLOCK_SKEW_MS: int(10, 60_000).default(1000),
+  // OpenTelemetry traces (off unless an OTLP/HTTP endpoint is set); Leash's own name wins over the standard one.
+  LEASH_OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
 };
 
 function auditRefinement(e: Record<string, unknown>, ctx: z.RefinementCtx): void {
@@ -264,6 +267,8 @@ export interface SharedConfig {
   metrics: { host: string; port?: number };
   /** Store health checks (epoch, eviction policy, persistence, memory, clock offset from Redis TIME). */
   store: { requirePersistence: boolean; checkIntervalMs: number; maxClockSkewMs: number };
+  /** OpenTelemetry trace export over OTLP/HTTP (`<endpoint>/v1/traces`); off when absent. */
+  tracing?: { tracesUrl: string };
 }
 
 export interface AuditConfig {
@@ -381,6 +386,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
       checkIntervalMs: e.LEASH_STORE_CHECK_MS,
       maxClockSkewMs: e.LEASH_MAX_CLOCK_SKEW_MS,
     },
+    ...tracing(e.LEASH_OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT),
     ...(e.LEASH_SLACK_BOT_TOKEN && e.LEASH_SLACK_SIGNING_SECRET && e.LEASH_SLACK_CHANNEL
       ? {
           slack: {
@@ -412,6 +418,10 @@ function kubernetesAccess(e: z.infer<z.ZodObject<typeof sharedShape>>): Kubernet
         }
       : {}),
   };
+}
+
+function tracing(endpoint: string | undefined): Pick<SharedConfig, 'tracing'> {
+  return endpoint === undefined ? {} : { tracing: { tracesUrl: `${endpoint.replace(/\/+$/, '')}/v1/traces` } };
 }
 
 function withMetricsPort(c: SharedConfig, port: number | undefined): SharedConfig {

@@ -29,6 +29,8 @@ export interface RevokeLeaseJob {
   leaseId: string;
   reason: RevokeReason;
   actor: string;
+  /** W3C trace context (`traceparent`) of the issuance, when traces are exported. */
+  trace?: Record<string, string>;
 }
 
 export interface ProviderFollowUpJob {

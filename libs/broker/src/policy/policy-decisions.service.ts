@@ -4,6 +4,7 @@ import { evaluateRequest, type Evaluation, type LoadedPolicy } from '@leash/poli
 import type { AutoApprovalBudgetStore } from '@leash/leases';
 import { AUTO_APPROVAL_BUDGET, POLICY_HOLDER } from '../broker.tokens';
 import type { PolicyHolder } from './policy.holder';
+import { inSpan } from '../observability/tracing';
 
 export interface DecisionInput {
   principal: Principal;
@@ -26,7 +27,15 @@ export class PolicyDecisions {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async decide(
+  decide(
+    input: DecisionInput,
+    mode: { spend: string } | 'explain',
+  ): Promise<{ policy: LoadedPolicy; evaluation: Evaluation }> {
+    const attributes = { 'leash.role': input.role, 'leash.environment': input.environment };
+    return inSpan('leash.policy.decide', attributes, () => this.evaluate(input, mode));
+  }
+
+  private async evaluate(
     input: DecisionInput,
     mode: { spend: string } | 'explain',
   ): Promise<{ policy: LoadedPolicy; evaluation: Evaluation }> {

@@ -12,6 +12,7 @@ import {
 } from '@leash/contracts';
 import { RebuildingQueue } from '../infrastructure/rebuilding-queue.adapter';
 import type { RevocationScheduler } from './revocation-scheduler.port';
+import { traceCarrier } from '../observability/tracing';
 
 export interface RevocationQueueOptions {
   attempts: number;
@@ -52,10 +53,13 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
   }
 
   async scheduleAtExpiry(leaseId: string, expiresAt: number, now: number): Promise<void> {
+    // The issuance's trace context (if traced) rides along, so the revocation joins its trace.
+    const trace = traceCarrier();
     const data: RevokeLeaseJob = {
       leaseId,
       reason: 'expired',
       actor: 'system',
+      ...(Object.keys(trace).length > 0 ? { trace } : {}),
     };
     await this.guard((q) => q.add(JobName.RevokeLease, data, this.jobOptions(leaseId, expiresAt - now)));
   }
