@@ -98,7 +98,7 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     await fake?.stop();
   });
 
-  async function approvedRequest(token = agent): Promise<string> {
+  async function approvedRequest(token = agent, sessionId = 'sess-aws-1'): Promise<string> {
     const created = await stack.call('POST', '/v1/requests', {
       token,
       body: {
@@ -106,7 +106,7 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
         environment: 'production',
         ttlSeconds: 900,
         reason: 'deploy the release',
-        session: { id: 'sess-aws-1' },
+        session: { id: sessionId },
       },
     });
     expect(created.status).toBe(201);
@@ -225,15 +225,16 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
   it('break glass: a role-wide aws:TokenIssueTime cut-off when the selection covers the role, per session otherwise', async () => {
     const admin = await stack.devToken({ subject: 'admin' });
     const other = await stack.devToken({ subject: 'agent-aws-2', owner: 'bob' });
-    const claimAs = async (token: string) => {
-      const id = await approvedRequest(token);
+    // A session belongs to the principal that registered it: the second agent runs its own session.
+    const claimAs = async (token: string, sessionId: string) => {
+      const id = await approvedRequest(token, sessionId);
       const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token });
       expect(claim.status).toBe(201);
       const credential = claim.body.credential as AwsCredential;
       return { leaseId: claim.body.lease.id as string, iam: new IAMClient(clientConfig(fake, credential)) };
     };
-    const mine = await claimAs(agent);
-    const theirs = await claimAs(other);
+    const mine = await claimAs(agent, 'sess-aws-1');
+    const theirs = await claimAs(other, 'sess-aws-2');
     await expect(mine.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
     await expect(theirs.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
 
@@ -270,7 +271,7 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
 
     // A session issued after the cut-off works: the role itself is not disabled.
     await new Promise((r) => setTimeout(r, 1100));
-    const fresh = await claimAs(agent);
+    const fresh = await claimAs(agent, 'sess-aws-1');
     await expect(fresh.iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
   });
 

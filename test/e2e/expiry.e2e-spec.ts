@@ -140,7 +140,8 @@ describe('a provider that refuses revocation', () => {
 
   it('retries, quarantines the lease as revocation_failed with a log line and an audit event, and revokes once the provider recovers', async () => {
     const agent = await stack.devToken({ subject: 'agent-refuse' });
-    const approver = await stack.devToken({ subject: 'alice' });
+    // Quarantined leases are an operators' list: an admin reads it (an approver of unrelated roles may not).
+    const operator = await stack.devToken({ subject: 'admin' });
     const created = await stack.call('POST', '/v1/requests', {
       token: agent,
       body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 5, reason: 'refused revoke' },
@@ -153,7 +154,7 @@ describe('a provider that refuses revocation', () => {
       return lease.body.state === 'revocation_failed' ? lease.body : undefined;
     }, 20_000);
     expect(failed.lastError).toContain('DenylistUnavailable');
-    const listed = await stack.call('GET', '/v1/leases?state=revocation_failed', { token: approver });
+    const listed = await stack.call('GET', '/v1/leases?state=revocation_failed', { token: operator });
     expect(listed.body.leases.map((l: { id: string }) => l.id)).toContain(leaseId);
     expect(stack.worker.log).toContain('lease quarantined as revocation_failed');
     const admin = redis.client();

@@ -58,7 +58,15 @@ export class StoreHealth {
 
   /** Runs the first check (bounded) and then one every interval. */
   async start(firstCheckTimeoutMs = 5000): Promise<void> {
-    await Promise.race([this.check(), new Promise((r) => setTimeout(r, firstCheckTimeoutMs).unref())]);
+    // Until the epoch is known (created or adopted) nothing may be written: data written before the first
+    // successful probe would make that probe mistake a fresh store for a wiped one. Retry until it is known.
+    const deadline = Date.now() + firstCheckTimeoutMs;
+    while (!this.known && Date.now() < deadline) {
+      await Promise.race([this.check(), sleep(Math.max(0, deadline - Date.now()))]);
+      if (!this.known) {
+        await sleep(100);
+      }
+    }
     this.timer = setInterval(() => void this.check(), this.options.intervalMs);
     this.timer.unref();
   }
@@ -121,6 +129,9 @@ export class StoreHealth {
 
   /** Issuance fails closed (503) while the store lost its data or cannot record anything. */
   assertIssuable(): void {
+    if (!this.known) {
+      throw new CoreError(CoreErrorCode.Unavailable, 'the store epoch is not verified yet (Redis not reached since start)');
+    }
     if (this.epochMismatch) {
       throw new CoreError(CoreErrorCode.Unavailable, this.epochProblem());
     }
@@ -277,4 +288,8 @@ export class StoreHealth {
       this.logger.error('redis store not ready', { problem, app: this.options.app });
     }
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
