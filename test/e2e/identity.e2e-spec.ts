@@ -69,7 +69,8 @@ describe('identity: one person counts once across channels; principals are bound
         LEASH_NOTIFY_ATTEMPTS: '10',
       },
       policy: (doc) => {
-        doc.approverGroups = GROUPS;
+        // Keep the demo's resource-server group: the policy's introspection section names it.
+        doc.approverGroups = { ...GROUPS, 'resource-servers': (doc.approverGroups as Record<string, unknown>)['resource-servers'] };
         (doc.roles as unknown[]).push(
           jwtRole('model-one', { groups: ['prod-approvers'] }),
           jwtRole('model-two', { groups: [{ group: 'prod-approvers', quorum: 2 }] }),
