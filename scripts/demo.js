@@ -177,8 +177,8 @@ Walkthrough (paste into a second terminal):
     leash revoke --env staging --reason "demo drill"
 
 Approver console: ${url}/console   API reference: ${url}/docs   Readiness: ${url}/readyz
-Roles demo-aws-deploy, demo-gcp-viewer and demo-k8s-deploy need cloud/cluster configuration (docs/); without it their
-claims answer 503 problem+json and everything else works.
+Roles demo-aws-deploy, demo-gcp-viewer and demo-k8s-deploy need cloud/cluster configuration (docs/); without it a
+request for them answers 503 provider-unavailable (problem+json, nothing is recorded) and everything else works.
 `);
 }
 
