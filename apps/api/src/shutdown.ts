@@ -1,8 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DrainSignal, STORE_HEALTH, type BrokerLogger, type StoreHealth } from '@leash/broker';
+import { exitOnTermination } from '@leash/core';
 
-/** Kubernetes gives 30 s by default; the API is gone well before. */
-const EXIT_WITHIN_MS = 9_000;
 /** In-flight requests get this long before their connections are cut. */
 const FORCE_CLOSE_AFTER_MS = 7_000;
 
@@ -13,18 +12,7 @@ const FORCE_CLOSE_AFTER_MS = 7_000;
  * Not SIGHUP: it reloads the policy (PolicyReloader).
  */
 export function installGracefulShutdown(app: NestFastifyApplication, logger: BrokerLogger): void {
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) {
-      return;
-    }
-    stopping = true;
-    const startedAt = Date.now();
-    logger.log('leash api stopping', { signal });
-    setTimeout(() => {
-      logger.warn('leash api did not drain in time; exiting', { afterMs: Date.now() - startedAt });
-      process.exit(0);
-    }, EXIT_WITHIN_MS).unref();
+  exitOnTermination('leash api', logger, async () => {
     app.get(DrainSignal).begin();
     app.get<typeof STORE_HEALTH, StoreHealth>(STORE_HEALTH).stop();
     const server = app.getHttpServer();
@@ -38,9 +26,5 @@ export function installGracefulShutdown(app: NestFastifyApplication, logger: Bro
     } catch (err) {
       logger.warn('error while closing the api', { err: String(err) });
     }
-    logger.log('leash api stopped', { drainMs: Date.now() - startedAt });
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }

@@ -9,3 +9,4 @@ export * from './glob';
 export * from './ids';
 export * from './leash-error';
 export * from './json-logger';
+export * from './termination';
