@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +23,11 @@ const STANDING = {
   dotenvKeyId: 'AKIASTANDINGDOTENV18',
   dotenvSecret: 'dotenvStandingSecret/0123456789abcdefABCDE',
   kubeToken: 'standing-kube-admin-token-0123456789abcdef',
-  saPrivateKey:
-    '-----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgStandingServiceAccountKeyMaterial0018\n-----END PRIVATE KEY-----\n',
+  // Generated per run: no key material is committed.
+  saPrivateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string,
 };
 const AWS_ROLE = 'demo-aws-deploy';
 const KUBE_ROLE = 'demo-k8s-deploy';

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,11 @@ const SECRETS = {
   envSecret: 'envSecretAccessKey0000000000000000000000ab',
   kubeToken: 'kube-admin-static-token-0123456789abcdef',
   kubeKey: 'LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUNsaWVudEtleQ==',
-  saKey: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCSaKeyMaterial\n-----END PRIVATE KEY-----\n',
+  // Generated per run: no key material is committed.
+  saKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string,
   refresh: '1//0gRefreshTokenForAdcUserCredentials0000',
   dotenvAws: 'dotenvSecretAccessKey00000000000000000000',
   github: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
