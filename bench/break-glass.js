@@ -72,6 +72,24 @@ function section(b) {
 
 module.exports = { runBreakGlass, section };
 
+module.exports.scenario = {
+  name: 'break-glass',
+  order: 60,
+  title: 'Break glass against one-by-one revocation (operators; no target)',
+  async run(ctx) {
+    const stack = await ctx.startStack();
+    const b = await runBreakGlass(stack, { leases: ctx.num('BENCH_BREAK_GLASS', 50, 5000) });
+    const { row } = ctx;
+    return {
+      rows: [
+        row('break glass: leases revoked per second', (b.leases * 1000) / b.breakGlassMs, { unit: '/s' }),
+        row('break glass: leases still active afterwards', b.leftActive, { op: '<=', goal: 0 }),
+      ],
+      markdown: section(b).replace(/^## .*\n\n/, ''),
+    };
+  },
+};
+
 if (require.main === module) {
   (async () => {
     const started = new Date();

@@ -1,74 +1,269 @@
 'use strict';
-// Issuance of auto-approved jwt credentials over HTTP (create request + claim), closed loop, and the ceilings
-// measured in the same run: raw jose EdDSA signing rate and redis-benchmark.
-const { execFileSync } = require('node:child_process');
-const { devToken, percentile, rssKb } = require('./lib');
+// Issue 19 target 1, issuance at the HTTP stack's pace. In one run, with the same keep-alive client at the same
+// concurrency: a bare Fastify endpoint, the API's own GET /healthz, and issuance of auto-approved jwt credentials
+// (POST /v1/requests + POST /v1/requests/:id/credentials); then issuance latency at concurrency 4, the raw signing
+// rate of the configured algorithm (jose and node:crypto) and redis-benchmark for the commands one issuance sends
+// (counted with MONITOR).
+const { execFileSync, spawn } = require('node:child_process');
+const { createPrivateKey, sign: cryptoSign } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const net = require('node:net');
+const { join } = require('node:path');
+const { request, closedLoop, devToken, freePort, rssKb, fmt } = require('./lib');
 
+const ROLE = { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 3600, reason: 'bench' };
+
+/** One issuance: two HTTP calls. Resolves to 2 (HTTP calls made). */
 async function issueOnce(url, token) {
-  const t0 = performance.now();
-  const created = await fetch(`${url}/v1/requests`, {
+  const created = await request(`${url}/v1/requests`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ role: 'demo-staging-read', environment: 'staging', ttlSeconds: 3600, reason: 'bench' }),
+    headers: { authorization: `Bearer ${token}` },
+    body: ROLE,
   });
-  const { id } = await created.json();
-  const claim = await fetch(`${url}/v1/requests/${id}/credentials`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-  await claim.arrayBuffer();
-  if (created.status !== 201 || claim.status !== 201) {
-    throw new Error(`issuance failed: ${created.status}/${claim.status}`);
+  if (created.status !== 201) {
+    throw new Error(`POST /v1/requests: HTTP ${created.status} ${created.text.slice(0, 200)}`);
   }
-  return performance.now() - t0;
+  const { id } = created.json();
+  const claim = await request(`${url}/v1/requests/${id}/credentials`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (claim.status !== 201) {
+    throw new Error(`claim: HTTP ${claim.status} ${claim.text.slice(0, 200)}`);
+  }
+  return 2;
 }
 
-async function load(url, token, { concurrency, seconds }) {
-  const latencies = [];
-  const end = Date.now() + seconds * 1000;
-  let errors = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < end) {
-        try {
-          latencies.push(await issueOnce(url, token));
-        } catch {
-          errors += 1;
-        }
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return { count: latencies.length, errors, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+async function healthOnce(url) {
+  const res = await request(`${url}/healthz`);
+  if (res.status !== 200) {
+    throw new Error(`healthz: HTTP ${res.status}`);
+  }
+  return 1;
 }
 
-async function joseCeiling() {
-  const { SignJWT, generateKeyPair } = await import('jose');
-  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-  const end = Date.now() + 3000;
+/** Issuance load used by other scenarios (soak). */
+function load(url, token, { concurrency, seconds }) {
+  return closedLoop(() => issueOnce(url, token), { concurrency, seconds });
+}
+
+async function startBareFastify() {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'bare-fastify.js'), String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bare fastify exited ${code}`)));
+    child.stdout.on('data', (c) => /listening/.test(c.toString()) && resolve());
+  });
+  child.removeAllListeners('exit');
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** Signatures per second over `ms` of the stack's own key: jose (what the provider uses) and node:crypto. */
+async function signingRates(keysPath, ms) {
+  const { importJWK, SignJWT } = await import('jose');
+  const set = JSON.parse(readFileSync(keysPath, 'utf8'));
+  const jwk = (set.keys ?? [set])[0];
+  const alg = jwk.alg ?? 'ES256';
+  const key = await importJWK(jwk, alg);
+  let end = Date.now() + ms;
   let n = 0;
   while (Date.now() < end) {
-    await new SignJWT({ scope: 'read', env: 'staging' }).setProtectedHeader({ alg: 'EdDSA', kid: 'k' }).setSubject('agent').setJti(`j${n}`).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+    await new SignJWT({ scope: 'read', env: 'staging' })
+      .setProtectedHeader({ alg, kid: jwk.kid })
+      .setSubject('agent')
+      .setJti(`j${n}`)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(key);
     n += 1;
   }
-  return n / 3;
+  const jose = n / (ms / 1000);
+  const keyObject = createPrivateKey({ key: jwk, format: 'jwk' });
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const algorithm = alg === 'EdDSA' ? null : alg === 'RS256' ? 'sha256' : 'sha256';
+  const options = alg === 'ES256' ? { key: keyObject, dsaEncoding: 'ieee-p1363' } : keyObject;
+  end = Date.now() + ms;
+  n = 0;
+  while (Date.now() < end) {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${b64({ alg, kid: jwk.kid })}.${b64({ scope: 'read', env: 'staging', sub: 'agent', jti: `j${n}`, iat: now, exp: now + 3600 })}`;
+    const sig = cryptoSign(algorithm, Buffer.from(input), options).toString('base64url');
+    if (!sig) {
+      throw new Error('no signature');
+    }
+    n += 1;
+  }
+  return { alg, jose, crypto: n / (ms / 1000) };
 }
 
-function redisCeiling(port) {
-  const out = execFileSync('redis-benchmark', ['-p', String(port), '-q', '-n', '100000', '-c', '32', '-t', 'set,get,hset,zadd', '--csv'], { encoding: 'utf8' });
-  return Object.fromEntries(
-    out
+/** Every command Redis receives while one issuance runs (MONITOR), by command name, and in total. */
+async function commandsOfOneIssuance(stack, token) {
+  const sock = net.connect(stack.redisPort, '127.0.0.1');
+  let buf = '';
+  sock.on('data', (c) => {
+    buf += c.toString();
+  });
+  await new Promise((r) => sock.once('connect', r));
+  sock.write('MONITOR\r\n');
+  while (!buf.includes('+OK')) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Let the worker's idle polling show on its own, then issue once.
+  buf = '';
+  await new Promise((r) => setTimeout(r, 300));
+  const idle = buf;
+  buf = '';
+  await issueOnce(stack.url, token);
+  await new Promise((r) => setTimeout(r, 300));
+  const during = buf;
+  sock.destroy();
+  const count = (text) => {
+    const by = {};
+    for (const line of text.split('\r\n')) {
+      const m = /^\+\d+\.\d+ \[\d+ [^\]]+\] "([^"]+)"/.exec(line);
+      if (m) {
+        const name = m[1].toUpperCase();
+        by[name] = (by[name] ?? 0) + 1;
+      }
+    }
+    return by;
+  };
+  const idleBy = count(idle);
+  const by = count(during);
+  // Subtract the background (worker polling, 300 ms of it as in the window).
+  for (const [k, v] of Object.entries(idleBy)) {
+    by[k] = Math.max(0, (by[k] ?? 0) - v);
+    if (by[k] === 0) {
+      delete by[k];
+    }
+  }
+  // Commands run inside a script are shown by MONITOR after the EVALSHA/EVAL line: count round trips separately.
+  const roundTrips = Object.entries(by)
+    .filter(([k]) => !k.startsWith('['))
+    .reduce((a, [, v]) => a + v, 0);
+  return { by, roundTrips };
+}
+
+/** redis-benchmark for the commands an issuance sends (those it knows as tests) plus a one-line Lua script. */
+function redisBenchmark(port, commands, n) {
+  const tests = ['set', 'get', 'hset', 'zadd', 'incr', 'lpush', 'rpush', 'sadd', 'lrange', 'mset'];
+  const wanted = tests.filter((t) => commands.some((c) => c.toLowerCase() === t || c.toLowerCase() === `${t}`));
+  const out = {};
+  const run = (args) =>
+    execFileSync('redis-benchmark', ['-p', String(port), '-q', '-n', String(n), '-c', '32', '--csv', ...args], {
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n')
       .slice(1)
-      .map((line) => line.split(',').map((c) => c.replace(/"/g, '')))
-      .map(([name, rps]) => [name, Number(rps)]),
-  );
+      .map((line) => line.split(',').map((c) => c.replace(/"/g, '')));
+  if (wanted.length) {
+    for (const [name, rps] of run(['-t', wanted.join(',')])) {
+      out[name] = Number(rps);
+    }
+  }
+  for (const [, rps] of run(['EVAL', "return redis.call('HSET', KEYS[1], 'state', ARGV[1])", '1', 'bench:lua', 'x'])) {
+    out['EVAL (one HSET in Lua)'] = Number(rps);
+  }
+  for (const [, rps] of run(['-P', '16', 'HSET', 'bench:p', 'f', 'v'])) {
+    out['HSET pipelined ×16'] = Number(rps);
+  }
+  return out;
 }
 
-async function runIssuance(stack, { seconds = 20, concurrency = 32 } = {}) {
-  const token = await devToken(stack.url, 'agent-bench');
-  await load(stack.url, token, { concurrency, seconds: 3 }); // warm-up
-  const rssBefore = rssKb(stack.api.pid);
-  const result = await load(stack.url, token, { concurrency, seconds });
-  return { ...result, concurrency, seconds, apiRssKb: [rssBefore, rssKb(stack.api.pid)], jose: await joseCeiling(), redis: redisCeiling(stack.redisPort) };
+async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env = {} } = {}) {
+  const stack = await ctx.startStack({ nodeArgs, env });
+  const bare = await startBareFastify();
+  try {
+    const token = await devToken(stack.url, 'agent-bench');
+    const warm = ctx.pick(1, 3);
+    await closedLoop(() => issueOnce(stack.url, token), { concurrency, seconds: warm });
+    ctx.log(`bare fastify, healthz, issuance at concurrency ${concurrency} for ${seconds} s each`);
+    await closedLoop(() => healthOnce(bare.url), { concurrency, seconds: warm });
+    const fastify = await closedLoop(() => healthOnce(bare.url), { concurrency, seconds });
+    bare.stop();
+    const health = await closedLoop(() => healthOnce(stack.url), { concurrency, seconds });
+    const rssBefore = rssKb(stack.api.pid);
+    const issuance = await closedLoop(() => issueOnce(stack.url, token), { concurrency, seconds });
+    const rssAfter = rssKb(stack.api.pid);
+    const c4 = await closedLoop(() => issueOnce(stack.url, token), { concurrency: 4, seconds });
+    const signing = await signingRates(join(stack.dir, 'jwt-keys.json'), ctx.pick(500, 3000));
+    const commands = await commandsOfOneIssuance(stack, token);
+    const redis = redisBenchmark(stack.redisPort, Object.keys(commands.by), ctx.pick(5000, 100000));
+    return {
+      concurrency,
+      seconds,
+      fastify,
+      health,
+      issuance,
+      c4,
+      signing,
+      commands,
+      redis,
+      apiRssKb: [rssBefore, rssAfter],
+      stack,
+    };
+  } finally {
+    bare.stop();
+  }
 }
 
-module.exports = { runIssuance, load };
+function rowsOf(ctx, r, label = '') {
+  const { row } = ctx;
+  const httpRatio = r.issuance.callsPerSecond / r.health.callsPerSecond;
+  return [
+    row(`1. issuance HTTP rate ÷ GET /healthz rate, concurrency ${r.concurrency}${label}`, httpRatio, {
+      unit: '×',
+      op: '>=',
+      goal: 0.6,
+    }),
+    row(`1. issuance p99 at concurrency 4${label}`, r.c4.p99, { unit: 'ms', op: '<=', goal: 25 }),
+    row(`1. issuances per second, concurrency ${r.concurrency}${label}`, r.issuance.perSecond, { unit: '/s' }),
+    row(`1. GET /healthz rate ÷ bare Fastify rate${label}`, r.health.callsPerSecond / r.fastify.callsPerSecond, {
+      unit: '×',
+    }),
+  ];
+}
+
+function section(ctx, r) {
+  const line = (name, m, unit = 'req/s') =>
+    `| ${name} | ${fmt(m.callsPerSecond, 0)} ${unit} | ${fmt(m.perSecond, 0)} | ${fmt(m.p50)} / ${fmt(m.p99)} | ${m.errors}${m.firstError ? ` (${m.firstError})` : ''} |`;
+  return `Same keep-alive client (node:http Agent) for every line, ${r.seconds} s each, one after another on the same machine.
+One issuance = \`POST /v1/requests\` + \`POST /v1/requests/:id/credentials\` (auto-approved jwt, ${r.signing.alg}): two HTTP calls.
+
+| load | HTTP calls/s | operations/s | latency p50 / p99 (ms per operation) | errors |
+|---|---|---|---|---|
+${line(`bare Fastify GET /healthz, concurrency ${r.concurrency}`, r.fastify)}
+${line(`Leash GET /healthz, concurrency ${r.concurrency}`, r.health)}
+${line(`issuance, concurrency ${r.concurrency}`, r.issuance)}
+${line('issuance, concurrency 4', r.c4)}
+
+| ceiling measured in the same run | value |
+|---|---|
+| raw ${r.signing.alg} signing, jose SignJWT (signatures/s, one core) | ${fmt(r.signing.jose, 0)} |
+| raw ${r.signing.alg} signing, node:crypto sign (signatures/s, one core) | ${fmt(r.signing.crypto, 0)} |
+| Redis commands one issuance sends (MONITOR, worker polling subtracted; \`[…]\` = run inside a script) | ${Object.entries(
+    r.commands.by,
+  )
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ')} — ${r.commands.roundTrips} commands from clients |
+| redis-benchmark, 32 clients (ops/s) | ${Object.entries(r.redis)
+    .map(([k, v]) => `${k} ${fmt(v, 0)}`)
+    .join(', ')} |
+| API RSS before / after the concurrency-${r.concurrency} issuance (MiB) | ${fmt(r.apiRssKb[0] / 1024)} / ${fmt(r.apiRssKb[1] / 1024)} |
+`;
+}
+
+module.exports = { runIssuance, issueOnce, load, rowsOf, section, signingRates };
+
+module.exports.scenario = {
+  name: 'issuance',
+  order: 10,
+  title: "Issuance at the HTTP stack's pace (issue 19 target 1)",
+  async run(ctx) {
+    const r = await runIssuance(ctx, { seconds: ctx.num('BENCH_SECONDS', 2, 15) });
+    return { rows: rowsOf(ctx, r), markdown: section(ctx, r) };
+  },
+};

@@ -1,22 +1,35 @@
 'use strict';
-// Shared helpers for the benchmarks: start Redis, the API and the worker from dist/ on free loopback ports.
+// Shared helpers for the benchmarks: start Redis, the API and the worker from dist/ on free loopback ports, a
+// keep-alive HTTP client, statistics, and the target rows every scenario returns to bench/run.js.
 const { spawn, execFileSync } = require('node:child_process');
 const { mkdtempSync, readFileSync } = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+// Ports below the kernel's ephemeral range (32768-60999): a port picked by listen(0) could become some client's
+// local port before the server bound it (same reasoning as test/support/free-port.ts).
+const handedOut = new Set();
+function tryListen(port) {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.unref();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+async function freePort() {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!handedOut.has(port) && (await tryListen(port))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free loopback port between 20000 and 32000');
 }
 
 function startProcess(name, cmd, args, env, ready) {
@@ -31,6 +44,7 @@ function startProcess(name, cmd, args, env, ready) {
       }
       if (ready.test(out)) {
         clearTimeout(timer);
+        ready = /$^/; // resolve once
         resolve(child);
       }
     };
@@ -43,67 +57,259 @@ function startProcess(name, cmd, args, env, ready) {
   });
 }
 
-async function startStack({ workerConcurrency = 50, env = {}, nodeArgs = [] } = {}) {
+/** Every process a bench started, so that run.js can stop them by pid when a scenario fails. */
+const started = new Set();
+
+/**
+ * Redis, the API and the worker as processes from dist/. Options: workerConcurrency, env (both processes),
+ * apiEnv / workerEnv (one of them), nodeArgs (API node flags, e.g. --cpu-prof), worker (false: no worker),
+ * jwtAlg (ES256 default, as scripts/generate-jwt-keys.js).
+ */
+async function startStack({
+  workerConcurrency = 50,
+  env = {},
+  apiEnv = {},
+  workerEnv = {},
+  nodeArgs = [],
+  worker = true,
+  jwtAlg,
+} = {}) {
   const dir = mkdtempSync(join(os.tmpdir(), 'leash-bench-'));
   const redisPort = await freePort();
   const redis = await startProcess(
     'redis',
     'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--hash-max-listpack-value', '1024'],
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--hash-max-listpack-value',
+      '1024',
+    ],
     {},
     /Ready to accept connections/,
   );
+  started.add(redis);
   const keys = join(dir, 'jwt-keys.json');
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'generate-jwt-keys.js'), keys]);
+  execFileSync(process.execPath, [
+    join(ROOT, 'scripts', 'generate-jwt-keys.js'),
+    keys,
+    ...(jwtAlg ? ['--alg', jwtAlg] : []),
+  ]);
   const port = await freePort();
   const common = {
     LEASH_POLICY: join(ROOT, 'deploy', 'examples', 'demo-policy.yaml'),
     LEASH_JWT_KEYS: keys,
     LEASH_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     LEASH_PORT: String(port),
+    LEASH_HOST: '127.0.0.1',
+    LEASH_PUBLIC_URL: `http://127.0.0.1:${port}`,
     LEASH_DEV_ISSUER: 'true',
     LEASH_DATA_DIR: join(dir, 'data'),
     LEASH_LOG_LEVEL: 'info',
     LEASH_RATE_LIMIT_PER_MINUTE: '1000000',
     LEASH_WORKER_CONCURRENCY: String(workerConcurrency),
+    LEASH_METRICS_PORT: String(await freePort()),
+    LEASH_WORKER_METRICS_PORT: String(await freePort()),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...env,
   };
-  const api = await startProcess('api', process.execPath, [...nodeArgs, join(ROOT, 'dist/apps/api/src/main.js')], common, /listening/);
-  const startWorker = () =>
-    startProcess('worker', process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], { ...common, LEASH_LOG_LEVEL: 'info' }, /leash worker started/);
-  const worker = await startWorker();
   const stack = {
     url: `http://127.0.0.1:${port}`,
+    port,
     redisPort,
     redisUrl: common.LEASH_REDIS_URL,
-    api,
-    worker,
-    startWorker,
+    redis,
+    api: undefined,
+    worker: undefined,
     dir,
+    env: common,
+    async startApi() {
+      stack.api = await startProcess(
+        'api',
+        process.execPath,
+        [...nodeArgs, join(ROOT, 'dist/apps/api/src/main.js')],
+        { ...common, ...apiEnv },
+        /listening/,
+      );
+      started.add(stack.api);
+      return stack.api;
+    },
+    async startWorker() {
+      stack.worker = await startProcess(
+        'worker',
+        process.execPath,
+        [join(ROOT, 'dist/apps/worker/src/main.js')],
+        { ...common, ...workerEnv },
+        /leash worker started/,
+      );
+      started.add(stack.worker);
+      return stack.worker;
+    },
+    /** SIGTERM (graceful: lets --cpu-prof write its profile), SIGKILL after `graceMs`. */
+    async stopProcess(child, graceMs = 10000) {
+      if (!child || child.exitCode !== null || child.signalCode !== null) {
+        started.delete(child);
+        return;
+      }
+      child.removeAllListeners('exit');
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+      started.delete(child);
+    },
     async stop() {
       for (const child of [stack.worker, stack.api, redis]) {
-        child.removeAllListeners('exit');
-        child.kill('SIGKILL');
+        if (child) {
+          child.removeAllListeners('exit');
+          child.kill('SIGKILL');
+          started.delete(child);
+        }
       }
     },
   };
+  try {
+    await stack.startApi();
+    if (worker) {
+      await stack.startWorker();
+    }
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
   return stack;
 }
 
-async function devToken(url, subject) {
-  const res = await fetch(`${url}/v1/dev/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ subject, ttlSeconds: 86400 }),
+/** Kills (by pid) every process a bench started and did not stop. */
+function killStarted() {
+  for (const child of started) {
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+  }
+  started.clear();
+}
+
+// One keep-alive HTTP client for every figure (node:http costs the client less than fetch, so the server is what
+// is measured).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** `request('http://…/path', { method, headers, body })` → { status, headers, text, json() }. */
+function request(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (payload !== undefined) {
+      req.write(payload);
+    }
+    req.end();
   });
-  return (await res.json()).token;
+}
+
+/**
+ * Closed loop: `concurrency` workers call `op()` (resolves to the number of HTTP calls it made, default 1) for
+ * `seconds`. Returns operations per second, HTTP calls per second, latency percentiles (ms per operation), errors.
+ */
+async function closedLoop(op, { concurrency, seconds }) {
+  const latencies = [];
+  let calls = 0;
+  let errors = 0;
+  let firstError;
+  const t0 = performance.now();
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) {
+        const s = performance.now();
+        try {
+          calls += (await op()) ?? 1;
+          latencies.push(performance.now() - s);
+        } catch (err) {
+          errors += 1;
+          firstError ??= err;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    count: latencies.length,
+    errors,
+    firstError: firstError ? String(firstError.message ?? firstError).slice(0, 300) : undefined,
+    perSecond: latencies.length / elapsed,
+    callsPerSecond: calls / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1],
+  };
+}
+
+async function devToken(url, subject, extra = {}) {
+  const res = await request(`${url}/v1/dev/tokens`, { method: 'POST', body: { subject, ttlSeconds: 86400, ...extra } });
+  if (res.status !== 201) {
+    throw new Error(`dev token: HTTP ${res.status} ${res.text.slice(0, 300)}`);
+  }
+  return res.json().token;
 }
 
 function percentile(sorted, p) {
   if (sorted.length === 0) {
     return NaN;
   }
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Least-squares slope of ys over xs. */
+function slope(xs, ys) {
+  const n = xs.length;
+  if (n < 2) {
+    return NaN;
+  }
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i += 1) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? NaN : num / den;
 }
 
 function rssKb(pid) {
@@ -116,4 +322,43 @@ function machine() {
   return `${cpus.length} × ${cpus[0].model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
-module.exports = { ROOT, startStack, devToken, percentile, rssKb, machine, freePort };
+const fmt = (n, d = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(d) : String(n));
+
+/**
+ * One target row of the summary: `row('1. issuance ÷ healthz', 0.42, { unit: '×', op: '>=', goal: 0.6 })`.
+ * ratio = measured ÷ goal (≥ 1 passes a `>=` goal, ≤ 1 passes a `<=` goal); without op/goal the row is
+ * informational (verdict `info`). `note` is printed next to it.
+ */
+function row(target, measured, { unit = '', op, goal, note } = {}) {
+  const numeric = typeof measured === 'number' && Number.isFinite(measured);
+  if (op === undefined || goal === undefined) {
+    return { target, measured, unit, goal: '', ratio: null, verdict: numeric ? 'info' : 'error', note };
+  }
+  const ratio = goal === 0 ? (measured === 0 ? 1 : Infinity) : measured / goal;
+  const ok = numeric && (op === '>=' ? measured >= goal : op === '<=' ? measured <= goal : measured === goal);
+  return {
+    target,
+    measured,
+    unit,
+    goal: `${op === '>=' ? '≥' : op === '<=' ? '≤' : '='} ${goal}${unit ? ` ${unit}` : ''}`,
+    ratio,
+    verdict: numeric ? (ok ? 'pass' : 'FAIL') : 'error',
+    note,
+  };
+}
+
+module.exports = {
+  ROOT,
+  startStack,
+  killStarted,
+  request,
+  closedLoop,
+  devToken,
+  percentile,
+  slope,
+  rssKb,
+  machine,
+  freePort,
+  fmt,
+  row,
+};

@@ -1,114 +1,213 @@
 'use strict';
-// `npm run bench`: runs the benchmarks of SPEC §9 and writes bench/RESULTS.md.
-// Environment: BENCH_SECONDS (issuance duration, default 20), BENCH_SOAK_SECONDS (default 120; SPEC asks 3600),
-// BENCH_ACTIVE (active leases, default 100000), BENCH_STORM (leases per storm, default 10000),
-// BENCH_BREAK_GLASS (leases revoked by one break glass call, default 5000).
-const { writeFileSync } = require('node:fs');
-const { join } = require('node:path');
-const { startStack, machine, rssKb, devToken } = require('./lib');
-const { runIssuance, load } = require('./issuance');
-const { runRevocation } = require('./revocation');
-const { runBreakGlass, section: breakGlassSection } = require('./break-glass');
+// `npm run bench`: runs the benchmark scenarios and appends their results to bench/RESULTS.md.
+//
+//   node bench/run.js [--scale tiny|full] [--only NAME[,NAME…]] [--results FILE] [--json FILE] [--list]
+//
+// --scale (or BENCH_SCALE): `full` (default) is what RESULTS.md reports; `tiny` runs every scenario in seconds
+// (the smoke test in npm test) — tiny figures say nothing about speed. --only runs the named scenarios
+// (repeatable or comma-separated). --results (or BENCH_RESULTS) is the file the run's markdown is appended to
+// (default bench/RESULTS.md). --json writes the rows as JSON.
+//
+// Registering a scenario: any bench/*.js file that exports `scenario` is one:
+//
+//   module.exports.scenario = {
+//     name: 'memory',               // for --only
+//     order: 20,                    // run order (ascending)
+//     title: 'Memory per lease (issue 19 target 2)',
+//     async run(ctx) { return { rows: [ctx.row('2. bytes per lease', 980, { unit: 'B', op: '<=', goal: 1024 })], markdown: '…' }; },
+//   };
+//
+// ctx: { scale, tiny, pick(tinyValue, fullValue), num(ENV_NAME, tinyDefault, fullDefault), startStack(options),
+// row(target, measured, {unit, op, goal, note}), fmt(n, digits), log(msg), artifacts (a directory for files such as
+// CPU profiles) }. Stacks started through ctx.startStack are stopped after the scenario, also when it throws.
+// Rows: { target, measured, unit, goal, ratio, verdict } (lib.row builds them); a scenario that throws gets one
+// `error` row and the run goes on (exit code 1 at the end).
+const { execFileSync } = require('node:child_process');
+const { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } = require('node:fs');
+const os = require('node:os');
+const { join, resolve } = require('node:path');
+const { parseArgs } = require('node:util');
+const lib = require('./lib');
 
-const env = (name, fallback) => Number(process.env[name] || fallback);
-const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
+const { fmt, row, machine } = lib;
 
-async function soak(stack, seconds) {
-  const token = await devToken(stack.url, 'agent-soak');
-  const samples = [];
-  const end = Date.now() + seconds * 1000;
-  const sampler = setInterval(() => samples.push(rssKb(stack.api.pid)), Math.max(1000, (seconds * 1000) / 30));
-  while (Date.now() < end) {
-    await load(stack.url, token, { concurrency: 4, seconds: Math.min(10, Math.max(1, (end - Date.now()) / 1000)) });
+function loadScenarios() {
+  const scenarios = [];
+  for (const file of readdirSync(__dirname).sort()) {
+    if (!file.endsWith('.js') || file === 'run.js' || file === 'lib.js') {
+      continue;
+    }
+    const mod = require(join(__dirname, file));
+    if (mod.scenario) {
+      scenarios.push({ order: 100, ...mod.scenario, file });
+    }
   }
-  clearInterval(sampler);
-  return samples;
+  return scenarios.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+}
+
+function commit() {
+  try {
+    const hash = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: lib.ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: lib.ROOT,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${hash} (with uncommitted changes)` : hash;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const cell = (v) =>
+  String(v ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
+const measuredText = (r) =>
+  typeof r.measured === 'number'
+    ? `${fmt(r.measured, Number.isInteger(r.measured) || Math.abs(r.measured) >= 100 ? 0 : 2)}${r.unit ? ` ${r.unit}` : ''}`
+    : String(r.measured);
+
+function summaryTable(rows) {
+  const lines = ['| target | measured | goal | ratio | verdict |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    lines.push(
+      `| ${cell(r.target)}${r.note ? ` (${cell(r.note)})` : ''} | ${cell(measuredText(r))} | ${cell(r.goal)} | ${r.ratio === null ? '' : fmt(r.ratio, 2)} | ${r.verdict} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 async function main() {
-  const started = new Date();
-  const loadAtStart = require('node:os').loadavg();
-  const results = {};
-  let stack = await startStack();
-  try {
-    process.stderr.write('[bench] issuance…\n');
-    results.issuance = await runIssuance(stack, { seconds: env('BENCH_SECONDS', 20) });
-    process.stderr.write('[bench] soak…\n');
-    results.soak = await soak(stack, env('BENCH_SOAK_SECONDS', 120));
-  } finally {
-    await stack.stop();
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: process.env.BENCH_SCALE || 'full' },
+      only: { type: 'string', multiple: true },
+      results: { type: 'string', default: process.env.BENCH_RESULTS || join(__dirname, 'RESULTS.md') },
+      json: { type: 'string' },
+      list: { type: 'boolean', default: false },
+    },
+  });
+  if (!['tiny', 'full'].includes(values.scale)) {
+    throw new Error(`--scale must be tiny or full, not ${values.scale}`);
   }
-  stack = await startStack({ workerConcurrency: 100 });
-  try {
-    process.stderr.write('[bench] revocation (100k active leases)…\n');
-    results.revocation = await runRevocation(stack, { active: env('BENCH_ACTIVE', 100000), storm: env('BENCH_STORM', 10000) });
-  } finally {
-    await stack.stop();
+  const scenarios = loadScenarios();
+  if (values.list) {
+    scenarios.forEach((s) => process.stdout.write(`${s.name}\t${s.title}\t(${s.file})\n`));
+    return 0;
   }
-  stack = await startStack();
-  try {
-    process.stderr.write('[bench] break glass…\n');
-    results.breakGlass = await runBreakGlass(stack, { leases: env('BENCH_BREAK_GLASS', 5000) });
-  } finally {
-    await stack.stop();
+  const only = (values.only ?? [])
+    .flatMap((o) => o.split(','))
+    .map((o) => o.trim())
+    .filter(Boolean);
+  const unknown = only.filter((o) => !scenarios.some((s) => s.name === o));
+  if (unknown.length) {
+    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   }
-  const i = results.issuance;
-  const r = results.revocation;
-  const s = results.soak;
-  const md = `# Benchmark results
+  const selected = only.length ? scenarios.filter((s) => only.includes(s.name)) : scenarios;
+  const tiny = values.scale === 'tiny';
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg();
+  const artifacts = join(os.tmpdir(), `leash-bench-artifacts-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(artifacts, { recursive: true });
+  const command =
+    `node bench/run.js ${process.argv.slice(2).join(' ')}`.trim() +
+    (process.env.BENCH_SCALE ? ` (BENCH_SCALE=${process.env.BENCH_SCALE})` : '');
+  const allRows = [];
+  const sections = [];
+  let failed = false;
+  for (const s of selected) {
+    const stacks = [];
+    const ctx = {
+      scale: values.scale,
+      tiny,
+      pick: (t, f) => (tiny ? t : f),
+      num: (name, t, f) => (process.env[name] ? Number(process.env[name]) : tiny ? t : f),
+      row,
+      fmt,
+      artifacts,
+      log: (msg) => process.stderr.write(`[bench ${s.name}] ${msg}\n`),
+      async startStack(options) {
+        const stack = await lib.startStack(options);
+        stacks.push(stack);
+        return stack;
+      },
+    };
+    const t0 = Date.now();
+    ctx.log(`${s.title} (${values.scale})…`);
+    let rows;
+    let markdown = '';
+    try {
+      const out = await s.run(ctx);
+      rows = out.rows ?? [];
+      markdown = out.markdown ?? '';
+      if (rows.length === 0) {
+        throw new Error('the scenario returned no rows');
+      }
+    } catch (err) {
+      failed = true;
+      ctx.log(`failed: ${err.stack}`);
+      rows = [
+        {
+          target: `${s.name}: scenario failed`,
+          measured: String(err.message).split('\n')[0].slice(0, 200),
+          unit: '',
+          goal: '',
+          ratio: null,
+          verdict: 'error',
+        },
+      ];
+    } finally {
+      for (const stack of stacks) {
+        await stack.stop().catch(() => undefined);
+      }
+    }
+    for (const r of rows) {
+      allRows.push({ scenario: s.name, ...r });
+    }
+    sections.push(
+      `### ${s.title}\n\nScenario \`${s.name}\` (bench/${s.file}), ${fmt((Date.now() - t0) / 1000)} s.\n\n${summaryTable(rows)}\n\n${markdown.trim()}\n`,
+    );
+    process.stdout.write(`\n${s.name}:\n${summaryTable(rows)}\n`);
+  }
+  lib.killStarted();
+  const loadAtEnd = os.loadavg();
+  const md = `
+## Run of ${startedAt.toISOString()} (scale ${values.scale})
 
-Machine: ${machine()}. Date: ${started.toISOString()}. Command: \`npm run bench\`. Load average at start: ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}.
-Load generator, Redis, API and worker share the same machine (as on the 2-core reference machine).
+Machine: ${machine()}. Commit: ${commit()}. Command: \`${command}\`. Load average at start ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}, at end ${loadAtEnd.map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores). Artifacts (CPU profiles): ${artifacts}.
+Load generator, Redis, API and worker share the machine, and other work may run on it too (see the load average): absolute figures are noisy, the ratios measured within one scenario of one run are what count.${tiny ? '\n**Tiny scale: a smoke run, the figures say nothing about speed.**' : ''}
 
-## Issuance of auto-approved jwt credentials over HTTP (SPEC §9: ≥ 2,000/s, p99 ≤ 25 ms)
+| scenario | target | measured | goal | ratio | verdict |
+|---|---|---|---|---|---|
+${allRows.map((r) => `| ${r.scenario} | ${cell(r.target)} | ${cell(measuredText(r))} | ${cell(r.goal)} | ${r.ratio === null ? '' : fmt(r.ratio, 2)} | ${r.verdict} |`).join('\n')}
 
-One issuance = \`POST /v1/requests\` + \`POST /v1/requests/:id/credentials\` (two HTTP calls, JWT signed, lease recorded, revocation job scheduled, audit events written).
-Closed loop, ${i.concurrency} concurrent clients, ${i.seconds} s after a 3 s warm-up.
-
-| metric | value |
-|---|---|
-| issuances per second | ${fmt(i.perSecond)} |
-| latency p50 / p99 (ms, both calls) | ${fmt(i.p50)} / ${fmt(i.p99)} |
-| errors | ${i.errors} |
-| ceiling: raw jose EdDSA sign, one core (ops/s) | ${fmt(i.jose, 0)} |
-| ceiling: redis-benchmark (ops/s, 32 clients) | ${Object.entries(i.redis).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')} |
-| API RSS before / after (MiB) | ${fmt(i.apiRssKb[0] / 1024)} / ${fmt(i.apiRssKb[1] / 1024)} |
-
-## Revocation lag with ${r.active.toLocaleString('en')} active leases (SPEC §9: p99 ≤ 500 ms, none missed)
-
-${r.active.toLocaleString('en')} active leases (with their delayed jobs) in Redis, then ${r.storm.count.toLocaleString('en')} leases expiring evenly over ${r.storm.windowSeconds} s (${fmt(r.storm.ratePerSecond, 0)}/s). Lag = revokedAt − expiresAt, read from the lease records.
-
-| metric | value |
-|---|---|
-| lag p50 / p99 / max (ms) | ${fmt(r.storm.p50, 0)} / ${fmt(r.storm.p99, 0)} / ${fmt(r.storm.max, 0)} |
-| missed (not revoked 10 s after the window) | ${r.storm.missed} |
-| Redis memory per active lease: lease + its request + indexes (bytes; SPEC: ≤ 1 KiB) | ${fmt(r.bytesPerLease, 0)} |
-| … of which the lease hash alone / the request hash alone (MEMORY USAGE, 200 sampled) | ${fmt(r.leaseRecordBytes, 0)} / ${fmt(r.requestRecordBytes, 0)} |
-| … including its BullMQ delayed job (bytes) | ${fmt(r.bytesPerLeaseWithJob, 0)} |
-| set-up of the active population (s) | ${fmt(r.setupSeconds)} |
-
-## Worker killed mid-storm (SPEC §9: no lease outlives its expiry by more than the reconciler period, ≤ 5 s)
-
-A second storm of ${r.kill.all.count.toLocaleString('en')} leases; the worker is SIGKILLed a third into the window and restarted ${fmt(r.kill.downtimeMs / 1000)} s later.
-
-| leases | count | missed | lag p50 / p99 / max (ms) |
-|---|---|---|---|
-| all | ${r.kill.all.count} | ${r.kill.all.missed} | ${fmt(r.kill.all.p50, 0)} / ${fmt(r.kill.all.p99, 0)} / ${fmt(r.kill.all.max, 0)} |
-| expired while no worker ran | ${r.kill.expiredDuringOutage.count} | ${r.kill.expiredDuringOutage.missed} | ${fmt(r.kill.expiredDuringOutage.p50, 0)} / ${fmt(r.kill.expiredDuringOutage.p99, 0)} / ${fmt(r.kill.expiredDuringOutage.max, 0)} |
-| expired after the restart (none when the restart outlasts the window) | ${r.kill.expiredAfterRestart.count} | ${r.kill.expiredAfterRestart.missed} | ${fmt(r.kill.expiredAfterRestart.p50, 0)} / ${fmt(r.kill.expiredAfterRestart.p99, 0)} / ${fmt(r.kill.expiredAfterRestart.max, 0)} |
-
-## API RSS during a ${env('BENCH_SOAK_SECONDS', 120)} s soak (SPEC §9 asks for one hour: \`BENCH_SOAK_SECONDS=3600 npm run bench\`)
-
-Samples (MiB): ${s.map((kb) => fmt(kb / 1024, 0)).join(', ')}
-
-${breakGlassSection(results.breakGlass)}`;
-  writeFileSync(join(__dirname, 'RESULTS.md'), md);
-  process.stdout.write(md);
-  // Keep-alive sockets and BullMQ connections of the set-up would keep the process alive.
-  process.exit(0);
+${sections.join('\n')}`;
+  const resultsPath = resolve(values.results);
+  if (!existsSync(resultsPath)) {
+    writeFileSync(resultsPath, '# Benchmark results\n\nEach `npm run bench` appends one run below.\n');
+  }
+  appendFileSync(resultsPath, md);
+  if (values.json) {
+    writeFileSync(
+      values.json,
+      JSON.stringify(
+        { scale: values.scale, startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd, rows: allRows },
+        null,
+        2,
+      ),
+    );
+  }
+  process.stdout.write(`\nAppended to ${resultsPath}\n`);
+  return failed ? 1 : 0;
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-});
+main()
+  .then((code) => {
+    // Keep-alive sockets and BullMQ connections of the scenarios would keep the process alive.
+    process.exit(code);
+  })
+  .catch((err) => {
+    lib.killStarted();
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
