@@ -148,17 +148,18 @@ Walkthrough (paste into a second terminal):
   # 2. staging read is auto-approved: request, claim and print the credential in one go
   leash request demo-staging-read --env staging --reason "read staging logs" --ttl 2m --wait
 
-  # 3. production write needs a human: this waits and prints the approval URL on stderr
+  # 3. production write with the brief's Terraform plan: risk critical, so the demo policy's riskRouting asks for
+  #    TWO prod-approvers, each signed in with MFA, in the web console. This waits and prints the approval URL on stderr
   #    (--format env prints shell exports; eval keeps the credential in this shell's memory, never in a file)
-  eval "$(leash request demo-prod-write --env production --reason "run migration 42" --ttl 30s --wait --format env)"
+  eval "$(leash request demo-prod-write --env production --reason "grant the deployer editor and roll out api 2.4.1" --plan ${join(root, 'deploy', 'examples', 'brief-plan.tf')} --ttl 30s --wait --format env)"
 
-  # 4. in a THIRD terminal, approve as alice (member of prod-approvers). The agent itself, or bob (its owner), would get 403.
-  alias leash='${cli}'; export LEASH_URL=${url}
-  export LEASH_TOKEN=${token('alice')}
-  curl -s "${url}/v1/leases?state=active" -H "authorization: Bearer $LEASH_TOKEN" >/dev/null   # (approvers may list all leases)
-  leash approve <request id printed in step 3>
-  #    …or in the browser: open the approval URL printed in step 3 (${url}/console/requests/…), choose the
-  #    DEVELOPMENT sign-in, subject "alice", and press Approve. The console shows risk, plan, quorum and audit trail.
+  # 4. approve in the browser, twice: open the approval URL printed in step 3 (${url}/console/requests/…), choose the
+  #    DEVELOPMENT sign-in, subject "alice", keep "Count this session as MFA" (a demo-only box, shown only while the
+  #    development issuer is on) ticked, type "production" and press Approve: "1 of 2". Then in a private window the
+  #    same as "dave": "2 of 2", approved. The console shows risk, plan, quorum and audit trail. Without MFA, from
+  #    the API (leash approve), or as alice twice, it does not count; the agent itself, or bob (its owner), get 403.
+  #    A production write without a plan is medium risk: one approver, e.g. in a THIRD terminal as alice:
+  #    LEASH_TOKEN=${token('alice')} leash approve <request id>
 
   # 5. back in the agent terminal (once approved): the credential works… (introspection is for authenticated
   #    resource servers: demo-api is in the policy's resource-servers group, named by introspection.groups)

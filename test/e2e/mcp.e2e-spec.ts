@@ -59,7 +59,15 @@ describe('leash mcp with the official MCP SDK client (stdio)', () => {
   });
 
   beforeAll(async () => {
-    stack = await LeashStack.start({ name: 'mcp' });
+    stack = await LeashStack.start({
+      name: 'mcp',
+      // One approver approves the agent's request here; the demo's risk routing (two approvers with MFA for
+      // the high-risk ALTER TABLE plan) is covered by demo-routing.e2e-spec.
+      policy: (doc) => {
+        delete doc.riskRouting;
+        return doc;
+      },
+    });
     agentToken = await stack.devToken(agent);
     aliceToken = await stack.devToken({ subject: 'alice' });
     home = mkdtempSync(join(tmpdir(), 'leash-mcp-'));

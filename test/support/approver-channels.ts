@@ -112,13 +112,16 @@ export class ConsoleSession {
     return new ConsoleSession(apiUrl, cookie, csrf);
   }
 
-  /** Posts the approve or deny form of a request; resolves with the HTTP status (303 when done). */
-  async decide(requestId: string, decision: 'approve' | 'deny'): Promise<number> {
+  /**
+   * Posts the approve or deny form of a request; resolves with the HTTP status (303 when done). `fields` adds
+   * form fields, e.g. `{confirmEnvironment: 'production'}` that approving a high or critical request needs.
+   */
+  async decide(requestId: string, decision: 'approve' | 'deny', fields: Record<string, string> = {}): Promise<number> {
     const res = await fetch(`${this.apiUrl}/console/requests/${requestId}/${decision}`, {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookie },
-      body: new URLSearchParams({ _csrf: this.csrf }).toString(),
+      body: new URLSearchParams({ ...fields, _csrf: this.csrf }).toString(),
     });
     await res.text();
     return res.status;

@@ -77,7 +77,7 @@ describe('evaluateRequest (demo policy)', () => {
     expect(result.decision !== 'denied' && result.ttlSeconds).toBe(900);
   });
 
-  it('gives demo-prod-admin one security AND one sre approver, with MFA, in the web console only', () => {
+  it('gives demo-prod-admin one security AND one sre approver, and (high risk) two prod-approvers, with MFA, web only', () => {
     const result = sut(demo, { principal: agent, role: 'demo-prod-admin', environment: 'production' });
     expect(result).toMatchObject({
       decision: 'needs_approval',
@@ -86,12 +86,56 @@ describe('evaluateRequest (demo policy)', () => {
         requirements: [
           { groups: ['security'], quorum: 1 },
           { groups: ['sre'], quorum: 1 },
+          { groups: ['prod-approvers'], quorum: 2 },
         ],
         requireMfa: true,
         mfaMaxAgeSeconds: 900,
         channels: ['web'],
       },
       risk: { level: 'high' },
+    });
+  });
+
+  it("routes a critical production request (the brief's plan) to two different prod-approvers with MFA, web only", () => {
+    const briefPlan = readFileSync(join(ROOT, 'deploy/examples/brief-plan.tf'), 'utf8');
+    const result = sut(demo, {
+      principal: agent,
+      role: 'demo-prod-write',
+      environment: 'production',
+      context: { plan: briefPlan },
+    });
+    expect(result).toMatchObject({
+      decision: 'needs_approval',
+      risk: { level: 'critical' },
+      approval: {
+        requirements: [{ groups: ['prod-approvers'], quorum: 2 }],
+        requireMfa: true,
+        mfaMaxAgeSeconds: 900,
+        channels: ['web'],
+      },
+    });
+    expect(result.matched).toEqual(expect.arrayContaining(['riskRouting.high', 'riskRouting.critical']));
+    const rule = result.decision === 'needs_approval' ? result.approval : undefined;
+    const requirements = rule?.kind === 'quorum' ? rule.requirements : [];
+    // One person counts once: the same approver twice does not make two.
+    expect(evaluateQuorum(requirements, [{ approver: 'alice', groups: ['prod-approvers'] }]).satisfied).toBe(false);
+    expect(
+      evaluateQuorum(requirements, [
+        { approver: 'alice', groups: ['prod-approvers'] },
+        { approver: 'alice', groups: ['prod-approvers'] },
+      ]).satisfied,
+    ).toBe(false);
+    expect(
+      evaluateQuorum(requirements, [
+        { approver: 'alice', groups: ['prod-approvers'] },
+        { approver: 'dave', groups: ['prod-approvers'] },
+      ]).satisfied,
+    ).toBe(true);
+    // Without a plan the same write is medium: one approver, any channel.
+    const plain = sut(demo, { principal: agent, role: 'demo-prod-write', environment: 'production' });
+    expect(plain).toMatchObject({
+      risk: { level: 'medium' },
+      approval: { requirements: [{ groups: ['prod-approvers'], quorum: 1 }], channels: ['web', 'slack', 'api'] },
     });
   });
 
