@@ -178,22 +178,31 @@ describe('leash mcp with the official MCP SDK client (stdio)', () => {
       expect.objectContaining({ leaseId: issued.leaseId, state: 'active', session: 'mcp-sess' }),
     ]);
 
-    // report_progress posts to the session's event feed (POST /v1/sessions/:id/events).
-    const probe = await stack.call('POST', '/v1/sessions/mcp-sess/events', {
-      token: agentToken,
-      body: { level: 'info', message: 'probe' },
-    });
+    // report_progress posts to the session's event feed (POST /v1/sessions/:id/events) as the session.
     const progress = await c.client.callTool({
       name: 'report_progress',
-      arguments: { step: 'apply', level: 'info', message: 'applying migration 7' },
+      arguments: { step: 'apply', level: 'warn', message: 'applying migration 7' },
     });
-    if (probe.status === 404) {
-      // The broker has no event feed yet: the model is told so plainly.
-      expect(progress.isError).toBe(true);
-    } else {
-      expect(progress.isError).toBeFalsy();
-      expect(structured(progress)).toEqual({ session: 'mcp-sess', recorded: true });
-    }
+    expect(progress.isError).toBeFalsy();
+    expect(structured(progress)).toEqual({ session: 'mcp-sess', recorded: true });
+    const feed = await stack.call('GET', '/v1/sessions/mcp-sess/events', { token: agentToken });
+    expect(feed.status).toBe(200);
+    expect(feed.body.events).toEqual([
+      expect.objectContaining({
+        sessionId: 'mcp-sess',
+        step: 'apply',
+        level: 'warn',
+        kind: 'log',
+        message: 'applying migration 7',
+        by: 'agent-mcp',
+      }),
+    ]);
+    // A step that is not a workflow step is refused by the tool's schema, before the broker.
+    const badStep = await c.client.callTool({
+      name: 'report_progress',
+      arguments: { step: 'deploying', message: 'x' },
+    });
+    expect(badStep.isError).toBe(true);
 
     const revoked = structured(await c.client.callTool({ name: 'revoke', arguments: { leaseId: issued.leaseId } }));
     expect(revoked).toMatchObject({ revoked: [issued.leaseId], state: 'revoked' });

@@ -17,6 +17,7 @@ import { policyCommand } from './commands/policy.command';
 import { auditCommand } from './commands/audit.command';
 import { mcpCommand } from './commands/mcp.command';
 import { scanCommand } from './commands/scan.command';
+import { eventCommand } from './commands/event.command';
 
 export { CommanderError };
 
@@ -53,7 +54,7 @@ export const COMMAND_GROUPS: [string, CommandDefinition[]][] = [
   ['Endpoints:', [scanCommand]],
   ['Approvers:', [approveCommand, denyCommand]],
   ['Platform teams and auditors:', [policyCommand, auditCommand]],
-  ['Integrations:', [mcpCommand]],
+  ['Integrations:', [mcpCommand, eventCommand]],
 ];
 
 /** The `leash` program: every command, its options and its help. Usage errors throw CommanderError. */

@@ -19,6 +19,7 @@ export type AuditAction =
   | 'session.registered'
   | 'session.revoked'
   | 'session.idle_expired'
+  | 'session.event'
   | 'slack.interaction_refused'
   | 'policy.reloaded'
   | 'policy.reload_failed'

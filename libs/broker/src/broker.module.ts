@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { CLOCK, ID_GENERATOR, RandomIdGenerator } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
-import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore } from '@leash/leases';
+import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore, SessionEventStore } from '@leash/leases';
 import {
   AUDIT_LOG,
   AUDIT_SINKS,
@@ -81,6 +81,8 @@ import { BullmqNotificationQueue } from './notifications/bullmq-notification-que
 import { NOTIFICATION_QUEUE } from './notifications/notification-queue.port';
 import { ConsoleQueries } from './use-cases/console-queries.use-case';
 import { DecideInConsole } from './use-cases/decide-in-console.use-case';
+import { ReportSessionEvent } from './use-cases/report-session-event.use-case';
+import { SessionDashboardQueries } from './use-cases/session-dashboard.use-case';
 import { SweepOrphanedIdentities } from './use-cases/sweep-orphaned-identities.use-case';
 import { AuditTrail } from './audit/audit-trail.use-case';
 import { AuditExport } from './audit/audit-export.use-case';
@@ -139,6 +141,8 @@ const USE_CASES = [
   PolicyReloader,
   ConsoleQueries,
   DecideInConsole,
+  ReportSessionEvent,
+  SessionDashboardQueries,
   AuditTrail,
   AuditExport,
   BrokerStats,
@@ -176,6 +180,16 @@ export class BrokerModule {
             }),
             'leash.store',
           ),
+      },
+      {
+        provide: SessionEventStore,
+        inject: [REDIS],
+        // 500 events per session, kept as long as the session's other records.
+        useFactory: (redis: Redis | Cluster) =>
+          new SessionEventStore(redis, config.redis.prefix, {
+            maxEvents: 500,
+            retentionSeconds: config.retentionSeconds,
+          }),
       },
       {
         provide: AUTO_APPROVAL_BUDGET,

@@ -36,6 +36,8 @@ export * from './use-cases/revoke-session.use-case';
 export * from './use-cases/run-provider-follow-up.use-case';
 export * from './use-cases/register-session.use-case';
 export * from './use-cases/heartbeat-session.use-case';
+export * from './use-cases/report-session-event.use-case';
+export * from './use-cases/session-dashboard.use-case';
 export * from './use-cases/sweep-orphaned-identities.use-case';
 export * from './audit/audit-export.use-case';
 export * from './audit/audit-trail.use-case';

@@ -33,3 +33,48 @@ export const SessionViewSchema = z
   })
   .meta({ id: 'AgentSession' });
 export type SessionView = z.infer<typeof SessionViewSchema>;
+
+/** The agent workflow steps of the session dashboard, in order. */
+export const SESSION_STEPS = ['understand', 'plan', 'execute', 'request_approval', 'apply', 'validate'] as const;
+export type SessionStep = (typeof SESSION_STEPS)[number];
+export const SESSION_EVENT_LEVELS = ['info', 'warn', 'error'] as const;
+export type SessionEventLevel = (typeof SESSION_EVENT_LEVELS)[number];
+export const MAX_SESSION_EVENT_MESSAGE = 2000;
+
+export const SessionEventSchema = z
+  .strictObject({
+    /** The workflow step the agent is in (shown highlighted on the session dashboard). */
+    step: z.enum(SESSION_STEPS).optional(),
+    level: z.enum(SESSION_EVENT_LEVELS),
+    /** What the agent is doing; secrets are redacted before it is stored. */
+    message: z.string().trim().min(1, 'a message is required').max(MAX_SESSION_EVENT_MESSAGE),
+  })
+  .meta({ id: 'SessionEvent' });
+export type SessionEventBody = z.infer<typeof SessionEventSchema>;
+
+export const SessionEventViewSchema = z
+  .object({
+    id: z.string(),
+    sessionId: z.string(),
+    at: z.string(),
+    step: z.enum(SESSION_STEPS).optional(),
+    level: z.enum(SESSION_EVENT_LEVELS),
+    /** `posture`: an endpoint-posture report of `leash scan --report`. */
+    kind: z.enum(['log', 'posture']),
+    message: z.string(),
+    /** The principal that reported it. */
+    by: z.string(),
+    redacted: z.boolean(),
+  })
+  .meta({ id: 'SessionEventView' });
+export type SessionEventView = z.infer<typeof SessionEventViewSchema>;
+
+export const SessionEventsQuerySchema = z.strictObject({
+  /** Only events after this event id (what the previous page or poll returned last). */
+  after: z
+    .string()
+    .regex(/^\d{1,16}-\d{1,10}$/, 'an event id such as 1764480000000-0')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+});
+export type SessionEventsQuery = z.infer<typeof SessionEventsQuerySchema>;

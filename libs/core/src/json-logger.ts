@@ -11,10 +11,21 @@ const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g;
 const SECRET_KEYS =
   /^(authorization|token|secret|password|credential|accessToken|secretAccessKey|sessionToken|id_token|cookie)$/i;
 
-/** Removes anything that looks like a bearer secret from a log value. */
+// AWS: access key ids (an identifier, but paired with its secret in pasted text) and secret access keys:
+// a standalone 40-character base64 word with upper case, lower case and digits (hex digests have no upper case).
+const AWS_KEY_ID = /\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}\b/g;
+const AWS_SECRET_LIKE =
+  /(?<![A-Za-z0-9/+_-])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])/g;
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+
+/** Removes anything that looks like a bearer secret from a log value (JWTs, AWS keys, private keys). */
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') {
-    return value.replace(JWT_LIKE, '[redacted-jwt]');
+    return value
+      .replace(JWT_LIKE, '[redacted-jwt]')
+      .replace(PRIVATE_KEY, '[redacted-private-key]')
+      .replace(AWS_KEY_ID, '[redacted-aws-key-id]')
+      .replace(AWS_SECRET_LIKE, '[redacted-aws-secret]');
   }
   if (value === null || typeof value !== 'object' || depth > 6) {
     return value;

@@ -3,3 +3,4 @@ export * from './lease.errors';
 export * from './redis-lease-store.adapter';
 export * from './idempotency.store';
 export * from './auto-approval-budget.store';
+export * from './session-event.store';

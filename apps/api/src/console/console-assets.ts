@@ -57,6 +57,16 @@ ul.plain{list-style:none;padding:0;margin:0}ul.plain li{padding:.2rem 0}
 ol.audit{padding-left:1.1rem;margin:0;font-size:.88rem}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;overflow-wrap:anywhere}
 .hint{color:var(--muted);font-size:.8rem}
+.badge.prod{background:#fde4e1;color:var(--bad)}
+ol.logs{list-style:none;padding:0;margin:0;max-height:60vh;overflow-y:auto;font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#0f1420;color:#e6e9ef;border-radius:6px}
+ol.logs li{padding:.25rem .6rem;border-bottom:1px solid #222a3a;overflow-wrap:anywhere}
+ol.logs .lvl{display:inline-block;min-width:3.2rem;font-weight:700;color:#8fd19e}
+ol.logs li.log-warn .lvl{color:#ffc46b}ol.logs li.log-error .lvl{color:#ff8a80}
+ol.logs li.posture{background:#2b2140;border-left:4px solid #c084fc}
+.posture-badge{background:#c084fc;color:#1c1030}
+.step-tag{color:#9fb3ff}
+.section-title{font-size:1.05rem;margin:1.2rem 0 .6rem}
+.secrets .fp{font-weight:600}
 `;
 
 export const CONSOLE_JS = `'use strict';
@@ -80,6 +90,31 @@ export const CONSOLE_JS = `'use strict';
         .catch(function () { /* keep the last list; try again next time */ });
     };
     setInterval(tick, 3000);
+  }
+  // The session dashboard: refreshes its live sections (logs, workflow, secrets, access, audit) in place.
+  var live = document.body.getAttribute('data-live');
+  if (live) {
+    var shown = {};
+    var refresh = function () {
+      fetch(live, { credentials: 'same-origin', headers: { accept: 'application/json' } })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then(function (data) {
+          if (!data || !data.sections) { return; }
+          Object.keys(data.sections).forEach(function (name) {
+            var el = document.querySelector('[data-live-section="' + name + '"]');
+            if (el && shown[name] !== data.sections[name]) {
+              var logs = el.querySelector('ol.logs');
+              var atBottom = !logs || logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
+              el.innerHTML = data.sections[name];
+              shown[name] = data.sections[name];
+              var fresh = el.querySelector('ol.logs');
+              if (fresh && atBottom) { fresh.scrollTop = fresh.scrollHeight; }
+            }
+          });
+        })
+        .catch(function () { /* keep what is shown; try again next time */ });
+    };
+    setInterval(refresh, 2000);
   }
   var countdowns = document.querySelectorAll('[data-expires]');
   if (countdowns.length > 0) {

@@ -22,8 +22,10 @@ import {
   POLICY_HOLDER,
   RevokeLeaseNow,
   RevokeSession,
+  SessionDashboardQueries,
   type PolicyHolder,
 } from '@leash/broker';
+import { SessionIdParamSchema } from '@leash/contracts';
 import { ZodPipe } from '../http/zod.pipe';
 import { ConsoleErrorFilter } from './console-error.filter';
 import {
@@ -44,9 +46,11 @@ import { CONSOLE_SETTINGS, type ConsoleSettings } from './console-settings';
 import { leasesPage } from './views/leases.view';
 import { pendingPage, pendingRows, pendingTitle } from './views/pending.view';
 import { requestPage } from './views/request.view';
+import { liveSections, sessionPage } from './views/session.view';
 import type { SafeHtml } from './html';
 
 const idPipe = new ZodPipe(ConsoleIdSchema, 'path.id');
+const sessionIdPipe = new ZodPipe(SessionIdParamSchema, 'path.id');
 const FLASH = {
   approved: 'Your approval is recorded.',
   denied: 'The request is denied.',
@@ -77,6 +81,7 @@ export class ConsolePagesController {
     private readonly breakGlass: BreakGlass,
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(CONSOLE_SETTINGS) private readonly settings: ConsoleSettings,
+    private readonly sessions: SessionDashboardQueries,
   ) {}
 
   @Get()
@@ -130,6 +135,38 @@ export class ConsolePagesController {
       reply,
       requestPage({ session, detail, narrowingSupported: true, ...(query.done ? { flash: FLASH[query.done] } : {}) }),
     );
+  }
+
+  /** The agent session dashboard: identity and access, secrets in use, audit, live logs, workflow, pending decision. */
+  @Get('sessions/:id')
+  async sessionDashboard(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', sessionIdPipe) id: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const dashboard = await this.sessions.dashboard(
+      session.principal,
+      id,
+      session.login,
+      this.settings.mfaMaxAgeSeconds,
+    );
+    sendHtml(reply, sessionPage({ session, dashboard }));
+  }
+
+  /** The live parts of the session dashboard, polled by the console script. */
+  @Get('fragments/sessions/:id')
+  async sessionFragment(
+    @CurrentSession() session: ConsoleSession,
+    @Param('id', sessionIdPipe) id: string,
+  ): Promise<{ sections: Record<string, string> }> {
+    const dashboard = await this.sessions.dashboard(
+      session.principal,
+      id,
+      session.login,
+      this.settings.mfaMaxAgeSeconds,
+      true,
+    );
+    return { sections: liveSections({ session, dashboard }) };
   }
 
   @Post('requests/:id/approve')

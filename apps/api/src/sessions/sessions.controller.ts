@@ -1,12 +1,35 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { Principal } from '@leash/core';
 import {
   RegisterSessionSchema,
+  SessionEventSchema,
+  SessionEventsQuerySchema,
   SessionIdParamSchema,
   type RegisterSessionBody,
+  type SessionEventBody,
+  type SessionEventsQuery,
+  type SessionEventView,
   type SessionView,
 } from '@leash/contracts';
-import { HeartbeatSession, RegisterSession, RevokeSession, type SessionRevocation } from '@leash/broker';
+import {
+  HeartbeatSession,
+  RegisterSession,
+  ReportSessionEvent,
+  RevokeSession,
+  SessionDashboardQueries,
+  type SessionRevocation,
+} from '@leash/broker';
 import { BearerAuthGuard, CurrentPrincipal } from '../http/auth.guard';
 import { Idempotent, IdempotencyInterceptor } from '../http/idempotency.interceptor';
 import { ZodPipe } from '../http/zod.pipe';
@@ -21,6 +44,8 @@ export class SessionsController {
     private readonly registerSession: RegisterSession,
     private readonly heartbeatSession: HeartbeatSession,
     private readonly revokeSession: RevokeSession,
+    private readonly reportEvent: ReportSessionEvent,
+    private readonly dashboards: SessionDashboardQueries,
   ) {}
 
   @Post()
@@ -48,5 +73,26 @@ export class SessionsController {
     @Param('id', sessionIdPipe) sessionId: string,
   ): Promise<SessionRevocation> {
     return this.revokeSession.execute({ principal, sessionId });
+  }
+
+  /** What the agent is doing (workflow step, log line): the session's own principal only. */
+  @Post(':id/events')
+  @Idempotent({ storeBody: true, status: 201 })
+  event(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', sessionIdPipe) sessionId: string,
+    @Body(new ZodPipe(SessionEventSchema)) body: SessionEventBody,
+  ): Promise<SessionEventView> {
+    return this.reportEvent.execute({ principal, sessionId, body });
+  }
+
+  /** The session's events, oldest first (`after` an event id for the ones since). */
+  @Get(':id/events')
+  async events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', sessionIdPipe) sessionId: string,
+    @Query(new ZodPipe(SessionEventsQuerySchema, 'query')) query: SessionEventsQuery,
+  ): Promise<{ events: SessionEventView[] }> {
+    return { events: await this.dashboards.eventFeed(principal, sessionId, query) };
   }
 }

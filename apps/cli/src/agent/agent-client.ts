@@ -104,3 +104,12 @@ export async function adoptViaAgent(socketPath: string, requestId: string): Prom
   const answer = await agentCall<{ lease: LeaseView }>(socketPath, { op: 'adopt', requestId });
   return answer.lease;
 }
+
+/** Reports a session event through the session agent (which posts it with the session's identity). */
+export async function eventViaAgent(
+  socketPath: string,
+  event: { step?: string; level: string; message: string },
+): Promise<{ sessionId?: string; id?: string }> {
+  const answer = await agentCall<{ sessionId?: string; id?: string }>(socketPath, { op: 'event', ...event }, 30_000);
+  return { ...(answer.sessionId ? { sessionId: answer.sessionId } : {}), ...(answer.id ? { id: answer.id } : {}) };
+}

@@ -14,6 +14,8 @@ export type AgentRequest =
   | { op: 'forget'; leaseId: string }
   /** Claim an approved request of this session (e.g. made through `leash mcp`) into the agent's memory. */
   | { op: 'adopt'; requestId: string }
+  /** Report a session event (workflow step, log line) to the broker as this session. */
+  | { op: 'event'; step?: string; level: string; message: string }
   | { op: 'status' };
 
 export interface CredentialAsk {

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { LeaseView } from '@leash/contracts';
+import { SessionEventSchema, type LeaseView, type SessionEventBody } from '@leash/contracts';
 import { BrokerProblem, BrokerUnreachable } from '../broker-client';
 import { Exit, ExitError } from '../cli-errors';
 import { MAX_MESSAGE_BYTES, type AgentCredential, type AgentRequest, type AgentStatus } from './agent-protocol';
@@ -26,6 +26,7 @@ const RequestSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('forget'), leaseId: name }),
   z.strictObject({ op: z.literal('status') }),
   z.strictObject({ op: z.literal('adopt'), requestId: name }),
+  SessionEventSchema.extend({ op: z.literal('event') }),
 ]);
 
 export interface AgentHandlers {
@@ -34,6 +35,7 @@ export interface AgentHandlers {
   setIdentity(token: string): void;
   forget(leaseId: string): boolean;
   adopt(requestId: string): Promise<LeaseView>;
+  event(body: SessionEventBody): Promise<{ id?: string }>;
   status(): AgentStatus;
 }
 
@@ -162,6 +164,10 @@ async function handle(line: string, handlers: AgentHandlers): Promise<unknown> {
         return { ok: true, ...handlers.status() };
       case 'adopt':
         return { ok: true, lease: await handlers.adopt(request.requestId) };
+      case 'event': {
+        const { op: _op, ...body } = request;
+        return { ok: true, ...(await handlers.event(body)) };
+      }
     }
   } catch (err) {
     return toAgentError(err);

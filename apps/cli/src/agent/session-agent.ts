@@ -127,6 +127,10 @@ export async function runAgent(command: string[], values: RunOptions): Promise<n
         cache.put(claim);
         return claim.lease;
       },
+      event: async (body) => {
+        const recorded = (await api.sessionEvent(sessionId, body)) as { id?: string };
+        return { sessionId, ...(recorded.id ? { id: recorded.id } : {}) };
+      },
       status,
     },
     config.runtimeDir,

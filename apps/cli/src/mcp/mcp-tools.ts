@@ -203,7 +203,10 @@ export const MCP_TOOLS: LeashTool[] = [
     input: z.strictObject({
       message: z.string().min(1).max(2000).describe('what you are doing or what happened'),
       level: z.enum(['info', 'warn', 'error']).default('info').describe('severity (default info)'),
-      step: z.string().min(1).max(128).optional().describe('the workflow step, e.g. "plan" or "apply"'),
+      step: z
+        .enum(['understand', 'plan', 'execute', 'request_approval', 'apply', 'validate'])
+        .optional()
+        .describe('the workflow step you are in (highlighted on the dashboard)'),
     }),
     output: z.looseObject({ session: z.string(), recorded: z.boolean() }),
     readOnly: false,

@@ -184,6 +184,7 @@ export class BrokerMetrics {
       case 'session.revoked':
       case 'session.registered':
       case 'session.idle_expired':
+      case 'session.event':
       case 'policy.reloaded':
       case 'identity.swept':
       case 'admin.break_glass':

@@ -33,7 +33,15 @@ function identity(page: RequestPage): SafeHtml {
     <dl>
       ${row('Requester', html`<span data-testid="requester">${view.principal}</span>`)}
       ${row('Owner (launched the agent)', view.owner)}
-      ${row('Agent session', view.session ? html`${view.session.id}${view.session.agent ? html` · ${view.session.agent}` : ''}` : undefined)}
+      ${row(
+        'Agent session',
+        view.session
+          ? html`<a data-testid="session-link" href="/console/sessions/${encodeURIComponent(view.session.id)}"
+                >${view.session.id}</a
+              >${view.session.agent ? html` · ${view.session.agent}` : ''}
+              <span class="sub">(dashboard: what the agent is doing)</span>`
+          : undefined,
+      )}
       ${row('Host', view.session?.host)} ${row('You', you)}
     </dl>
   </section>`;
@@ -60,7 +68,7 @@ function asked(detail: RequestDetail): SafeHtml {
   </section>`;
 }
 
-function plan(detail: RequestDetail): SafeHtml {
+export function plan(detail: RequestDetail): SafeHtml {
   const text = detail.view.context.plan;
   if (!text) {
     return html`<section class="card" aria-labelledby="h-plan">
@@ -106,7 +114,7 @@ function plan(detail: RequestDetail): SafeHtml {
   </section>`;
 }
 
-function risk(detail: RequestDetail): SafeHtml {
+export function risk(detail: RequestDetail): SafeHtml {
   const { level, reasons } = detail.view.risk;
   return html`<section class="card risk-card risk-border-${level}" aria-labelledby="h-risk">
     <h2 id="h-risk">Risk assessment ${riskBadge(level)}</h2>
@@ -216,7 +224,7 @@ function auditTrail(detail: RequestDetail): SafeHtml {
   </section>`;
 }
 
-function decision(page: RequestPage): SafeHtml {
+export function decision(page: RequestPage): SafeHtml {
   const { detail, session } = page;
   const { view } = detail;
   const d = detail.decision;
