@@ -69,6 +69,7 @@ describe('agent session events and the session dashboard (real API, CLI and Chro
       env: { LEASH_AUDIT_JSONL_DIR: auditDir },
       // One approver for demo-prod-write whatever the demo's risk routing: this suite is about the dashboard.
       policy: (doc) => {
+        delete doc.riskRouting;
         const roles = doc.roles as { id: string; approval: unknown }[];
         const role = roles.find((r) => r.id === 'demo-prod-write');
         if (role) {
