@@ -145,7 +145,7 @@ describe('API edge: authentication and input validation', () => {
   it('still serves after all of the above', async () => {
     expect((await stack.call('GET', '/healthz')).status).toBe(200);
     expect((await create(agent, valid)).status).toBe(201);
-    const docs = await stack.call('GET', '/docs');
+    const docs = await stack.call('GET', '/openapi.json');
     expect(docs.body.openapi).toBe('3.1.0');
     expect(Object.keys(docs.body.paths)).toEqual(
       expect.arrayContaining(['/v1/requests', '/v1/requests/{id}/credentials']),
@@ -161,7 +161,7 @@ describe('development issuer and start-up checks', () => {
       const res = await stack.call('POST', '/v1/dev/tokens', { body: { subject: 'agent-x' } });
       expect(res.status).toBe(404);
       expect(stack.api.log).not.toContain('development token issuer is ON');
-      const docs = await stack.call('GET', '/docs');
+      const docs = await stack.call('GET', '/openapi.json');
       expect(Object.keys(docs.body.paths)).not.toContain('/v1/dev/tokens');
     } finally {
       await stack.stop();

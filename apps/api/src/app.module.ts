@@ -25,7 +25,7 @@ import { AdminController } from './admin/admin.controller';
 import { apiLoggerModule } from './observability/logging';
 import { TracingInterceptor } from './observability/tracing.interceptor';
 import { PrincipalLogInterceptor } from './observability/principal-log.interceptor';
-import { DocsController, DEV_ISSUER_ENABLED } from './docs/docs.controller';
+import { DocsController } from './docs/docs.controller';
 import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
 import { API_LOGGER } from './http/api-logger';
 import { ConsoleAssetsController } from './console/console-assets.controller';
@@ -88,7 +88,6 @@ export class AppModule {
               ? new OidcLogin(config.console.oidc, `${config.publicUrl}/console/callback`)
               : undefined,
         },
-        { provide: DEV_ISSUER_ENABLED, useValue: config.devIssuer },
         {
           provide: RATE_LIMITER,
           useValue: new RateLimiter(config.rateLimitPerMinute),

@@ -1,5 +1,6 @@
 export * from './admin.schema';
 export * from './audit.schema';
+export * from './health.schema';
 export * from './jobs';
 export * from './problem';
 export * from './requests.schema';

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Stable problem type URIs of the API (RFC 9457). */
 export const PROBLEM_BASE = 'https://leash.dev/problems/';
 
@@ -41,3 +43,19 @@ export interface Problem {
   instance?: string;
   [extension: string]: unknown;
 }
+
+/** RFC 9457 problem details, the body of every `application/problem+json` error answer. */
+export const ProblemSchema = z
+  .looseObject({
+    type: z.string().meta({ description: 'Stable problem type URI', example: ProblemType.PolicyDenied }),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string().meta({ description: 'What went wrong, for a human; never a secret or a stack trace' }),
+    instance: z.string().optional(),
+    reasons: z.array(z.string()).optional().meta({ description: 'Why the policy refused (policy-denied)' }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'Each invalid field (validation), e.g. `body.role`' }),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });

@@ -78,3 +78,14 @@ export const SessionEventsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(200),
 });
 export type SessionEventsQuery = z.infer<typeof SessionEventsQuerySchema>;
+
+/** `DELETE /v1/sessions/{id}`: what ending the session revoked and cancelled. */
+export const SessionRevocationSchema = z
+  .object({
+    sessionId: z.string(),
+    revokedLeases: z.array(z.string()),
+    /** Leases whose provider refused for now; the worker keeps retrying them. */
+    pendingLeases: z.array(z.string()),
+    cancelledRequests: z.array(z.string()),
+  })
+  .meta({ id: 'SessionRevocation' });
