@@ -21,12 +21,16 @@ import {
   RegisterSessionSchema,
   RequestableRolesResponseSchema,
   RequestViewSchema,
+  SessionEventSchema,
+  SessionEventsQuerySchema,
+  SessionEventViewSchema,
   SessionRevocationSchema,
   SessionViewSchema,
 } from '@leash/contracts';
 import { BEARER, body, json, op, params, problems } from './openapi.parts';
 
 const LeaseListSchema = z.object({ leases: z.array(LeaseViewSchema) }).meta({ id: 'LeaseList' });
+const SessionEventListSchema = z.object({ events: z.array(SessionEventViewSchema) }).meta({ id: 'SessionEventList' });
 
 /** Requests and their credentials: the agent's loop. */
 export function requestPaths(): ZodOpenApiPathsObject {
@@ -130,6 +134,22 @@ export function sessionAndAdminPaths(): ZodOpenApiPathsObject {
           200: json(SessionViewSchema, 'The session with its new idle deadline'),
           ...problems(403, 404, 409),
         },
+      }),
+    },
+    '/v1/sessions/{id}/events': {
+      post: op('sessions', 'reportSessionEvent', 'Report what the agent is doing (workflow step, log line)', {
+        description:
+          "The session's own principal only; the message is redacted before it is stored. Rate-limited per session and per principal.",
+        security: BEARER,
+        ...params({ id: 'session', idempotent: true }),
+        requestBody: body(SessionEventSchema),
+        responses: { 201: json(SessionEventViewSchema, 'The stored event'), ...problems(403, 404, 409, 413, 415) },
+      }),
+      get: op('sessions', 'listSessionEvents', "The session's events, oldest first", {
+        description: 'For the requester, approvers of its roles and admins; `after` an event id for the ones since.',
+        security: BEARER,
+        ...params({ id: 'session', query: SessionEventsQuerySchema }),
+        responses: { 200: json(SessionEventListSchema, 'Events'), ...problems(403, 404) },
       }),
     },
     '/v1/sessions/{id}': {
