@@ -186,6 +186,23 @@ describe('development issuer and start-up checks', () => {
     expect(res.stderr).toContain('roles');
   });
 
+  it('refuses to start without LEASH_JWT_KEYS when the policy has jwt roles, and says to set it', () => {
+    const res = spawnSync(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        LEASH_POLICY: join(ROOT, 'deploy/examples/demo-policy.yaml'),
+        LEASH_DEV_ISSUER: 'true',
+        LEASH_DATA_DIR: mkdtempSync(join(tmpdir(), 'leash-nokeys-')),
+        LEASH_PORT: '0',
+        LEASH_REDIS_URL: 'redis://127.0.0.1:1',
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(/provider "jwt" is not enabled \(set LEASH_JWT_KEYS to a key set file/);
+  });
+
   it('refuses to start on bad configuration, naming every bad variable', () => {
     const res = spawnSync(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
       env: { PATH: process.env.PATH, LEASH_PORT: 'eighty', LEASH_DEV_ISSUER: 'maybe' },

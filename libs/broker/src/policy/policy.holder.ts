@@ -6,6 +6,11 @@ export type ReloadResult =
   | { ok: true; changed: boolean; previous: LoadedPolicy; current: LoadedPolicy }
   | { ok: false; problems: string[]; current: LoadedPolicy };
 
+/** How an operator turns on a provider that is not always built. */
+const ENABLE_HINT: Record<string, string> = {
+  jwt: ' (set LEASH_JWT_KEYS to a key set file: node scripts/generate-jwt-keys.js FILE)',
+};
+
 /**
  * Holds the policy in force. A policy whose roles name unusable providers or settings is refused;
  * a refused reload keeps the last good policy.
@@ -46,7 +51,9 @@ export class PolicyHolder {
     const problems: string[] = [];
     policy.document.roles.forEach((role, index) => {
       if (!this.providers.has(role.provider)) {
-        problems.push(`${this.path}: roles.${index} (${role.id}): provider "${role.provider}" is not enabled`);
+        problems.push(
+          `${this.path}: roles.${index} (${role.id}): provider "${role.provider}" is not enabled${ENABLE_HINT[role.provider] ?? ''}`,
+        );
         return;
       }
       for (const p of this.providers.get(role.provider).validateSettings(role.settings, role)) {
