@@ -1,4 +1,4 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { FakeAws } from '../fakes/aws/fake-aws';
 import { LeashStack } from '../support/leash-stack';
@@ -56,6 +56,7 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
       maxSessionDuration: 3600,
       trusted: [BROKER.accessKeyId],
       allowSourceIdentity: true,
+      allowTagSession: true,
     });
     fake.addRole({
       accountId: '111122223333',
@@ -63,6 +64,15 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
       maxSessionDuration: 3600,
       trusted: [BROKER.accessKeyId],
       allowSourceIdentity: false,
+      allowTagSession: true,
+    });
+    fake.addRole({
+      accountId: '111122223333',
+      name: 'no-tag-session',
+      maxSessionDuration: 3600,
+      trusted: [BROKER.accessKeyId],
+      allowSourceIdentity: true,
+      allowTagSession: false,
     });
     stack = await LeashStack.start({
       name: 'aws',
@@ -80,6 +90,16 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
           id: 'aws-untrusted',
           provider: 'aws',
           settings: { roleArn: 'arn:aws:iam::111122223333:role/no-source-identity', region: 'us-east-1' },
+          environments: ['staging'],
+          principals: [{ sub: 'agent-*' }],
+          minTtl: '15m',
+          maxTtl: '1h',
+          approval: 'auto',
+        });
+        roles.push({
+          id: 'aws-untagged',
+          provider: 'aws',
+          settings: { roleArn: 'arn:aws:iam::111122223333:role/no-tag-session', region: 'us-east-1' },
           environments: ['staging'],
           principals: [{ sub: 'agent-*' }],
           minTtl: '15m',
@@ -133,10 +153,17 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     const session = fake.sessions.get(credential.accessKeyId)!;
     expect(session.sessionName).toBe(`leash-${leaseId}`);
     expect(session.sourceIdentity).toBe(leaseId);
-    expect(session.tags).toMatchObject({
+    // The approval receipt travels as session tags (CloudTrail logs them with the AssumeRole event): the request
+    // id and the prefix of the digest alice approved; SourceIdentity stays the lease id.
+    const approved = await stack.call('GET', `/v1/requests/${id}`, { token: agent });
+    const digest = approved.body.digest as string;
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(session.tags).toEqual({
       'leash:principal': 'agent-aws',
       'leash:environment': 'production',
       'leash:session': 'sess-aws-1',
+      'leash:request': id,
+      'leash:approval': `sha256:${digest.slice(0, 16)}`,
     });
     expect(session.policy).toContain('arn:aws:s3:::leash-demo-production/*');
 
@@ -196,6 +223,20 @@ describe('aws provider: STS AssumeRole per lease, early revocation by deny polic
     expect(JSON.stringify(failed.body)).not.toContain(BROKER.secretAccessKey);
     const request = await stack.call('GET', `/v1/requests/${created.body.id}`, { token: agent });
     expect(request.body.state).toBe('approved');
+  });
+
+  it('session tags need sts:TagSession in the trust policy: without it the claim is a 502 naming it, no lease', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'aws-untagged', environment: 'staging', ttlSeconds: 900, reason: 'read' },
+    });
+    expect(created.status).toBe(201);
+    const failed = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(failed.status).toBe(502);
+    expect(failed.body).toMatchObject({ provider: 'aws', providerCode: 'AccessDenied' });
+    expect(failed.body.detail).toContain('sts:TagSession');
+    const leases = await stack.call('GET', '/v1/leases', { token: agent });
+    expect(leases.body.leases.filter((l: { requestId: string }) => l.requestId === created.body.id)).toEqual([]);
   });
 
   it('an IAM outage during early revocation is retried until the deny policy lands; nothing is lost', async () => {
@@ -316,5 +357,73 @@ describe('aws and gcp roles without cloud configuration', () => {
     });
     const jwtClaim = await stack.call('POST', `/v1/requests/${jwt.body.id}/credentials`, { token: agent });
     expect(jwtClaim.status).toBe(201);
+  });
+});
+
+describe('the STS fake enforces the documented session tag rules (real SDK client)', () => {
+  let fake: FakeAws;
+  let sts: STSClient;
+
+  beforeAll(async () => {
+    fake = await FakeAws.start(BROKER);
+    fake.addRole({
+      accountId: '111122223333',
+      name: ROLE,
+      maxSessionDuration: 3600,
+      trusted: [BROKER.accessKeyId],
+      allowSourceIdentity: true,
+      allowTagSession: true,
+    });
+    sts = new STSClient({
+      region: 'us-east-1',
+      endpoint: fake.url,
+      maxAttempts: 1,
+      credentials: { accessKeyId: BROKER.accessKeyId, secretAccessKey: BROKER.secretAccessKey },
+    });
+  });
+
+  afterAll(async () => {
+    await fake?.stop();
+  });
+
+  const assume = (Tags: { Key: string; Value: string }[]) =>
+    sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::111122223333:role/${ROLE}`,
+        RoleSessionName: 'leash-tag-rules',
+        DurationSeconds: 900,
+        SourceIdentity: 'lease-tag-rules',
+        Tags,
+      }),
+    );
+  const many = (n: number) => Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+
+  it.each([
+    ['a key over 128 characters', [{ Key: 'k'.repeat(129), Value: 'v' }]],
+    ['a value over 256 characters', [{ Key: 'k', Value: 'v'.repeat(257) }]],
+    ['an empty key', [{ Key: '', Value: 'v' }]],
+    ['a character outside [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] in a key', [{ Key: 'leash;request', Value: 'v' }]],
+    ['a character outside the set in a value', [{ Key: 'k', Value: 'alice (okta)' }]],
+    ['the reserved aws: prefix', [{ Key: 'AWS:whatever', Value: 'v' }]],
+    [
+      'keys that differ only in case',
+      [
+        { Key: 'leash:request', Value: 'a' },
+        { Key: 'Leash:Request', Value: 'b' },
+      ],
+    ],
+    ['51 tags', many(51)],
+  ])('refuses %s', async (_name, tags) => {
+    await expect(assume(tags)).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
+  it('accepts 50 tags at the limits (128-character key, 256-character value, letters of any script) and records them', async () => {
+    const tags = [...many(48), { Key: 'é'.repeat(128), Value: 'ü'.repeat(256) }, { Key: 'leash:approval', Value: '' }];
+    const out = await assume(tags);
+    expect(fake.sessions.get(out.Credentials!.AccessKeyId!)?.tags).toMatchObject({
+      k0: 'v',
+      ['é'.repeat(128)]: 'ü'.repeat(256),
+      'leash:approval': '',
+    });
   });
 });

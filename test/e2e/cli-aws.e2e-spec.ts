@@ -25,6 +25,7 @@ describe('botocore credential_process through the session agent (aws provider, f
       maxSessionDuration: 3600,
       trusted: [BROKER.accessKeyId],
       allowSourceIdentity: true,
+      allowTagSession: true,
     });
     stack = await LeashStack.start({
       name: 'cli-aws',

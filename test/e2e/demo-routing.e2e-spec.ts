@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { ConsoleSession } from '../support/approver-channels';
 import { LeashStack } from '../support/leash-stack';
 
@@ -93,6 +94,14 @@ describe('demo policy: risk routing of production requests', () => {
     });
     const claim = await stack.call('POST', `/v1/requests/${id}/credentials`, { token: agent });
     expect(claim.status).toBe(201);
+    // The credential carries the receipt of this approval: both persons, the approved digest, the policy version.
+    const payload = decodeJwt(claim.body.credential.token as string);
+    expect(payload.leash_approval).toEqual({
+      digest: created.body.digest,
+      approvers: ['alice', 'dave'],
+      auto: false,
+      policyVersion: created.body.policyVersion,
+    });
   });
 
   it('the same write without a plan is medium: one approver, through any channel', async () => {

@@ -7,19 +7,25 @@ import { LeashStack } from '../support/leash-stack';
 // Debian's python3-jwt (PyJWT) is installed for the system interpreter (npm test's set-up asks for it).
 const PYTHON = '/usr/bin/python3';
 const PYJWT_VERIFY = `
-import sys, jwt
+import sys, json, jwt
 token, jwks_url, alg, audience, issuer = sys.argv[1:6]
 key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)
 claims = jwt.decode(token, key.key, algorithms=[alg], audience=audience, issuer=issuer)
-print(claims["jti"])
+print(json.dumps({"jti": claims["jti"], "leash_approval": claims["leash_approval"]}))
 `;
 
-function pyjwtVerify(token: string, jwksUrl: string, alg: string, issuer: string): Promise<string> {
+/** Verifies with PyJWT; resolves with the jti and the approval receipt it read. */
+function pyjwtVerify(
+  token: string,
+  jwksUrl: string,
+  alg: string,
+  issuer: string,
+): Promise<{ jti: string; leash_approval: unknown }> {
   return new Promise((resolve, reject) =>
     execFile(PYTHON, ['-c', PYJWT_VERIFY, token, jwksUrl, alg, 'demo-api', issuer], (err, stdout, stderr) =>
       err
         ? reject(new Error(`PyJWT refused the token: ${stderr.trim().split('\n').pop() ?? ''}`))
-        : resolve(stdout.trim()),
+        : resolve(JSON.parse(stdout) as { jti: string; leash_approval: unknown }),
     ),
   );
 }
@@ -53,6 +59,8 @@ describe.each([
   let stack: LeashStack;
   let token: string;
   let leaseId: string;
+  let autoReceipt: Record<string, unknown>;
+  let approved: { token: string; receipt: Record<string, unknown> };
 
   beforeAll(async () => {
     stack = await LeashStack.start({ name: `jwt-${expected}`, ...(alg ? { jwtAlg: alg } : {}), worker: false });
@@ -66,6 +74,35 @@ describe.each([
     token = claim.body.credential.token as string;
     leaseId = claim.body.lease.id as string;
     stack.issuedSecrets.push(token);
+    // What the receipt of an auto-approved request must say: its digest, no person, the policy's word.
+    autoReceipt = {
+      digest: created.body.digest,
+      approvers: [],
+      auto: true,
+      policyVersion: created.body.policyVersion,
+    };
+
+    // A production write approved by alice: the receipt names her as the policy knows her.
+    const write = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-prod-write', environment: 'production', ttlSeconds: 60, reason: 'verifier check' },
+    });
+    const alice = await stack.devToken({ subject: 'alice' });
+    expect((await stack.call('POST', `/v1/requests/${write.body.id}/approve`, { token: alice, body: {} })).status).toBe(
+      200,
+    );
+    const writeClaim = await stack.call('POST', `/v1/requests/${write.body.id}/credentials`, { token: agent });
+    expect(writeClaim.status).toBe(201);
+    approved = {
+      token: writeClaim.body.credential.token as string,
+      receipt: {
+        digest: write.body.digest,
+        approvers: ['alice'],
+        auto: false,
+        policyVersion: write.body.policyVersion,
+      },
+    };
+    stack.issuedSecrets.push(approved.token);
   });
 
   afterAll(async () => {
@@ -87,7 +124,34 @@ describe.each([
       algorithms: [expected],
     });
     expect(payload.jti).toBe(leaseId);
+    expect(payload.leash_approval).toEqual(autoReceipt);
     await expect(jwtVerify(tampered(token), keys, { issuer: stack.url, audience: 'demo-api' })).rejects.toThrow();
+  });
+
+  it('carries the approval receipt (leash_approval: request digest, approvers as policy member ids, policy version)', async () => {
+    const keys = createRemoteJWKSet(new URL(`${stack.url}/.well-known/jwks.json`));
+    const { payload } = await jwtVerify(approved.token, keys, {
+      issuer: stack.url,
+      audience: 'demo-api',
+      algorithms: [expected],
+    });
+    expect(payload.leash_approval).toEqual(approved.receipt);
+    expect(approved.receipt.digest).toMatch(/^[0-9a-f]{64}$/);
+    // The receipt is covered by the signature: naming another approver breaks it.
+    const [h, p, sig] = approved.token.split('.');
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const forged = [
+      h,
+      Buffer.from(
+        JSON.stringify({ ...claims, leash_approval: { ...approved.receipt, approvers: ['mallory'] } }),
+      ).toString('base64url'),
+      sig,
+    ].join('.');
+    await expect(jwtVerify(forged, keys, { issuer: stack.url, audience: 'demo-api' })).rejects.toThrow();
+    const jwksUrl = `${stack.url}/.well-known/jwks.json`;
+    await expect(pyjwtVerify(approved.token, jwksUrl, expected, stack.url)).resolves.toMatchObject({
+      leash_approval: approved.receipt,
+    });
   });
 
   (jwtLib ? it : it.skip)('jsonwebtoken + jwks-rsa verify it, and refuse a changed payload', async () => {
@@ -98,7 +162,10 @@ describe.each([
 
   it("PyJWT (Debian's python3-jwt) verifies it with PyJWKClient, and refuses a changed payload", async () => {
     const jwksUrl = `${stack.url}/.well-known/jwks.json`;
-    expect(await pyjwtVerify(token, jwksUrl, expected, stack.url)).toBe(leaseId);
+    expect(await pyjwtVerify(token, jwksUrl, expected, stack.url)).toEqual({
+      jti: leaseId,
+      leash_approval: autoReceipt,
+    });
     await expect(pyjwtVerify(tampered(token), jwksUrl, expected, stack.url)).rejects.toThrow(/Signature/);
   });
 

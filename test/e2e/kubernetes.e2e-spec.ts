@@ -153,7 +153,13 @@ describe('kubernetes provider end to end (broker, worker, CLI and real kubectl a
       'leash.dev/session': 'k8s-api-1',
       'leash.dev/environment': 'production',
     });
-    expect(sa?.metadata.annotations).toMatchObject({ 'leash.dev/principal': 'agent-k8s', 'leash.dev/request': id });
+    // The approval receipt, as in AWS session tags: the request id and the prefix of the digest that was approved.
+    const digest = (await stack.call('GET', `/v1/requests/${id}`, { token: agentToken })).body.digest as string;
+    expect(sa?.metadata.annotations).toMatchObject({
+      'leash.dev/principal': 'agent-k8s',
+      'leash.dev/request': id,
+      'leash.dev/approval': `sha256:${digest.slice(0, 16)}`,
+    });
     expect(fake.get('RoleBinding', 'production', `leash-${leaseId}`)?.roleRef).toMatchObject({
       kind: 'ClusterRole',
       name: 'edit',

@@ -111,6 +111,7 @@ describe('standing access: leash scan finds it, leash run keeps the agent away f
       maxSessionDuration: 3600,
       trusted: [BROKER.accessKeyId],
       allowSourceIdentity: true,
+      allowTagSession: true,
     });
     aws.addUserKey(STANDING.awsKeyId, STANDING.awsSecret, STANDING.awsArn);
     aws.addUserKey(STANDING.dotenvKeyId, STANDING.dotenvSecret, 'arn:aws:iam::111122223333:user/app');

@@ -18,6 +18,15 @@ describe('cloud provider settings, checked when the policy loads', () => {
     expect(parseAwsSettings({ ...aws, tags: { 'leash:x': 'y' } }).problems.join()).toMatch(/reserved/);
   });
 
+  it("leaves room within STS's 50 session tags for Leash's 5 (principal, environment, session, request, approval)", () => {
+    const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`team-${i}`, 'x']));
+    expect(parseAwsSettings({ ...aws, tags: tags(45) }).problems).toEqual([]);
+    expect(parseAwsSettings({ ...aws, tags: tags(46) }).problems.join()).toMatch(/at most 45 tags/);
+    // STS compares tag keys without case: these would collide with Leash's own tags or with each other.
+    expect(parseAwsSettings({ ...aws, tags: { 'Leash:Request': 'x' } }).problems.join()).toMatch(/reserved/);
+    expect(parseAwsSettings({ ...aws, tags: { Team: 'a', team: 'b' } }).problems.join()).toMatch(/regardless of case/);
+  });
+
   it('renders session policy placeholders inside JSON strings only', () => {
     const rendered = renderSessionPolicy(
       { Statement: [{ Resource: 'arn:aws:s3:::b-${environment}/${aws:username}' }] },

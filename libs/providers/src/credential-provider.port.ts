@@ -1,5 +1,28 @@
 import type { ProviderKind } from '@leash/core';
 
+/**
+ * Which approval authorised a credential: travels with it (JWT claim, AWS session tags, Kubernetes annotations) so
+ * the provider's own audit log shows it. Never secret.
+ */
+export interface ApprovalReceipt {
+  /** Digest of the request as approved (hex SHA-256 of its canonical form: role, scope, TTL, context, principal). */
+  digest: string;
+  /** Policy member ids (person keys) of the approvers whose approvals formed the quorum; empty when `auto`. */
+  approvers: string[];
+  /** True when the policy approved the request without a human (then `approvers` is empty). */
+  auto: boolean;
+  /** Version of the policy the request was decided under. */
+  policyVersion: string;
+}
+
+/** How many hex characters of the digest go where space is short (AWS session tags, Kubernetes annotations). */
+export const RECEIPT_DIGEST_PREFIX_LENGTH = 16;
+
+/** The digest prefix carried by AWS session tags and Kubernetes annotations: `sha256:` and its first 16 hex. */
+export function receiptDigestPrefix(receipt: ApprovalReceipt): string {
+  return `sha256:${receipt.digest.slice(0, RECEIPT_DIGEST_PREFIX_LENGTH)}`;
+}
+
 /** What a provider needs to mint one lease's credential. */
 export interface IssueCommand {
   leaseId: string;
@@ -12,6 +35,8 @@ export interface IssueCommand {
   ttlSeconds: number;
   issuedAt: number;
   expiresAt: number;
+  /** The approval that authorised this credential. */
+  approval: ApprovalReceipt;
 }
 
 export interface IssuedCredential {

@@ -16,8 +16,10 @@ export interface FakeRole {
   maxSessionDuration: number;
   /** Broker access key ids the trust policy allows. */
   trusted: string[];
-  /** Whether the trust policy allows sts:SetSourceIdentity (and sts:TagSession). */
+  /** Whether the trust policy allows sts:SetSourceIdentity. */
   allowSourceIdentity: boolean;
+  /** Whether the trust policy allows sts:TagSession (needed for any session tag). */
+  allowTagSession: boolean;
   externalId?: string;
 }
 
@@ -242,18 +244,7 @@ export class FakeAws {
     if (packed > 2048) {
       throw new AwsFault(400, 'PackedPolicyTooLarge', 'Packed policy consumes more than 100% of allotted space');
     }
-    const tags: Record<string, string> = {};
-    for (let i = 1; p.has(`Tags.member.${i}.Key`); i += 1) {
-      const key = p.get(`Tags.member.${i}.Key`)!;
-      const value = p.get(`Tags.member.${i}.Value`) ?? '';
-      if (key.length > 128 || value.length > 256 || /^aws:/i.test(key)) {
-        throw new AwsFault(400, 'ValidationError', `invalid session tag ${key}`);
-      }
-      tags[key] = value;
-    }
-    if (Object.keys(tags).length > 50) {
-      throw new AwsFault(400, 'ValidationError', 'at most 50 session tags');
-    }
+    const tags = sessionTags(p);
     const who = caller.kind === 'broker' ? this.brokerKeys.get(caller.accessKeyId)!.arn : caller.accessKeyId;
     if (!role || caller.kind !== 'broker' || !role.trusted.includes(caller.accessKeyId)) {
       throw new AwsFault(
@@ -267,6 +258,13 @@ export class FakeAws {
         403,
         'AccessDenied',
         `User: ${who} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}`,
+      );
+    }
+    if (Object.keys(tags).length > 0 && !role.allowTagSession) {
+      throw new AwsFault(
+        403,
+        'AccessDenied',
+        `User: ${who} is not authorized to perform: sts:TagSession on resource: ${roleArn}`,
       );
     }
     if (role.externalId !== undefined && role.externalId !== externalId) {
@@ -304,7 +302,9 @@ export class FakeAws {
       `<AssumedRoleId>AROA${randomBytes(8).toString('hex').toUpperCase()}:${esc(sessionName)}</AssumedRoleId></AssumedRoleUser>` +
       `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${session.secret}</SecretAccessKey>` +
       `<SessionToken>${session.token}</SessionToken><Expiration>${new Date(session.expiration).toISOString()}</Expiration></Credentials>` +
-      `<PackedPolicySize>${Math.ceil((packed / 2048) * 100)}</PackedPolicySize>`
+      // Session tags are packed with the policies; the service's packing is not documented, so the size
+      // reported counts their plain text, and only the documented 2,048-character policy limit refuses.
+      `<PackedPolicySize>${Math.ceil(((packed + tagChars(tags)) / 2048) * 100)}</PackedPolicySize>`
     );
   }
 
@@ -385,6 +385,63 @@ export class FakeAws {
     }
     return st.Condition === undefined;
   }
+}
+
+// STS session tags (IAM User Guide, "Pass session tags in AWS STS" and "IAM and STS character limits"): at most 50,
+// keys 1-128 and values 0-256 characters of letters, spaces, numbers and _ . : / = + - @, no `aws:` prefix, and keys
+// unique regardless of case.
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const MAX_TAGS = 50;
+
+function sessionTags(p: URLSearchParams): Record<string, string> {
+  const tags: Record<string, string> = {};
+  const seen = new Set<string>();
+  let count = 0;
+  for (let i = 1; p.has(`Tags.member.${i}.Key`); i += 1) {
+    const key = p.get(`Tags.member.${i}.Key`)!;
+    const value = p.get(`Tags.member.${i}.Value`);
+    count += 1;
+    if (key.length < 1 || key.length > 128 || !TAG_CHARS.test(key)) {
+      throw new AwsFault(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value at 'tags.${i}.member.key' failed to satisfy constraint: ` +
+          'Member must have length between 1 and 128 and match [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+',
+      );
+    }
+    if (value === null || value.length > 256 || !TAG_CHARS.test(value)) {
+      throw new AwsFault(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value at 'tags.${i}.member.value' failed to satisfy constraint: ` +
+          'Member must have length less than or equal to 256 and match [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*',
+      );
+    }
+    if (/^aws:/i.test(key)) {
+      throw new AwsFault(400, 'ValidationError', `the tag key ${key} uses the reserved prefix aws:`);
+    }
+    if (seen.has(key.toLowerCase())) {
+      throw new AwsFault(
+        400,
+        'ValidationError',
+        'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+      );
+    }
+    seen.add(key.toLowerCase());
+    tags[key] = value;
+  }
+  if (count > MAX_TAGS) {
+    throw new AwsFault(
+      400,
+      'ValidationError',
+      `1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to ${MAX_TAGS}`,
+    );
+  }
+  return tags;
+}
+
+function tagChars(tags: Record<string, string>): number {
+  return Object.entries(tags).reduce((n, [k, v]) => n + k.length + v.length, 0);
 }
 
 interface Statement {

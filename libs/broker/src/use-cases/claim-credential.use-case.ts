@@ -21,6 +21,7 @@ import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { POLICY_CHANGED_PREFIX, isClosedByPolicyChange, roleFingerprint } from '../policy/role-fingerprint';
 import { toLeaseView } from '../views';
+import { approvalReceiptOf } from '../approval-receipt';
 import { fencesOf, sessionFence } from '../revocation/fences';
 import type { StoreHealth } from '../store-health/store-health.service';
 import { STORE_HEALTH } from '../store-health/store-health.tokens';
@@ -56,7 +57,7 @@ export class ClaimCredential {
     if (!found) {
       throw notFound(`request ${cmd.id}`);
     }
-    const { request } = found;
+    const { request, approvals } = found;
     if (!isRequester(request, cmd.principal)) {
       throw forbidden('only the requester can claim the credential');
     }
@@ -70,6 +71,7 @@ export class ClaimCredential {
     }
     const now = this.clock.now();
     const leaseId = this.ids.leaseId();
+    const approval = approvalReceiptOf(request, approvals);
     let issued: IssuedCredential;
     try {
       issued = await this.providers.get(request.provider).issue({
@@ -83,6 +85,7 @@ export class ClaimCredential {
         ttlSeconds: request.ttlSeconds,
         issuedAt: now,
         expiresAt: now + request.ttlSeconds * 1000,
+        approval,
       });
     } catch (err) {
       await this.unlock(request);
@@ -134,6 +137,8 @@ export class ClaimCredential {
         expiresAt: new Date(lease.expiresAt).toISOString(),
         fingerprint: lease.fingerprint,
         issueMs,
+        // The same receipt the credential carries (JWT claim, AWS session tags, Kubernetes annotations).
+        approval,
       },
     });
     this.notify.update(request, { kind: 'issued', leaseId });

@@ -15,6 +15,10 @@ export const STS_MIN_SECONDS = 900;
 export const STS_MAX_SECONDS = 43_200;
 /** STS limit on the inline session policy plus managed policy ARNs (plaintext characters). */
 export const PACKED_POLICY_LIMIT = 2048;
+/** Session tags Leash adds itself: principal, environment, session, request and approval. */
+export const LEASH_TAGS = 5;
+/** STS accepts at most 50 session tags per AssumeRole. */
+export const MAX_ROLE_TAGS = 50 - LEASH_TAGS;
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const POLICY_ARN = /^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/[\w+=,.@/-]{1,512}$/;
@@ -85,15 +89,20 @@ export function parseAwsSettings(
     problems.push('settings.tags must be a map of tag keys to values');
   } else {
     for (const [key, value] of Object.entries(tags)) {
-      if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('aws:') || key.startsWith('leash:')) {
+      // Tag keys are unique regardless of case in STS: `Leash:Request` would collide with Leash's own.
+      if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('aws:') || key.toLowerCase().startsWith('leash:')) {
         problems.push(`settings.tags: invalid or reserved tag key "${key}"`);
       }
       if (typeof value !== 'string' || !TAG_VALUE.test(value)) {
         problems.push(`settings.tags.${key}: value must be up to 256 tag characters`);
       }
     }
-    if (Object.keys(tags).length > 47) {
-      problems.push('settings.tags: at most 47 tags (STS allows 50; Leash adds 3)');
+    const lower = Object.keys(tags).map((k) => k.toLowerCase());
+    if (new Set(lower).size !== lower.length) {
+      problems.push('settings.tags: tag keys must differ regardless of case (STS treats them case-insensitively)');
+    }
+    if (Object.keys(tags).length > MAX_ROLE_TAGS) {
+      problems.push(`settings.tags: at most ${MAX_ROLE_TAGS} tags (STS allows 50; Leash adds up to ${LEASH_TAGS})`);
     }
   }
   const maxChars = settings.revocationPolicyMaxChars ?? 10_240;

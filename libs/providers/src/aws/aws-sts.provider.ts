@@ -1,11 +1,12 @@
 import type { Clock } from '@leash/core';
-import type {
-  CredentialProvider,
-  IssueCommand,
-  IssuedCredential,
-  ProviderFollowUp,
-  RevocationReport,
-  RevokeCommand,
+import {
+  receiptDigestPrefix,
+  type CredentialProvider,
+  type IssueCommand,
+  type IssuedCredential,
+  type ProviderFollowUp,
+  type RevocationReport,
+  type RevokeCommand,
 } from '../credential-provider.port';
 import type { ProviderLock } from '../provider-lock.port';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
@@ -93,6 +94,9 @@ export class AwsStsProvider implements CredentialProvider {
       { key: 'leash:principal', value: tagValue(cmd.principal) },
       { key: 'leash:environment', value: tagValue(cmd.environment) },
       ...(cmd.sessionId ? [{ key: 'leash:session', value: tagValue(cmd.sessionId) }] : []),
+      // The approval receipt: CloudTrail records session tags with the AssumeRole event.
+      { key: 'leash:request', value: tagValue(cmd.requestId) },
+      { key: 'leash:approval', value: tagValue(receiptDigestPrefix(cmd.approval)) },
       ...Object.entries(s.tags).map(([key, value]) => ({ key, value })),
     ];
     const assumed = await this.api.assumeRole({

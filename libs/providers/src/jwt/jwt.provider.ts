@@ -65,6 +65,13 @@ export class JwtProvider implements CredentialProvider {
       scope: settings.scope,
       role: cmd.role.id,
       leash_request: cmd.requestId,
+      // The approval receipt: which approval (request digest, approvers as policy member ids) authorised this token.
+      leash_approval: {
+        digest: cmd.approval.digest,
+        approvers: cmd.approval.approvers,
+        auto: cmd.approval.auto,
+        policyVersion: cmd.approval.policyVersion,
+      },
     };
     if (cmd.sessionId) {
       claims.leash_session = cmd.sessionId;

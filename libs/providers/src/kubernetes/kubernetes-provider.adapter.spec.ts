@@ -29,6 +29,7 @@ function command(overrides: Partial<IssueCommand> = {}): IssueCommand {
     ttlSeconds: 900,
     issuedAt: now,
     expiresAt: now + 900_000,
+    approval: { digest: 'ab'.repeat(32), approvers: ['alice', 'dave'], auto: false, policyVersion: 'demo-1' },
     ...overrides,
   };
 }
@@ -74,6 +75,8 @@ describe('KubernetesProvider (real @kubernetes/client-node against the fake API 
     expect(sa?.metadata.annotations).toMatchObject({
       'leash.dev/principal': 'agent-k8s',
       'leash.dev/request': 'req-aaaaaaaaaaaaaaaaaaaa',
+      // The approval receipt: the approved request's digest prefix, next to its id.
+      'leash.dev/approval': `sha256:${'ab'.repeat(8)}`,
     });
     const rb = fake.get('RoleBinding', 'production', name);
     expect(rb).toMatchObject({

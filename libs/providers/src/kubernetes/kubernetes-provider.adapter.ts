@@ -5,12 +5,13 @@ import {
   type V1ObjectMeta,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
-import type {
-  CredentialProvider,
-  IssueCommand,
-  IssuedCredential,
-  LeaseIdentity,
-  RevokeCommand,
+import {
+  receiptDigestPrefix,
+  type CredentialProvider,
+  type IssueCommand,
+  type IssuedCredential,
+  type LeaseIdentity,
+  type RevokeCommand,
 } from '../credential-provider.port';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
 import type { KubeClusterResolver, ResolvedCluster } from './kube-cluster.adapter';
@@ -277,6 +278,8 @@ function metadata(name: string, cmd: IssueCommand): V1ObjectMeta {
     'leash.dev/role': cmd.role.id,
     'leash.dev/environment': cmd.environment,
     'leash.dev/expires-at': new Date(cmd.expiresAt).toISOString(),
+    // The approval receipt, as in AWS session tags: with leash.dev/request, the approved request's digest prefix.
+    'leash.dev/approval': receiptDigestPrefix(cmd.approval),
   };
   if (cmd.owner) {
     annotations['leash.dev/owner'] = cmd.owner;
