@@ -164,7 +164,7 @@ Walkthrough (paste into a second terminal):
   # 5. back in the agent terminal (once approved): the credential works… (introspection is for authenticated
   #    resource servers: demo-api is in the policy's resource-servers group, named by introspection.groups)
   RS_TOKEN=${token('demo-api')}
-  curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":true,...}
+  curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":true,...,"leash_approval":{"approvers":["alice","dave"],...}}
 
   # 6. …and disappears at expiry (30 s): the worker revokes the lease
   sleep 35; curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":false}
