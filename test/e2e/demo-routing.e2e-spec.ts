@@ -58,6 +58,13 @@ describe('demo policy: risk routing of production requests', () => {
     expect(daveApi.status).toBe(403);
     expect(daveApi.body.type).toBe('https://leash.dev/problems/channel-not-allowed');
 
+    // The demo's sign-in can claim MFA: a box of the development sign-in only (absent without LEASH_DEV_ISSUER,
+    // see console.e2e-spec), labelled as such.
+    const login = await (await fetch(`${stack.url}/console/login`)).text();
+    expect(login).toMatch(
+      /data-testid="dev-mfa"[\s\S]*name="mfa"[\s\S]*development\s+only:\s+no\s+second\s+factor\s+is\s+checked/,
+    );
+
     // A console sign-in without MFA does not count.
     const aliceNoMfa = await ConsoleSession.devLogin(stack.url, { subject: 'alice' });
     expect(await aliceNoMfa.decide(id, 'approve', CONFIRM)).toBe(403);

@@ -43,8 +43,9 @@ export function loginPage(page: LoginPage): SafeHtml {
                 /></label>
                 <label>Email (optional) <input name="email" type="email" maxlength="256" /></label>
                 <label>Groups (comma-separated) <input name="groups" value="prod-approvers" maxlength="512" /></label>
-                <label class="check"
-                  ><input type="checkbox" name="mfa" value="yes" checked /> Count this session as MFA</label
+                <label class="check" data-testid="dev-mfa"
+                  ><input type="checkbox" name="mfa" value="yes" checked /> Count this session as MFA (development only:
+                  no second factor is checked)</label
                 >
                 <button type="submit" class="primary" data-testid="dev-login-submit">Sign in (development)</button>
               </form>
