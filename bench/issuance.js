@@ -98,8 +98,24 @@ async function signingRates(keysPath, ms) {
   return { alg, jose, crypto: n / (ms / 1000) };
 }
 
-/** Every command Redis receives while one issuance runs (MONITOR), by command name, and in total. */
-async function commandsOfOneIssuance(stack, token) {
+/** Local addresses of the API process's connections to Redis (ss -tnp). */
+function apiRedisClients(stack) {
+  const out = execFileSync('ss', ['-tnp'], { encoding: 'utf8' });
+  return new Set(
+    out
+      .split('\n')
+      .filter((l) => l.includes(`pid=${stack.api.pid},`) && l.includes(`127.0.0.1:${stack.redisPort} `))
+      .map((l) => l.trim().split(/\s+/)[3]),
+  );
+}
+
+/**
+ * The commands the API sends Redis for one issuance, by name: MONITOR, only the API process's connections, over
+ * `n` issuances one after another, minus what the same connections send in as long a time with no issuance (the
+ * readiness probe). Commands a Lua script runs are reported by MONITOR as `[lua]` lines: counted apart.
+ */
+async function commandsOfOneIssuance(stack, token, n = 5) {
+  const clients = apiRedisClients(stack);
   const sock = net.connect(stack.redisPort, '127.0.0.1');
   let buf = '';
   sock.on('data', (c) => {
@@ -110,66 +126,92 @@ async function commandsOfOneIssuance(stack, token) {
   while (!buf.includes('+OK')) {
     await new Promise((r) => setTimeout(r, 10));
   }
-  // Let the worker's idle polling show on its own, then issue once.
   buf = '';
-  await new Promise((r) => setTimeout(r, 300));
-  const idle = buf;
-  buf = '';
-  await issueOnce(stack.url, token);
-  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  for (let i = 0; i < n; i += 1) {
+    await issueOnce(stack.url, token);
+  }
+  const elapsed = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, 100));
   const during = buf;
+  buf = '';
+  await new Promise((r) => setTimeout(r, elapsed));
+  const idle = buf;
   sock.destroy();
   const count = (text) => {
     const by = {};
     for (const line of text.split('\r\n')) {
-      const m = /^\+\d+\.\d+ \[\d+ [^\]]+\] "([^"]+)"/.exec(line);
-      if (m) {
-        const name = m[1].toUpperCase();
+      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
+      if (m && (clients.has(m[1]) || m[1] === 'lua')) {
+        const name = m[1] === 'lua' ? `[lua] ${m[2].toUpperCase()}` : m[2].toUpperCase();
         by[name] = (by[name] ?? 0) + 1;
       }
     }
     return by;
   };
   const idleBy = count(idle);
-  const by = count(during);
-  // Subtract the background (worker polling, 300 ms of it as in the window).
-  for (const [k, v] of Object.entries(idleBy)) {
-    by[k] = Math.max(0, (by[k] ?? 0) - v);
-    if (by[k] === 0) {
-      delete by[k];
+  const by = {};
+  for (const [k, v] of Object.entries(count(during))) {
+    const per = (v - (idleBy[k] ?? 0)) / n;
+    if (per > 0) {
+      by[k] = Math.round(per * 10) / 10;
     }
   }
-  // Commands run inside a script are shown by MONITOR after the EVALSHA/EVAL line: count round trips separately.
   const roundTrips = Object.entries(by)
-    .filter(([k]) => !k.startsWith('['))
+    .filter(([k]) => !k.startsWith('[lua]'))
     .reduce((a, [, v]) => a + v, 0);
-  return { by, roundTrips };
+  return { by, roundTrips: Math.round(roundTrips * 10) / 10, connections: clients.size };
 }
 
-/** redis-benchmark for the commands an issuance sends (those it knows as tests) plus a one-line Lua script. */
+// A representative invocation of each command the API sends (keys under bench:, so nothing of Leash is touched).
+const REPRESENTATIVE = {
+  GET: ['GET', 'bench:s'],
+  SET: ['SET', 'bench:s', 'v', 'PX', '600000'],
+  EXISTS: ['EXISTS', 'bench:s'],
+  INCR: ['INCR', 'bench:n'],
+  HGET: ['HGET', 'bench:h', 'f'],
+  HGETALL: ['HGETALL', 'bench:h'],
+  HMGET: ['HMGET', 'bench:h', 'f', 'g'],
+  HSET: ['HSET', 'bench:h', 'f', 'v'],
+  HMSET: ['HMSET', 'bench:h', 'f', 'v'],
+  ZADD: ['ZADD', 'bench:z', '1', 'm'],
+  ZREM: ['ZREM', 'bench:z', 'x'],
+  SADD: ['SADD', 'bench:set', 'm'],
+  EXPIRE: ['EXPIRE', 'bench:h', '600'],
+  PEXPIRE: ['PEXPIRE', 'bench:h', '600000'],
+  PUBLISH: ['PUBLISH', 'bench:ch', 'm'],
+  XADD: ['XADD', 'bench:x', 'MAXLEN', '~', '1000', '*', 'f', 'v'],
+  EVALSHA: ['EVAL', "redis.call('HSET', KEYS[1], 'f', ARGV[1]) return 1", '1', 'bench:lua', 'x'],
+  EVAL: ['EVAL', "redis.call('HSET', KEYS[1], 'f', ARGV[1]) return 1", '1', 'bench:lua', 'x'],
+};
+
+// The CSV line: "test name (may hold commas)","rps","avg",… six latency columns.
+const RPS = /"([\d.]+)"(,"[\d.]+"){6}$/;
+
+/** redis-benchmark (32 clients, no pipelining) for each command the API sends per issuance, same Redis, same run. */
 function redisBenchmark(port, commands, n) {
-  const tests = ['set', 'get', 'hset', 'zadd', 'incr', 'lpush', 'rpush', 'sadd', 'lrange', 'mset'];
-  const wanted = tests.filter((t) => commands.some((c) => c.toLowerCase() === t || c.toLowerCase() === `${t}`));
   const out = {};
-  const run = (args) =>
-    execFileSync('redis-benchmark', ['-p', String(port), '-q', '-n', String(n), '-c', '32', '--csv', ...args], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((line) => line.split(',').map((c) => c.replace(/"/g, '')));
-  if (wanted.length) {
-    for (const [name, rps] of run(['-t', wanted.join(',')])) {
-      out[name] = Number(rps);
+  for (const name of commands.filter((c) => !c.startsWith('[lua]'))) {
+    const args = REPRESENTATIVE[name];
+    if (!args) {
+      out[name] = NaN;
+      continue;
     }
+    const csv = execFileSync(
+      'redis-benchmark',
+      ['-p', String(port), '-q', '-n', String(n), '-c', '32', '--csv', ...args],
+      { encoding: 'utf8' },
+    );
+    const m = RPS.exec(csv.trim().split('\n')[1] ?? '');
+    out[name === 'EVALSHA' || name === 'EVAL' ? `${name} (a script of one HSET)` : name] = m ? Number(m[1]) : NaN;
   }
-  for (const [, rps] of run(['EVAL', "return redis.call('HSET', KEYS[1], 'state', ARGV[1])", '1', 'bench:lua', 'x'])) {
-    out['EVAL (one HSET in Lua)'] = Number(rps);
-  }
-  for (const [, rps] of run(['-P', '16', 'HSET', 'bench:p', 'f', 'v'])) {
-    out['HSET pipelined ×16'] = Number(rps);
-  }
+  const pipelined = execFileSync(
+    'redis-benchmark',
+    ['-p', String(port), '-q', '-n', String(n), '-c', '32', '-P', '16', '--csv', 'HSET', 'bench:p', 'f', 'v'],
+    { encoding: 'utf8' },
+  );
+  const m = RPS.exec(pipelined.trim().split('\n')[1] ?? '');
+  out['HSET pipelined ×16'] = m ? Number(m[1]) : NaN;
   return out;
 }
 
@@ -244,11 +286,11 @@ ${line('issuance, concurrency 4', r.c4)}
 |---|---|
 | raw ${r.signing.alg} signing, jose SignJWT (signatures/s, one core) | ${fmt(r.signing.jose, 0)} |
 | raw ${r.signing.alg} signing, node:crypto sign (signatures/s, one core) | ${fmt(r.signing.crypto, 0)} |
-| Redis commands one issuance sends (MONITOR, worker polling subtracted; \`[…]\` = run inside a script) | ${Object.entries(
+| Redis commands the API sends per issuance (MONITOR of the API's ${r.commands.connections} connections, mean of 5; \`[lua]\` = run inside a script) | ${Object.entries(
     r.commands.by,
   )
     .map(([k, v]) => `${k} ×${v}`)
-    .join(', ')} — ${r.commands.roundTrips} commands from clients |
+    .join(', ')} — ${r.commands.roundTrips} commands sent |
 | redis-benchmark, 32 clients (ops/s) | ${Object.entries(r.redis)
     .map(([k, v]) => `${k} ${fmt(v, 0)}`)
     .join(', ')} |
