@@ -9,7 +9,7 @@ const { createPrivateKey, sign: cryptoSign } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const net = require('node:net');
 const { join } = require('node:path');
-const { request, closedLoop, devToken, freePort, rssKb, fmt } = require('./lib');
+const { request, closedLoop, interleaved, devToken, freePort, rssKb, fmt } = require('./lib');
 
 const ROLE = { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 3600, reason: 'bench' };
 
@@ -222,18 +222,23 @@ async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env 
     const token = await devToken(stack.url, 'agent-bench');
     const warm = ctx.pick(1, 3);
     await closedLoop(() => issueOnce(stack.url, token), { concurrency, seconds: warm });
-    ctx.log(`bare fastify, healthz, issuance at concurrency ${concurrency} for ${seconds} s each`);
     await closedLoop(() => healthOnce(bare.url), { concurrency, seconds: warm });
-    const fastify = await closedLoop(() => healthOnce(bare.url), { concurrency, seconds });
-    bare.stop();
-    const health = await closedLoop(() => healthOnce(stack.url), { concurrency, seconds });
+    ctx.log(`bare fastify, healthz, issuance at concurrency ${concurrency}, in turns of 1 s, ${seconds} s each`);
     const rssBefore = rssKb(stack.api.pid);
-    const issuance = await closedLoop(() => issueOnce(stack.url, token), { concurrency, seconds });
+    const { fastify, health, issuance } = await interleaved(
+      {
+        fastify: () => healthOnce(bare.url),
+        health: () => healthOnce(stack.url),
+        issuance: () => issueOnce(stack.url, token),
+      },
+      { concurrency, seconds },
+    );
     const rssAfter = rssKb(stack.api.pid);
+    bare.stop();
     const c4 = await closedLoop(() => issueOnce(stack.url, token), { concurrency: 4, seconds });
     const signing = await signingRates(join(stack.dir, 'jwt-keys.json'), ctx.pick(500, 3000));
     const commands = await commandsOfOneIssuance(stack, token);
-    const redis = redisBenchmark(stack.redisPort, Object.keys(commands.by), ctx.pick(5000, 100000));
+    const redis = redisBenchmark(stack.redisPort, Object.keys(commands.by), ctx.pick(5000, 30000));
     return {
       concurrency,
       seconds,
@@ -272,7 +277,7 @@ function rowsOf(ctx, r, label = '') {
 function section(ctx, r) {
   const line = (name, m, unit = 'req/s') =>
     `| ${name} | ${fmt(m.callsPerSecond, 0)} ${unit} | ${fmt(m.perSecond, 0)} | ${fmt(m.p50)} / ${fmt(m.p99)} | ${m.errors}${m.firstError ? ` (${m.firstError})` : ''} |`;
-  return `Same keep-alive client (node:http Agent) for every line, ${r.seconds} s each, one after another on the same machine.
+  return `Same keep-alive client (node:http Agent) for every line; the three concurrency-${r.concurrency} loads ran in turns of 1 s (bare, healthz, issuance, bare, …) until each had ${r.seconds} s, so they saw the same background load; then issuance at concurrency 4 for ${r.seconds} s.
 One issuance = \`POST /v1/requests\` + \`POST /v1/requests/:id/credentials\` (auto-approved jwt, ${r.signing.alg}): two HTTP calls.
 
 | load | HTTP calls/s | operations/s | latency p50 / p99 (ms per operation) | errors |

@@ -63,7 +63,8 @@ const started = new Set();
 /**
  * Redis, the API and the worker as processes from dist/. Options: workerConcurrency, env (both processes),
  * apiEnv / workerEnv (one of them), nodeArgs (API node flags, e.g. --cpu-prof), worker (false: no worker),
- * jwtAlg (ES256 default, as scripts/generate-jwt-keys.js).
+ * jwtAlg (ES256 default, as scripts/generate-jwt-keys.js), dist (the build to run, default ROOT/dist; a copy must
+ * stay inside the repository so that node_modules resolves, e.g. .test-artifacts/dist-base).
  */
 async function startStack({
   workerConcurrency = 50,
@@ -73,6 +74,7 @@ async function startStack({
   nodeArgs = [],
   worker = true,
   jwtAlg,
+  dist = join(ROOT, 'dist'),
 } = {}) {
   const dir = mkdtempSync(join(os.tmpdir(), 'leash-bench-'));
   const redisPort = await freePort();
@@ -137,7 +139,7 @@ async function startStack({
       stack.api = await startProcess(
         'api',
         process.execPath,
-        [...nodeArgs, join(ROOT, 'dist/apps/api/src/main.js')],
+        [...nodeArgs, join(dist, 'apps/api/src/main.js')],
         { ...common, ...apiEnv },
         /listening/,
       );
@@ -148,7 +150,7 @@ async function startStack({
       stack.worker = await startProcess(
         'worker',
         process.execPath,
-        [join(ROOT, 'dist/apps/worker/src/main.js')],
+        [join(dist, 'apps/worker/src/main.js')],
         { ...common, ...workerEnv },
         /leash worker started/,
       );
@@ -241,15 +243,8 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
   });
 }
 
-/**
- * Closed loop: `concurrency` workers call `op()` (resolves to the number of HTTP calls it made, default 1) for
- * `seconds`. Returns operations per second, HTTP calls per second, latency percentiles (ms per operation), errors.
- */
-async function closedLoop(op, { concurrency, seconds }) {
-  const latencies = [];
-  let calls = 0;
-  let errors = 0;
-  let firstError;
+/** Runs `op` in a closed loop from `concurrency` workers for `seconds`; adds to `acc`. */
+async function collect(op, { concurrency, seconds }, acc) {
   const t0 = performance.now();
   const end = Date.now() + seconds * 1000;
   await Promise.all(
@@ -257,27 +252,59 @@ async function closedLoop(op, { concurrency, seconds }) {
       while (Date.now() < end) {
         const s = performance.now();
         try {
-          calls += (await op()) ?? 1;
-          latencies.push(performance.now() - s);
+          const calls = await op();
+          acc.calls += calls ?? 1;
+          acc.latencies.push(performance.now() - s);
         } catch (err) {
-          errors += 1;
-          firstError ??= err;
+          acc.errors += 1;
+          acc.firstError ??= String(err.message ?? err).slice(0, 300);
         }
       }
     }),
   );
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
+  acc.elapsed += (performance.now() - t0) / 1000;
+  return acc;
+}
+
+const emptyAcc = () => ({ latencies: [], calls: 0, errors: 0, firstError: undefined, elapsed: 0 });
+
+function summary(acc) {
+  const latencies = acc.latencies.sort((a, b) => a - b);
   return {
     count: latencies.length,
-    errors,
-    firstError: firstError ? String(firstError.message ?? firstError).slice(0, 300) : undefined,
-    perSecond: latencies.length / elapsed,
-    callsPerSecond: calls / elapsed,
+    errors: acc.errors,
+    firstError: acc.firstError,
+    perSecond: latencies.length / acc.elapsed,
+    callsPerSecond: acc.calls / acc.elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1],
+    seconds: acc.elapsed,
   };
+}
+
+/**
+ * Closed loop: `concurrency` workers call `op()` (resolves to the number of HTTP calls it made, default 1) for
+ * `seconds`. Returns operations per second, HTTP calls per second, latency percentiles (ms per operation), errors.
+ */
+async function closedLoop(op, { concurrency, seconds }) {
+  return summary(await collect(op, { concurrency, seconds }, emptyAcc()));
+}
+
+/**
+ * Several loads measured in turns of `slice` seconds (A, B, C, A, B, C, …) until each ran `seconds`: on a shared
+ * machine every load then sees the same background, so their ratios hold even when absolute rates wander.
+ * `ops` is { name: op }; returns { name: summary }.
+ */
+async function interleaved(ops, { concurrency, seconds, slice = 1 }) {
+  const accs = Object.fromEntries(Object.keys(ops).map((k) => [k, emptyAcc()]));
+  const rounds = Math.max(1, Math.round(seconds / slice));
+  for (let r = 0; r < rounds; r += 1) {
+    for (const [name, op] of Object.entries(ops)) {
+      await collect(op, { concurrency, seconds: slice }, accs[name]);
+    }
+  }
+  return Object.fromEntries(Object.entries(accs).map(([k, acc]) => [k, summary(acc)]));
 }
 
 async function devToken(url, subject, extra = {}) {
@@ -349,6 +376,7 @@ function row(target, measured, { unit = '', op, goal, note } = {}) {
 
 module.exports = {
   ROOT,
+  interleaved,
   startStack,
   killStarted,
   request,

@@ -24,7 +24,6 @@ import { AuditController } from './audit/audit.controller';
 import { AdminController } from './admin/admin.controller';
 import { apiLoggerModule } from './observability/logging';
 import { TracingInterceptor } from './observability/tracing.interceptor';
-import { PrincipalLogInterceptor } from './observability/principal-log.interceptor';
 import { DocsController } from './docs/docs.controller';
 import { SLACK_LOGGER, SlackInteractionsController } from './slack/slack-interactions.controller';
 import { API_LOGGER } from './http/api-logger';
@@ -101,7 +100,6 @@ export class AppModule {
         { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
         // Outermost, so the call's span is active in every other interceptor and the handler.
         ...(config.tracing ? [{ provide: APP_INTERCEPTOR, useClass: TracingInterceptor }] : []),
-        { provide: APP_INTERCEPTOR, useClass: PrincipalLogInterceptor },
       ],
     };
   }

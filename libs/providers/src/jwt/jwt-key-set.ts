@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { exportJWK, importJWK, type CryptoKey, type JWK } from 'jose';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
@@ -12,6 +13,8 @@ export interface SigningKey {
   kid: string;
   alg: SigningAlg;
   privateKey: CryptoKey;
+  /** The same private key for node:crypto's synchronous sign (imported once). */
+  keyObject: KeyObject;
 }
 
 /** Key material of the JWT provider: the first private key signs; every key is published. */
@@ -59,11 +62,8 @@ export class JwtKeySet {
       const exported = await exportJWK(publicKey);
       published.push({ ...exported, kid: jwk.kid, alg, use: 'sig' });
       if (!signing && jwk.d) {
-        signing = {
-          kid: jwk.kid,
-          alg,
-          privateKey: (await importJWK({ ...jwk, alg }, alg)) as CryptoKey,
-        };
+        const privateKey = (await importJWK({ ...jwk, alg }, alg)) as CryptoKey;
+        signing = { kid: jwk.kid, alg, privateKey, keyObject: KeyObject.from(privateKey) };
       }
     }
     if (!signing) {
