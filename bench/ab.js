@@ -82,10 +82,13 @@ ${line('GET /healthz req/s, concurrency 32', hz.a, hz.b, 'callsPerSecond', 0)}
   }
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err) => {
-    lib.killStarted();
-    process.stderr.write(`${err.stack}\n`);
-    process.exit(1);
-  });
+// bench/run.js requires every bench/*.js to find scenarios: run only when started as a program.
+if (require.main === module) {
+  main()
+    .then(() => process.exit(0))
+    .catch((err) => {
+      lib.killStarted();
+      process.stderr.write(`${err.stack}\n`);
+      process.exit(1);
+    });
+}

@@ -8,7 +8,8 @@
 // (repeatable or comma-separated). --results (or BENCH_RESULTS) is the file the run's markdown is appended to
 // (default bench/RESULTS.md). --json writes the rows as JSON.
 //
-// Registering a scenario: any bench/*.js file that exports `scenario` is one:
+// Registering a scenario: any bench/*.js file that exports `scenario` is one (every bench/*.js is required to find
+// them, so a file that is also a program runs its main only under `require.main === module`):
 //
 //   module.exports.scenario = {
 //     name: 'memory',               // for --only
