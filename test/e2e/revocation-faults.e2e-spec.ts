@@ -29,20 +29,18 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
   const leaseState = async (id: string): Promise<string> =>
     (await stack.call('GET', `/v1/leases/${id}`, { token: agent })).body.state;
 
-  it('revokes every lease that expired while the worker was down, including one whose job was deleted by hand', async () => {
-    await stack.worker.stop();
-    const leases = await Promise.all([issue(5), issue(5), issue(6)]);
-    const orphan = leases[2];
-    // Delete the delayed revocation job of one lease by hand, as an operator mistake or a lost job would.
+  const revocationJob = async (leaseId: string) => {
     const queue = new Queue('leash-revocations', { connection: { url: stack.redis.url }, prefix: '{leash}:bull' });
     try {
-      expect(await queue.getJob(orphan.leaseId)).toBeDefined();
-      expect(await queue.remove(orphan.leaseId)).toBe(1);
-      expect(await queue.getJob(orphan.leaseId)).toBeUndefined();
+      return await queue.getJob(leaseId);
     } finally {
       await queue.close();
     }
+  };
 
+  it('revokes every lease that expired while the worker was down', async () => {
+    await stack.worker.stop();
+    const leases = await Promise.all([issue(5), issue(5), issue(6)]);
     await new Promise((r) => setTimeout(r, 7000));
     // Nothing revoked while no worker runs: the leases are overdue but still active.
     for (const lease of leases) {
@@ -57,10 +55,32 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
     }
   });
 
+  it('a lease handed over to a revocation job that is then lost (deleted by hand, a failover) is revoked all the same', async () => {
+    // A lease far from its expiry has no job: it waits in the expiry index (1 KiB per lease, SPEC §8).
+    const far = await issue(600);
+    expect(await revocationJob(far.leaseId)).toBeUndefined();
+
+    const lease = await issue(8);
+    // The worker's hand-over moves it into a delayed job a few seconds before it is due…
+    await eventually(async () => ((await revocationJob(lease.leaseId)) ? true : undefined), 15_000, 100);
+    // …and the job is lost: the hand-over has already passed it, the reconciler re-creates it at expiry.
+    const queue = new Queue('leash-revocations', { connection: { url: stack.redis.url }, prefix: '{leash}:bull' });
+    try {
+      expect(await queue.remove(lease.leaseId)).toBe(1);
+    } finally {
+      await queue.close();
+    }
+    await eventually(async () => ((await leaseState(lease.leaseId)) === 'revoked' ? true : undefined), 30_000, 150);
+    expect((await stack.introspect(lease.token)).body.active).toBe(false);
+    expect(await leaseState(far.leaseId)).toBe('active');
+  });
+
   it('a revocation job held by a worker that died is taken over within seconds after the restart', async () => {
+    const lease = await issue(8);
+    // Stopped once the hand-over created the lease's job.
+    await eventually(async () => ((await revocationJob(lease.leaseId)) ? true : undefined), 15_000, 100);
     await stack.worker.stop();
-    const lease = await issue(5);
-    await new Promise((r) => setTimeout(r, 5500));
+    await new Promise((r) => setTimeout(r, 8500));
     // A worker takes the due job and dies before finishing: its connection drops with the job active and locked.
     const dying = new Worker('leash-revocations', null, {
       connection: { url: stack.redis.url },
@@ -68,7 +88,11 @@ describe('revocation survives a stopped worker, deleted jobs and a Redis outage'
       autorun: false,
       lockDuration: 5000,
     });
-    const job = await dying.getNextJob('dying-worker-token');
+    // It may take the hand-over's own periodic job first (due while no worker ran); it holds that one too.
+    let job = await dying.getNextJob('dying-worker-token');
+    for (let i = 0; i < 5 && job?.name === 'hand-over-due'; i += 1) {
+      job = await dying.getNextJob('dying-worker-token');
+    }
     expect(job?.id).toBe(lease.leaseId);
     await dying.close(true);
     expect(await leaseState(lease.leaseId)).toBe('active');

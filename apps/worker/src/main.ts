@@ -12,6 +12,7 @@ import {
   createRedisClient,
   DeliverNotification,
   DrainSignal,
+  HandOverDueRevocations,
   registerStoreGauges,
   STORE_HEALTH,
   type StoreHealth,
@@ -27,6 +28,7 @@ import {
 import { WorkerModule } from './worker.module';
 import { startRevocationWorker } from './revocation.processor';
 import { runReconcile, startReconciler } from './reconciler';
+import { startHandOverScheduler } from './hand-over.scheduler';
 import { startNotificationWorker } from './notifications.processor';
 import { AuditExportQueue } from './audit-export.processor';
 import { registerWorkerGauges } from './worker.metrics';
@@ -52,6 +54,7 @@ async function bootstrap(): Promise<void> {
     });
   const revoker = startRevocationWorker(
     app.get(RevokeLease),
+    app.get(HandOverDueRevocations),
     blocking(),
     { prefix: config.redis.prefix, concurrency: config.concurrency },
     logger,
@@ -94,6 +97,11 @@ async function bootstrap(): Promise<void> {
     },
     logger,
   );
+  const handOver = await startHandOverScheduler(
+    blocking(),
+    { prefix: config.redis.prefix, checkMs: config.store.checkIntervalMs * 5 },
+    logger,
+  );
   const gaugeQueues = registerWorkerGauges(metrics, app.get(BrokerStats), audit, blocking(), config.redis.prefix);
   const health = app.get<typeof STORE_HEALTH, StoreHealth>(STORE_HEALTH);
   registerStoreGauges(metrics, health);
@@ -112,6 +120,10 @@ async function bootstrap(): Promise<void> {
         );
   // Catch up at once on start: everything that expired while no worker ran.
   await runReconcile(tasks).catch((err: unknown) => logger.warn('initial reconcile failed', { err: String(err) }));
+  await app
+    .get(HandOverDueRevocations)
+    .execute()
+    .catch((err: unknown) => logger.warn('initial hand-over failed', { err: String(err) }));
   logger.log('leash worker started', {
     concurrency: config.concurrency,
     reconcileIntervalMs: config.reconcileIntervalMs,
@@ -126,6 +138,7 @@ async function bootstrap(): Promise<void> {
       app.get(DrainSignal).begin();
       health.stop();
       clearInterval(reconciler.watch);
+      clearInterval(handOver.watch);
     },
     [
       () => new Promise((resolve) => metricsServer?.server.close(resolve) ?? resolve(undefined)),
@@ -133,6 +146,7 @@ async function bootstrap(): Promise<void> {
       () => notifier.close(),
       () => reconciler.worker.close(),
       () => reconciler.queue.close(),
+      () => handOver.queue.close(),
       () => exports.close(),
       ...gaugeQueues.map((q) => () => q.close()),
     ],

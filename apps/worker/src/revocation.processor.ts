@@ -1,14 +1,20 @@
 import { Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { CoreError, CoreErrorCode, type JsonLogger } from '@leash/core';
-import { REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
-import { inSpanFrom, type RevokeLease } from '@leash/broker';
+import { JobName, REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
+import { inSpanFrom, type HandOverDueRevocations, type RevokeLease } from '@leash/broker';
 
 const REVOCATION_LOCK_MS = 5000;
 
-/** Runs revoke-lease jobs: at expiry (delayed jobs), early revocations the API handed over, and reconciler finds. */
+/**
+ * Runs revoke-lease jobs: at expiry (delayed jobs the hand-over or, for short leases, the claim
+ * created; per-lease jobs of earlier versions too), early revocations the API handed over, and
+ * reconciler finds; and the periodic hand-over itself (its own job scheduler on this queue, so
+ * maintenance work never delays it).
+ */
 export function startRevocationWorker(
   revokeLease: RevokeLease,
+  handOver: HandOverDueRevocations,
   connection: Redis | Cluster,
   options: { prefix: string; concurrency: number },
   logger: JsonLogger,
@@ -16,6 +22,9 @@ export function startRevocationWorker(
   const worker = new Worker<RevokeLeaseJob>(
     REVOCATION_QUEUE,
     async (job: Job<RevokeLeaseJob>) => {
+      if (job.name === JobName.HandOverDue) {
+        return handOver.execute();
+      }
       const attempts = job.opts.attempts ?? 1;
       const final = job.attemptsMade + 1 >= attempts;
       try {

@@ -71,6 +71,7 @@ import { BreakGlass } from './use-cases/break-glass.use-case';
 import { RegisterSession } from './use-cases/register-session.use-case';
 import { HeartbeatSession } from './use-cases/heartbeat-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
+import { HandOverDueRevocations } from './use-cases/hand-over-due-revocations.use-case';
 import { IntrospectToken } from './use-cases/introspect-token.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
 import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
@@ -128,6 +129,7 @@ const USE_CASES = [
   RegisterSession,
   HeartbeatSession,
   Reconcile,
+  HandOverDueRevocations,
   IntrospectToken,
   SweepOrphanedIdentities,
   NotifyApprovers,

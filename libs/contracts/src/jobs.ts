@@ -6,6 +6,8 @@ export const AUDIT_EXPORT_QUEUE = 'leash-audit-export';
 
 export const JobName = {
   RevokeLease: 'revoke-lease',
+  /** Moves leases due within the next seconds from the expiry index into revoke-lease jobs (revocation queue). */
+  HandOverDue: 'hand-over-due',
   Reconcile: 'reconcile',
   /** Provider maintenance after a revocation (e.g. pruning the AWS deny policy), on the maintenance queue. */
   ProviderFollowUp: 'provider-follow-up',

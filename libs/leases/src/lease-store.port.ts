@@ -2,6 +2,15 @@ import type { AccessRequest, AgentSession, Approval, Lease, LeaseState, RequestS
 
 export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | 'state' | 'deadline'; state?: string };
 
+/** `scheduleNow`: the hand-over to revocation jobs already passed this lease's expiry; schedule its job now. */
+export type RecordLeaseResult = { ok: true; scheduleNow: boolean } | Exclude<TransitionResult, { ok: true }>;
+
+/** Leases of the expiry index reserved for hand-over to revocation jobs, up to `upto` (inclusive). */
+export interface DueLeases {
+  upto: number;
+  leases: { id: string; expiresAt: number; trace?: Record<string, string> }[];
+}
+
 export type AddApprovalResult =
   | { ok: true; approvals: Approval[] }
   | {
@@ -57,7 +66,21 @@ export interface LeaseStore {
   /** Ids of requests that are pending or approved-but-unclaimed (they have a deadline). */
   openRequests(limit: number): Promise<string[]>;
   /** Atomically marks the request issued and records the lease with its indexes. */
-  recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult>;
+  recordLease(
+    lease: Lease,
+    handle: Record<string, unknown>,
+    now: number,
+    trace?: Record<string, string>,
+  ): Promise<RecordLeaseResult>;
+  /**
+   * Reserves the active leases due up to `until` that no hand-over has taken yet (at most `limit`;
+   * with the issuance's trace context when it was recorded;
+   * `upto` says how far the reservation reached). A claim recording a lease due before a reservation
+   * schedules its job itself, so none falls between a reservation and its commit.
+   */
+  reserveDue(until: number, limit: number): Promise<DueLeases>;
+  /** Marks the leases up to `upto` as handed over; call only once their jobs exist. */
+  commitDue(upto: number): Promise<void>;
   getLease(id: string): Promise<Lease | undefined>;
   listLeases(filter: LeaseFilter): Promise<Lease[]>;
   listSessionRequests(sessionId: string): Promise<string[]>;

@@ -4,9 +4,11 @@ import type { AccessRequest, AgentSession, Approval, Lease, LeaseState } from '@
 import type {
   AddApprovalResult,
   BeginRevokeResult,
+  DueLeases,
   LeaseFilter,
   LeaseStore,
   Narrowing,
+  RecordLeaseResult,
   RequestTransition,
   SessionWriteResult,
   TransitionResult,
@@ -56,6 +58,7 @@ export class RedisLeaseStore implements LeaseStore {
     expiry: () => `${this.prefix}:leases:expiry`,
     all: () => `${this.prefix}:leases:all`,
     quarantine: () => `${this.prefix}:leases:quarantine`,
+    handover: () => `${this.prefix}:leases:handover`,
     events: () => `${this.prefix}:events:requests`,
     fence: (scope: string) => `${this.prefix}:fence:${scope}`,
   };
@@ -215,7 +218,12 @@ export class RedisLeaseStore implements LeaseStore {
     return this.guard(this.redis.zrange(this.k.deadlines(), '0', String(limit - 1)));
   }
 
-  async recordLease(lease: Lease, handle: Record<string, unknown>, now: number): Promise<TransitionResult> {
+  async recordLease(
+    lease: Lease,
+    handle: Record<string, unknown>,
+    now: number,
+    trace?: Record<string, string>,
+  ): Promise<RecordLeaseResult> {
     const { state: _state, attempts: _attempts, ...data } = lease;
     const keep = this.retentionSeconds + Math.ceil((lease.expiresAt - now) / 1000);
     const args = [
@@ -226,6 +234,7 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.all(),
       this.k.sessionLeases(lease.sessionId ?? '-'),
       this.k.principalLeases(lease.principal),
+      this.k.handover(),
       lease.requestId,
       lease.id,
       now,
@@ -236,23 +245,52 @@ export class RedisLeaseStore implements LeaseStore {
       lease.sessionId ? '1' : '0',
       this.k.events(),
       keep,
+      trace && Object.keys(trace).length > 0 ? JSON.stringify(trace) : '',
     ];
     if (this.replication.minReplicas === 0) {
-      return toResult(await this.run('leashRecordLease', ...args));
+      return toRecordResult(await this.run('leashRecordLease', ...args));
     }
     return this.recordReplicated(args);
+  }
+
+  async reserveDue(until: number, limit: number): Promise<DueLeases> {
+    const reply = (await this.run(
+      'leashReserveDue',
+      this.k.expiry(),
+      this.k.handover(),
+      Math.floor(until),
+      limit,
+    )) as string[];
+    const leases: DueLeases['leases'] = [];
+    const traced = this.redis.pipeline();
+    for (let i = 1; i < reply.length; i += 2) {
+      leases.push({ id: reply[i], expiresAt: Number(reply[i + 1]) });
+      traced.hget(this.k.lease(reply[i]), 'trace');
+    }
+    if (leases.length > 0) {
+      checked(await this.guard(traced.exec())).forEach(([, trace], i) => {
+        if (typeof trace === 'string') {
+          leases[i].trace = JSON.parse(trace) as Record<string, string>;
+        }
+      });
+    }
+    return { upto: Number(reply[0]), leases };
+  }
+
+  async commitDue(upto: number): Promise<void> {
+    await this.run('leashCommitDue', this.k.handover(), Math.floor(upto));
   }
 
   /**
    * Records the lease and WAITs for the replicas on one dedicated connection (WAIT counts the
    * writes of its own connection, and blocks it, so the shared one is never held up by it).
    */
-  private async recordReplicated(args: (string | number)[]): Promise<TransitionResult> {
+  private async recordReplicated(args: (string | number)[]): Promise<RecordLeaseResult> {
     const { minReplicas, timeoutMs } = this.replication;
     const pipeline = this.durableConnection().pipeline();
     (pipeline as unknown as Record<string, (...a: (string | number)[]) => unknown>).leashRecordLease(...args);
     const replies = checked(await this.guard(pipeline.wait(minReplicas, timeoutMs).exec()));
-    const result = toResult(replies?.[0]?.[1] as Reply);
+    const result = toRecordResult(replies?.[0]?.[1] as Reply);
     const acked = Number(replies?.[1]?.[1] ?? 0);
     if (result.ok && acked < minReplicas) {
       throw new LeaseError(
@@ -573,6 +611,14 @@ function toResult(reply: Reply): TransitionResult {
   };
 }
 
+function toRecordResult(reply: Reply): RecordLeaseResult {
+  // A reply without the flag comes from nothing but this script's earlier version: schedule as it did.
+  if (reply[0] === 'ok') {
+    return { ok: true, scheduleNow: reply[1] !== '0' };
+  }
+  return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
+}
+
 function toSessionResult(reply: Reply): SessionWriteResult {
   if (reply[0] === 'ok') {
     return { ok: true };
@@ -607,7 +653,9 @@ function defineScripts(redis: Redis | Cluster): void {
     leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
     leashAddApproval: [scripts.ADD_APPROVAL, 2],
     leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 2],
-    leashRecordLease: [scripts.RECORD_LEASE, 7],
+    leashRecordLease: [scripts.RECORD_LEASE, 8],
+    leashReserveDue: [scripts.RESERVE_DUE, 2],
+    leashCommitDue: [scripts.COMMIT_DUE, 1],
     leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
     leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
     leashFailRevoke: [scripts.FAIL_REVOKE, 3],

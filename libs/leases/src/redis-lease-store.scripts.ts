@@ -70,6 +70,7 @@ redis.call('HSET', KEYS[1], 'state', 'issued', 'leaseId', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 redis.call('HSET', KEYS[3], 'data', ARGV[4], 'state', 'active', 'handle', ARGV[5], 'attempts', '0')
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])
 if ARGV[8] == '1' then
@@ -79,7 +80,53 @@ end
 redis.call('SADD', KEYS[7], ARGV[2])
 redis.call('EXPIRE', KEYS[7], ARGV[10])
 redis.call('PUBLISH', ARGV[9], ARGV[1])
-return {'ok'}
+-- The hand-over already passed this expiry (or never ran: a worker of an earlier version): the caller
+-- schedules the revocation job itself, else the hand-over moves the lease into a job shortly before it is due.
+local reserved = redis.call('HGET', KEYS[8], 'reserved')
+if not reserved or tonumber(ARGV[6]) <= tonumber(reserved) then return {'ok', '1'} end
+return {'ok', '0'}
+`;
+
+/**
+ * Reserves the leases of the expiry index due up to ARGV[1] that no hand-over took yet (scores after
+ * the 'done' mark), at most ARGV[2] of them. The 'reserved' mark tells a claim recording a lease in
+ * that range to schedule its job itself. Returns the upper bound covered, then id, expiry pairs.
+ */
+export const RESERVE_DUE = `
+local done = redis.call('HGET', KEYS[2], 'done')
+local from = done and ('(' .. done) or '-inf'
+local upto = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local rows = redis.call('ZRANGEBYSCORE', KEYS[1], from, upto, 'WITHSCORES', 'LIMIT', 0, limit)
+if #rows / 2 >= limit then
+  -- Truncated: cover only whole milliseconds, so the next run starts after the last one taken.
+  local last = tonumber(rows[#rows])
+  if done and last - 1 <= tonumber(done) then
+    rows = redis.call('ZRANGEBYSCORE', KEYS[1], from, last, 'WITHSCORES')
+    upto = last
+  else
+    upto = last - 1
+    local kept = {}
+    for i = 1, #rows, 2 do
+      if tonumber(rows[i + 1]) <= upto then
+        kept[#kept + 1] = rows[i]
+        kept[#kept + 1] = rows[i + 1]
+      end
+    end
+    rows = kept
+  end
+end
+local reserved = tonumber(redis.call('HGET', KEYS[2], 'reserved') or '0')
+if upto > reserved then redis.call('HSET', KEYS[2], 'reserved', string.format('%d', upto)) end
+table.insert(rows, 1, string.format('%d', upto))
+return rows
+`;
+
+/** Marks the leases up to ARGV[1] as handed over to revocation jobs (the mark only moves forward). */
+export const COMMIT_DUE = `
+local done = redis.call('HGET', KEYS[1], 'done')
+if not done or tonumber(ARGV[1]) > tonumber(done) then redis.call('HSET', KEYS[1], 'done', ARGV[1]) end
+return 1
 `;
 
 export const BEGIN_REVOKE = `

@@ -14,6 +14,9 @@ import { RebuildingQueue } from '../infrastructure/rebuilding-queue.adapter';
 import type { RevocationScheduler } from './revocation-scheduler.port';
 import { traceCarrier } from '../observability/tracing';
 
+/** Jobs per addBulk call (one MULTI): big enough to be cheap, small enough not to stall Redis. */
+const HAND_OVER_BATCH = 500;
+
 export interface RevocationQueueOptions {
   attempts: number;
   backoffMs: number;
@@ -62,6 +65,24 @@ export class BullmqRevocationScheduler implements RevocationScheduler {
       ...(Object.keys(trace).length > 0 ? { trace } : {}),
     };
     await this.guard((q) => q.add(JobName.RevokeLease, data, this.jobOptions(leaseId, expiresAt - now)));
+  }
+
+  async scheduleDue(
+    leases: { id: string; expiresAt: number; trace?: Record<string, string> }[],
+    now: number,
+  ): Promise<void> {
+    for (let i = 0; i < leases.length; i += HAND_OVER_BATCH) {
+      const jobs = leases.slice(i, i + HAND_OVER_BATCH).map((l) => {
+        const data: RevokeLeaseJob = {
+          leaseId: l.id,
+          reason: 'expired',
+          actor: 'system',
+          ...(l.trace ? { trace: l.trace } : {}),
+        };
+        return { name: JobName.RevokeLease, data, opts: this.jobOptions(l.id, l.expiresAt - now) };
+      });
+      await this.guard((q) => q.addBulk(jobs));
+    }
   }
 
   async cancel(leaseId: string): Promise<void> {

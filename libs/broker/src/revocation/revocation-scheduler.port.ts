@@ -4,6 +4,11 @@ import type { ProviderFollowUpJob, RevokeReason } from '@leash/contracts';
 export interface RevocationScheduler {
   /** A delayed job (jobId = lease id) that revokes the lease at its expiry. */
   scheduleAtExpiry(leaseId: string, expiresAt: number, now: number): Promise<void>;
+  /**
+   * Delayed jobs (jobId = lease id) for leases handed over from the expiry index shortly before they
+   * are due; a lease that already has a job keeps it (adding is idempotent).
+   */
+  scheduleDue(leases: { id: string; expiresAt: number; trace?: Record<string, string> }[], now: number): Promise<void>;
   /** Removes the delayed job after an early revocation; a job already running is left to finish. */
   cancel(leaseId: string): Promise<void>;
   /** Runs a revocation as soon as possible (retries, overdue leases, quarantined leases). */

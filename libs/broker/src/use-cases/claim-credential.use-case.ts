@@ -22,6 +22,7 @@ import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/re
 import { POLICY_CHANGED_PREFIX, isClosedByPolicyChange, roleFingerprint } from '../policy/role-fingerprint';
 import { toLeaseView } from '../views';
 import { approvalReceiptOf } from '../approval-receipt';
+import { traceCarrier } from '../observability/tracing';
 import { fencesOf, sessionFence } from '../revocation/fences';
 import type { StoreHealth } from '../store-health/store-health.service';
 import { STORE_HEALTH } from '../store-health/store-health.tokens';
@@ -264,11 +265,14 @@ export class ClaimCredential {
 
   /** Records the lease; if that fails the minted credential is revoked at once (fail closed). */
   private async record(lease: Lease, issued: IssuedCredential, kind: Lease['provider']): Promise<void> {
+    let scheduleNow = true;
     try {
-      const recorded = await this.store.recordLease(lease, issued.revocationHandle, this.clock.now());
+      // The issuance's trace context (if traced) is kept with the lease, so its revocation joins the trace.
+      const recorded = await this.store.recordLease(lease, issued.revocationHandle, this.clock.now(), traceCarrier());
       if (!recorded.ok) {
         throw new CoreError(CoreErrorCode.Conflict, `request ${lease.requestId} changed while issuing`);
       }
+      scheduleNow = recorded.scheduleNow;
     } catch (err) {
       // Recorded on the master but not on enough replicas: a failover could lose it, so the lease is
       // revoked now (recorded and audited where Redis still takes it) and no secret is handed out.
@@ -289,6 +293,10 @@ export class ClaimCredential {
           }),
         );
       throw err;
+    }
+    if (!scheduleNow) {
+      // The worker's hand-over moves the lease from the expiry index into a job shortly before it is due.
+      return;
     }
     try {
       await this.scheduler.scheduleAtExpiry(lease.id, lease.expiresAt, this.clock.now());
