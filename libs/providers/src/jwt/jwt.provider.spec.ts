@@ -40,6 +40,7 @@ const command = {
   ttlSeconds: 600,
   issuedAt,
   expiresAt: issuedAt + 600_000,
+  approval: { digest: 'a'.repeat(64), approvers: ['alice', 'dave'], auto: false, policyVersion: 'v7' },
 };
 
 describe('JwtProvider signs with node:crypto: tokens that standard verifiers accept', () => {
@@ -60,6 +61,7 @@ describe('JwtProvider signs with node:crypto: tokens that standard verifiers acc
       scope: 'read list',
       role: 'demo-staging-read',
       leash_request: 'req-abc',
+      leash_approval: { digest: 'a'.repeat(64), approvers: ['alice', 'dave'], auto: false, policyVersion: 'v7' },
       leash_session: 'sess-1',
       act: { sub: 'bob' },
       iss: ISSUER,
