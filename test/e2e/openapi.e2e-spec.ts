@@ -7,6 +7,25 @@ import { promisify } from 'node:util';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { chromium, type Browser } from 'playwright-core';
+import { z } from 'zod';
+import {
+  AuditCheckpointListSchema,
+  AuditCheckpointSchema,
+  AuditPageSchema,
+  AuditSinkListSchema,
+  AuditVerificationSchema,
+  ClaimResponseSchema,
+  IntrospectionResponseSchema,
+  JwkSetSchema,
+  LeaseViewSchema,
+  LivenessSchema,
+  ProblemSchema,
+  ReadinessSchema,
+  RequestableRolesResponseSchema,
+  RequestViewSchema,
+  SessionRevocationSchema,
+  SessionViewSchema,
+} from '@leash/contracts';
 import { freePort } from '../support/free-port';
 import { LeashStack } from '../support/leash-stack';
 
@@ -179,6 +198,49 @@ describe('OpenAPI: a document tools accept, covering every route, and a referenc
     const refused = await stack.call('POST', '/v1/introspect', { body: { token: 'x' } });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/Basic/);
+  });
+
+  it('its schemas accept the answers the API gives (the same zod contracts the document is generated from)', async () => {
+    const agent = await stack.devToken({ subject: 'agent-openapi' });
+    const admin = await stack.devToken({ subject: 'admin' });
+    const conforms = (schema: z.ZodType, res: { status: number; body: unknown }, status: number): void => {
+      expect(res.status).toBe(status);
+      const parsed = schema.safeParse(res.body);
+      expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+    };
+    const session = await stack.call('POST', '/v1/sessions', { token: agent, body: { id: 'openapi-1' } });
+    conforms(SessionViewSchema, session, 201);
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: {
+        role: 'demo-staging-read',
+        environment: 'staging',
+        reason: 'openapi conformance',
+        session: { id: 'openapi-1' },
+      },
+    });
+    conforms(RequestViewSchema, created, 201);
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    conforms(ClaimResponseSchema, claim, 201);
+    conforms(IntrospectionResponseSchema, await stack.introspect(claim.body.credential.token as string), 200);
+    conforms(LeaseViewSchema, await stack.call('GET', `/v1/leases/${claim.body.lease.id}`, { token: agent }), 200);
+    conforms(
+      z.object({ leases: z.array(LeaseViewSchema) }),
+      await stack.call('GET', '/v1/leases', { token: agent }),
+      200,
+    );
+    conforms(RequestableRolesResponseSchema, await stack.call('GET', '/v1/roles', { token: agent }), 200);
+    conforms(SessionRevocationSchema, await stack.call('DELETE', '/v1/sessions/openapi-1', { token: agent }), 200);
+    conforms(AuditPageSchema, await stack.call('GET', '/v1/audit?limit=50', { token: admin }), 200);
+    conforms(AuditCheckpointSchema, await stack.call('POST', '/v1/audit/checkpoints', { token: admin }), 201);
+    conforms(AuditCheckpointListSchema, await stack.call('GET', '/v1/audit/checkpoints', { token: admin }), 200);
+    conforms(AuditVerificationSchema, await stack.call('GET', '/v1/audit/verify', { token: admin }), 200);
+    conforms(AuditSinkListSchema, await stack.call('GET', '/v1/audit/sinks', { token: admin }), 200);
+    conforms(JwkSetSchema, await stack.call('GET', '/.well-known/jwks.json'), 200);
+    conforms(LivenessSchema, await stack.call('GET', '/healthz'), 200);
+    conforms(ReadinessSchema, await stack.call('GET', '/readyz'), 200);
+    conforms(ProblemSchema, await stack.call('GET', '/v1/leases/lease-aaaaaaaaaaaaaaaaaaaa', { token: agent }), 404);
+    conforms(ProblemSchema, await stack.call('POST', '/v1/requests', { token: agent, body: { role: 1 } }), 400);
   });
 
   it('leaks no secret into logs or Redis', async () => {
