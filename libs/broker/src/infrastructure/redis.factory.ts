@@ -48,8 +48,12 @@ function connect(config: RedisConfig, options: RedisOptions): RedisClient {
         role: 'master',
         ...(config.sentinelPassword !== undefined ? { sentinelPassword: config.sentinelPassword } : {}),
         ...(config.auth.tls ? { enableTLSForSentinelMode: true, sentinelTLS: tlsOptions(config.auth) } : {}),
-        // Reconnect at once when the sentinels announce a new master, not only when the old one drops.
-        failoverDetector: true,
+        // No ioredis failover detector: its sentinel subscriptions outlive the connection that made
+        // them, and a +switch-master arriving while the client reconnects (each sentinel announces
+        // it, up to a second apart) aborts that reconnect and ends the client for good ("Connection
+        // is closed" on every later command). Redis itself closes every client connection when a
+        // master is demoted or dies, and a demoted master's READONLY reconnects below.
+        failoverDetector: false,
         sentinelRetryStrategy: retryStrategy,
         retryStrategy,
         // A demoted master answers READONLY: reconnect (asks the sentinels again) and resend.
