@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { AccessRequest, AgentSession, Approval, Lease, LeaseState } from '@leash/core';
 import type {
   AddApprovalResult,
@@ -74,21 +74,28 @@ export class RedisLeaseStore implements LeaseStore {
     if (scopes.length === 0) {
       return undefined;
     }
-    const pipeline = this.redis.pipeline();
-    scopes.forEach((scope) => pipeline.get(this.k.fence(scope)));
-    const replies = (await this.guard(pipeline.exec())) ?? [];
-    const times = replies.flatMap(([err, value]) => {
-      if (err) {
-        throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'the lease store (Redis) is unavailable', { cause: err });
-      }
-      return typeof value === 'string' ? [Number(value)] : [];
-    });
+    const values = await this.readEach(scopes.map((scope) => (c) => c.get(this.k.fence(scope))));
+    const times = values.flatMap((value) => (typeof value === 'string' ? [Number(value)] : []));
     return times.length > 0 ? Math.max(...times) : undefined;
   }
 
   private async run(name: string, ...args: (string | number)[]): Promise<Reply> {
     const fn = (this.redis as unknown as Record<string, ScriptFn>)[name].bind(this.redis);
     return (await this.guard(fn(...args))) as Reply;
+  }
+
+  /**
+   * Independent reads in one round trip: a pipeline on a single node, one command each on Cluster.
+   * ioredis resends a whole pipeline to the node an ASK names, and there the keys that have not
+   * migrated yet read as missing: during a live reshard an existing request answered 404.
+   */
+  private async readEach(reads: ((c: ChainableCommander | Redis | Cluster) => unknown)[]): Promise<unknown[]> {
+    if (this.redis.isCluster) {
+      return this.guard(Promise.all(reads.map((read) => read(this.redis))));
+    }
+    const pipeline = this.redis.pipeline();
+    reads.forEach((read) => read(pipeline));
+    return checked(await this.guard(pipeline.exec())).map(([, value]) => value);
   }
 
   private async guard<T>(op: Promise<T>): Promise<T> {
@@ -125,11 +132,12 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined> {
-    const res = checked(
-      await this.guard(this.redis.pipeline().hgetall(this.k.req(id)).hvals(this.k.approvals(id)).exec()),
-    );
-    const hash = (res?.[0]?.[1] ?? {}) as Record<string, string>;
-    const approvals = ((res?.[1]?.[1] ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
+    const [rawHash, rawApprovals] = await this.readEach([
+      (c) => c.hgetall(this.k.req(id)),
+      (c) => c.hvals(this.k.approvals(id)),
+    ]);
+    const hash = (rawHash ?? {}) as Record<string, string>;
+    const approvals = ((rawApprovals ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
     if (!hash.data) {
       return undefined;
     }
@@ -368,9 +376,8 @@ export class RedisLeaseStore implements LeaseStore {
     if (ids.length === 0) {
       return [];
     }
-    const pipeline = this.redis.pipeline();
-    ids.forEach((id) => pipeline.hgetall(this.k.lease(id)));
-    return checked(await this.guard(pipeline.exec())).map(([, hash]) => hash as Record<string, string>);
+    const hashes = await this.readEach(ids.map((id) => (c) => c.hgetall(this.k.lease(id))));
+    return hashes as Record<string, string>[];
   }
 
   async listSessionRequests(sessionId: string): Promise<string[]> {
