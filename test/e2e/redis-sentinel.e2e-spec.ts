@@ -161,10 +161,13 @@ describe('Redis Sentinel: master + two replicas + three sentinels, LEASH_REDIS_M
       }),
     );
     expect(servedAt - switched).toBeLessThanOrEqual(10_000);
-    // Once it serves again, it keeps serving: no 5xx (e.g. a MULTI on a connection closed by the switch).
+    // Once it serves again, it keeps serving (no "store unavailable": e.g. a client closed for good by
+    // the switch). The only refusal left is the fail-closed 503 while the new master has no replica
+    // acknowledging yet (a replica is reattached, or the sentinels fail over once more on a slow machine).
     const recovered = calls.filter((c) => c.start >= servedAt);
     expect(recovered.length).toBeGreaterThan(20);
-    expect(recovered.filter((c) => c.status >= 500 || c.status === 0)).toEqual([]);
+    const unreplicated = (c: Call): boolean => c.status === 503 && /required replicas/.test(c.detail ?? '');
+    expect(recovered.filter((c) => c.status !== 201 && !unreplicated(c))).toEqual([]);
     // Nothing but 201 or a fail-closed 503 while the master was away.
     expect(calls.filter((c) => c.status !== 201 && c.status !== 503)).toEqual([]);
     expect(beforeKill.length).toBeGreaterThanOrEqual(10);

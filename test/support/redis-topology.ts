@@ -43,7 +43,7 @@ async function stopAll(handles: ProcessHandle[]): Promise<void> {
 
 /**
  * A Redis master, its replicas (one by default) and three redis-sentinel processes on free loopback
- * ports (master name `leash`; quorum 2; the master counts as down after 1 s).
+ * ports (master name `leash`; quorum 2; the master counts as down after 2 s).
  */
 export class SentinelSet {
   readonly masterName = 'leash';
@@ -94,7 +94,8 @@ export class SentinelSet {
             'bind 127.0.0.1',
             `dir ${dir}`,
             `sentinel monitor ${set.masterName} 127.0.0.1 ${masterPort} 2`,
-            `sentinel down-after-milliseconds ${set.masterName} 1000`,
+            // 2 s, not less: on a busy machine a freshly promoted master can miss 1 s of pings and be failed over again.
+            `sentinel down-after-milliseconds ${set.masterName} 2000`,
             `sentinel failover-timeout ${set.masterName} 10000`,
             `sentinel parallel-syncs ${set.masterName} 1`,
             '',

@@ -21,6 +21,9 @@ export class ProviderUnavailableError extends LeashError<'provider_unavailable'>
 const TIMEOUT_MS = 3000;
 // A provider's state is asked for on every request; a few seconds of memory keeps a cloud API out of the hot path.
 const CACHE_MS = 5000;
+// A "down" is probed again sooner: a Redis failover makes the jwt provider down for a moment, and
+// remembering that for 5 s would keep refusing claims for seconds after Redis serves again.
+const DOWN_CACHE_MS = 1000;
 
 /** Whether each provider can issue: `up`, `down` (configured, unhealthy) or `disabled` (not configured here). */
 @Injectable()
@@ -48,7 +51,7 @@ export class ProviderAvailability {
     const key = `${kind}\u0000${JSON.stringify(settings)}`;
     const now = this.clock.now();
     let s = this.cache.get(key);
-    if (!s || now - s.at > CACHE_MS) {
+    if (!s || now - s.at > (s.state === 'up' ? CACHE_MS : DOWN_CACHE_MS)) {
       s = { at: now, ...(await this.probe(kind, settings, TIMEOUT_MS)) };
       this.cache.set(key, s);
       if (this.cache.size > 1000) {
