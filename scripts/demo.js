@@ -144,6 +144,11 @@ Walkthrough (paste into a second terminal):
 
   # 1. become an agent: a development identity token for principal "agent-demo", launched by human "bob"
   export LEASH_TOKEN=${token('agent-demo', ',"owner":"bob"')}
+  #    …working in agent session "demo-agent": its requests, its events and its dashboard share the id
+  export LEASH_SESSION=demo-agent
+  leash event --step understand "Agent started workflow: roll out api 2.4.1"
+  leash event --step plan --level warn "Sensitive resource detected: roles/editor grant in acme-prod"
+  leash event --step request_approval "Plan ready; approval required"
 
   # 2. staging read is auto-approved: request, claim and print the credential in one go
   leash request demo-staging-read --env staging --reason "read staging logs" --ttl 2m --wait
@@ -158,6 +163,8 @@ Walkthrough (paste into a second terminal):
   #    development issuer is on) ticked, type "production" and press Approve: "1 of 2". Then in a private window the
   #    same as "dave": "2 of 2", approved. The console shows risk, plan, quorum and audit trail. Without MFA, from
   #    the API (leash approve), or as alice twice, it does not count; the agent itself, or bob (its owner), get 403.
+  #    The request page links to the agent session dashboard, ${url}/console/sessions/demo-agent: identity and
+  #    access, secrets in use by fingerprint, audit trail, the live logs reported above, the workflow step.
   #    A production write without a plan is medium risk: one approver, e.g. in a THIRD terminal as alice:
   #    LEASH_TOKEN=${token('alice')} leash approve <request id>
 
@@ -165,6 +172,7 @@ Walkthrough (paste into a second terminal):
   #    resource servers: demo-api is in the policy's resource-servers group, named by introspection.groups)
   RS_TOKEN=${token('demo-api')}
   curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":true,...,"leash_approval":{"approvers":["alice","dave"],...}}
+  leash event --step apply "Applying to production"; leash event --step validate "api 2.4.1 healthy"   # live on the dashboard
 
   # 6. …and disappears at expiry (30 s): the worker revokes the lease
   sleep 35; curl -s -X POST ${url}/v1/introspect -H "authorization: Bearer $RS_TOKEN" -d "token=$LEASH_CRED_TOKEN"   # {"active":false}

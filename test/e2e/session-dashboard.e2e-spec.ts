@@ -120,7 +120,9 @@ describe('agent session events and the session dashboard (real API, CLI and Chro
       await stack.call('POST', '/v1/sessions/dash-api/events', { body: { level: 'info', message: 'x' } }),
       401,
     );
-    expectProblem(await post('dash-nobody', agent, { level: 'info', message: 'x' }), 404);
+    // An id nobody holds yet becomes the reporter's (as with requests); then it is refused to anyone else.
+    expect((await post('dash-new', agent, { level: 'info', message: 'first' })).status).toBe(201);
+    expectProblem(await post('dash-new', otherAgent, { level: 'info', message: 'squat' }), 403, /forbidden/);
 
     // Malformed.
     const malformed: unknown[] = [

@@ -139,11 +139,13 @@ export function sessionAndAdminPaths(): ZodOpenApiPathsObject {
     '/v1/sessions/{id}/events': {
       post: op('sessions', 'reportSessionEvent', 'Report what the agent is doing (workflow step, log line)', {
         description:
-          "The session's own principal only; the message is redacted before it is stored. Rate-limited per session and per principal.",
+          "The session's own principal only (an id nobody holds yet becomes the caller's, as with requests); the " +
+          'message is redacted before it is stored, audited as `session.event`. Rate-limited per session and per principal; ' +
+          '409 once the session has ended.',
         security: BEARER,
         ...params({ id: 'session', idempotent: true }),
         requestBody: body(SessionEventSchema),
-        responses: { 201: json(SessionEventViewSchema, 'The stored event'), ...problems(403, 404, 409, 413, 415) },
+        responses: { 201: json(SessionEventViewSchema, 'The stored event'), ...problems(403, 409, 413, 415) },
       }),
       get: op('sessions', 'listSessionEvents', "The session's events, oldest first", {
         description: 'For the requester, approvers of its roles and admins; `after` an event id for the ones since.',

@@ -3,7 +3,7 @@ import { canonicalDigest, CLOCK, CoreError, CoreErrorCode, redact, type Clock, t
 import type { SessionEventBody, SessionEventView } from '@leash/contracts';
 import { LEASE_STORE, SessionEventStore, type LeaseStore, type StoredSessionEvent } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { forbidden, notFound } from '../access-control';
+import { forbidden } from '../access-control';
 
 /** Events per session and per principal (issuer, subject) per minute; past them a 429. */
 export const SESSION_EVENTS_PER_MINUTE = 60;
@@ -27,11 +27,9 @@ export class ReportSessionEvent {
 
   async execute(cmd: { principal: Principal; sessionId: string; body: SessionEventBody }): Promise<SessionEventView> {
     const { principal, sessionId, body } = cmd;
-    const owner = await this.store.sessionOwner(sessionId);
-    if (!owner) {
-      throw notFound(`session ${sessionId}`);
-    }
-    if (owner.principal !== principal.id || owner.issuer !== principal.issuer) {
+    // As with requests: an id nobody holds yet becomes the caller's; another principal's session is refused.
+    const bound = await this.store.bindSession(sessionId, { principal: principal.id, issuer: principal.issuer });
+    if (!bound.ok) {
       throw forbidden(`only the principal that owns session ${sessionId} may report its events`);
     }
     const session = await this.store.getSession(sessionId);
