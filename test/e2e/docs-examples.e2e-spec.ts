@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsoleSession } from '../support/approver-channels';
@@ -35,6 +44,34 @@ function examples(file: string): Example[] {
     const notRun = NOT_RUN.exec(lines[before]?.trim() ?? '')?.[1];
     out.push({ file, line: i + 1, code: lines.slice(i + 1, end).join('\n'), ...(notRun ? { notRun } : {}) });
     i = end;
+  }
+  return out;
+}
+
+/** A JWT this broker issued as a lease's credential (its `jti` is the lease id), not an identity token. */
+function isLeaseCredential(jwt: string, issuer: string): boolean {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8')) as {
+      jti?: unknown;
+      iss?: unknown;
+    };
+    return payload.iss === issuer && typeof payload.jti === 'string' && payload.jti.startsWith('lease-');
+  } catch {
+    return false;
+  }
+}
+
+/** Regular files under `dir` (symlinks not followed), and with `since`, only those written since then. */
+function filesIn(dir: string, recursive: boolean, since = 0): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (stat?.isDirectory() && recursive) {
+      out.push(...filesIn(path, true, since));
+    } else if (stat?.isFile() && stat.mtimeMs >= since && stat.size < 1024 * 1024) {
+      out.push(path);
+    }
   }
   return out;
 }
@@ -84,13 +121,23 @@ describe('every fenced shell example of README.md and docs/*.md runs as written 
     expect(all.filter((e) => !e.notRun).length).toBeGreaterThan(5);
   });
 
+  it("suggests installing no package the project does not own (the npm name `leash` is someone else's)", () => {
+    const suggestions = DOCS.flatMap(examples).filter((e) =>
+      /\bnpx\s+leash\b|\bnpm\s+(i|install)\s+(-g\s+)?leash\b/.test(e.code),
+    );
+    expect(suggestions.map((e) => `${e.file}:${e.line}`)).toEqual([]);
+  });
+
   /**
    * Runs a file's examples in order in one shell (exports carry over, as in one terminal), against the stack.
    * Approval URLs it prints are approved in the console as the docs tell approvers to: alice and dave, with MFA.
    */
-  async function runFile(file: string): Promise<{ code: number | null; output: string; stdout: string }> {
+  async function runFile(
+    file: string,
+  ): Promise<{ code: number | null; output: string; stdout: string; credentialFiles: string[] }> {
     const runnable = examples(file).filter((e) => !e.notRun);
     const { cwd, home, bin } = workspace(file.replace(/\W/g, '-'));
+    const startedAt = Date.now() - 1000;
     const script = [
       'set -e -o pipefail',
       ...runnable.map((e) => `echo "@@ running ${e.file}:${e.line}" >&2\n${e.code}`),
@@ -139,7 +186,12 @@ describe('every fenced shell example of README.md and docs/*.md runs as written 
     stack.issuedSecrets.push(...jwts.filter((t) => t !== agentToken && t !== adminToken));
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(join(ARTIFACTS, `${file.replace(/\W/g, '-')}.log`), output.replace(JWT, '<jwt redacted>'));
-    return { code, output, stdout };
+    // The examples keep credentials in the shell's memory: no file they wrote (work dir, HOME, /tmp) holds one.
+    const written = [...filesIn(cwd, true), ...filesIn(home, true), ...filesIn(tmpdir(), false, startedAt)];
+    const credentialFiles = written.filter((f) =>
+      (readFileSync(f, 'latin1').match(JWT) ?? []).some((t) => isLeaseCredential(t, stack.url)),
+    );
+    return { code, output, stdout, credentialFiles };
   }
 
   const runnableFiles = DOCS.filter((f) => examples(f).some((e) => !e.notRun));
@@ -153,6 +205,7 @@ describe('every fenced shell example of README.md and docs/*.md runs as written 
         code: 0,
         tail: '',
       });
+      expect(result.credentialFiles).toEqual([]);
       if (file === 'README.md') {
         // What the walkthrough's comments say the reader will see.
         expect(result.stdout).toContain('"active":true');
