@@ -141,7 +141,37 @@ export async function obtainCredential(
       spinner,
     });
   }
-  return { kind: 'credential', claim: await claimDecided(api, created.id, state) };
+  const claim = await claimDecided(api, created.id, state);
+  // A note only: failing to read the request again must not lose the credential.
+  const said = await shortenedNote(created, claim, () => api.getRequest(created.id)).catch(() => undefined);
+  if (said) {
+    progress(said);
+  }
+  return { kind: 'credential', claim };
+}
+
+const SLACK_SECONDS = 5;
+
+/**
+ * When the credential lasts less than was asked, what was asked, what was granted and why (an approver
+ * narrowed the TTL, or the provider's own limit is shorter); undefined otherwise. Reads the request
+ * again only then.
+ */
+export async function shortenedNote(
+  created: RequestView,
+  claim: ClaimResponse,
+  current: () => Promise<RequestView>,
+): Promise<string | undefined> {
+  const asked = created.ttlSeconds;
+  const lasts = Math.round((Date.parse(claim.lease.expiresAt) - Date.parse(claim.lease.issuedAt)) / 1000);
+  if (lasts >= asked - SLACK_SECONDS) {
+    return undefined;
+  }
+  const view = await current();
+  if (view.narrowed) {
+    return `TTL narrowed: asked ${view.narrowed.fromTtlSeconds}s, granted ${view.ttlSeconds}s (by ${view.narrowed.by} when approving)`;
+  }
+  return `TTL shortened: asked ${asked}s, the credential lasts ${lasts}s (the ${claim.lease.provider} provider's own limit)`;
 }
 
 /** The error of a helper that may not wait (`--no-wait`) for a request that needs a human. */

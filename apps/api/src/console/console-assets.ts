@@ -51,6 +51,8 @@ form.inline{display:inline}
 form.stack{display:flex;flex-direction:column;gap:.6rem;max-width:28rem}.break-glass{border-left:5px solid var(--bad)}
 .filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;margin-bottom:.8rem}
 .table-wrap{overflow-x:auto}
+table.list td,table.list th{overflow-wrap:normal}table.list .sub{overflow-wrap:anywhere}table.list .risk{white-space:nowrap}.narrowed{max-width:16rem}
+tr.more td{background:#fff8e6;border-top:2px solid var(--warn)}.quick a,.quick strong{margin-right:.35rem}
 table.list{width:100%;border-collapse:collapse}table.list th,table.list td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
 .count{display:inline-block;min-width:1.6rem;text-align:center;background:var(--accent);color:#fff;border-radius:999px;font-size:.9rem;padding:0 .4rem}
 ul.plain{list-style:none;padding:0;margin:0}ul.plain li{padding:.2rem 0}

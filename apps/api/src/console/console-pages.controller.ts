@@ -91,10 +91,10 @@ export class ConsolePagesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const doc = this.policy.current.document;
-    let items;
+    let queue;
     let refusal: string | undefined;
     try {
-      items = await this.queries.pending(session.principal, filter);
+      queue = await this.queries.pending(session.principal, filter);
     } catch (err) {
       if (!(err instanceof CoreError) || err.code !== CoreErrorCode.Forbidden) {
         throw err;
@@ -105,7 +105,7 @@ export class ConsolePagesController {
       reply,
       pendingPage({
         session,
-        items,
+        queue,
         ...(refusal ? { refusal } : {}),
         filter,
         environments: Object.keys(doc.environments),
@@ -119,8 +119,8 @@ export class ConsolePagesController {
     @CurrentSession() session: ConsoleSession,
     @Query(new ZodPipe(PendingQuerySchema, 'query')) filter: z.infer<typeof PendingQuerySchema>,
   ): Promise<{ count: number; title: string; html: string }> {
-    const items = await this.queries.pending(session.principal, filter);
-    return { count: items.length, title: pendingTitle(items.length), html: pendingRows(items).value };
+    const queue = await this.queries.pending(session.principal, filter);
+    return { count: queue.total, title: pendingTitle(queue.total), html: pendingRows(queue).value };
   }
 
   @Get('requests/:id')

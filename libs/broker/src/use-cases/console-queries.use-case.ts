@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, type AccessRequest, type Approval, type Clock, type Principal, type RiskLevel } from '@leash/core';
+import { CLOCK, CoreError, CoreErrorCode, type AccessRequest, type Approval, type Clock, type Principal, type RiskLevel } from '@leash/core';
 import type { LeaseView, RequestView } from '@leash/contracts';
 import {
   ApprovalError,
@@ -10,12 +10,13 @@ import {
   type LoginEvidence,
   type MfaCheck,
   type MfaRequirement,
+  type PendingAudience,
   type PendingRequestIndex,
 } from '@leash/approvals';
 import type { ResolvedIdentity } from '@leash/policy';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditEvent, type AuditLog } from '@leash/audit';
-import { canApprove, capacitiesFor, forbidden, mayManageLease, notFound, type Capacity } from '../access-control';
+import { capacitiesFor, forbidden, mayManageLease, notFound, type Capacity } from '../access-control';
 import { Identities } from '../auth/identities';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
@@ -51,7 +52,16 @@ export interface RequestDetail {
   audit: AuditEvent[];
 }
 
-const PENDING_SCAN = 500;
+/** Requests shown on one page of the pending queue; the page says how many more there are. */
+export const PENDING_PAGE = 100;
+const LEGACY_BATCH = 100;
+
+export interface PendingQueue {
+  items: RequestView[];
+  /** Requests matching the filter that the viewer may approve, shown or not. */
+  total: number;
+  notShown: number;
+}
 
 /** Read models of the approver console: the pending queue and one request laid out for a decision. */
 @Injectable()
@@ -66,33 +76,74 @@ export class ConsoleQueries {
     private readonly identities: Identities,
   ) {}
 
-  /** Pending requests, newest first; approvers see those their groups can approve, admins all. */
-  async pending(principal: Principal, filter: PendingFilter, limit = 200): Promise<RequestView[]> {
+  /**
+   * The pending queue: ordered by risk (critical, high, medium, low), then age (oldest first); approvers
+   * see what their groups can approve, admins everything. The index orders, filters and counts, so a
+   * page costs one index read (O(log N + limit) for one approver group or admins, a union in Redis
+   * otherwise) and `limit` request reads, however long the queue.
+   */
+  async pending(principal: Principal, filter: PendingFilter, limit = PENDING_PAGE): Promise<PendingQueue> {
     const identity = this.identities.of(principal);
     if (!identity.admin && identity.groups.length === 0) {
       throw forbidden('only members of an approver group and admins see the pending queue');
     }
+    this.assertKnownFilter(filter);
+    await this.migrateLegacyIndex();
+    const audience: PendingAudience = identity.admin ? { kind: 'all' } : { kind: 'groups', groups: identity.groups };
+    let items: RequestView[] = [];
+    let total = 0;
+    // Entries whose update was missed (expired while nobody listed them) are pruned and the page read again.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const slice = await this.pendingIndex.list({ audience, ...filter, limit });
+      const { views, stale } = await this.livePending(slice.ids);
+      items = views;
+      total = Math.max(slice.total - stale, views.length);
+      if (stale === 0) {
+        break;
+      }
+    }
+    return { items, total, notShown: Math.max(0, total - items.length) };
+  }
+
+  private assertKnownFilter(filter: PendingFilter): void {
+    const doc = this.policy.current.document;
+    if (filter.environment !== undefined && !(filter.environment in doc.environments)) {
+      throw new CoreError(
+        CoreErrorCode.Invalid,
+        `unknown environment "${filter.environment}"; the policy has ${Object.keys(doc.environments).join(', ')}`,
+      );
+    }
+    if (filter.role !== undefined && !doc.roles.some((r) => r.id === filter.role)) {
+      throw new CoreError(CoreErrorCode.Invalid, `unknown role "${filter.role}"`);
+    }
+  }
+
+  private async livePending(ids: string[]): Promise<{ views: RequestView[]; stale: number }> {
     const now = this.clock.now();
-    const ids = await this.pendingIndex.list(PENDING_SCAN);
-    const found = await Promise.all(ids.map(async (id) => ({ id, found: await this.store.getRequest(id) })));
+    const found = await Promise.all(ids.map(async (id) => ({ id, entry: await this.store.getRequest(id) })));
     const views: RequestView[] = [];
-    for (const { id, found: entry } of found) {
+    let stale = 0;
+    for (const { id, entry } of found) {
       if (!entry || entry.request.state !== 'pending' || entry.request.expiresAt <= now) {
         await this.pendingIndex.remove(id);
+        stale += 1;
         continue;
       }
-      const r = entry.request;
-      if (
-        (!identity.admin && !canApprove(r, identity)) ||
-        (filter.environment && r.environment !== filter.environment) ||
-        (filter.role && r.role !== filter.role) ||
-        (filter.risk && r.risk.level !== filter.risk)
-      ) {
-        continue;
-      }
-      views.push(toRequestView(r, entry.approvals, this.publicUrl));
+      views.push(toRequestView(entry.request, entry.approvals, this.publicUrl));
     }
-    return views.slice(0, limit);
+    return { views, stale };
+  }
+
+  /** Moves entries of the index written before the queue was ordered by risk, a bounded batch per read. */
+  private async migrateLegacyIndex(): Promise<void> {
+    const ids = await this.pendingIndex.takeLegacy(LEGACY_BATCH);
+    const now = this.clock.now();
+    for (const id of ids) {
+      const found = await this.store.getRequest(id);
+      if (found && found.request.state === 'pending' && found.request.expiresAt > now) {
+        await this.pendingIndex.add(found.request);
+      }
+    }
   }
 
   async detail(

@@ -1,8 +1,10 @@
+import type { PendingQueue } from '@leash/broker';
 import type { RequestView } from '@leash/contracts';
 import { html, type SafeHtml } from '../html';
 import type { ConsoleSession } from '../console-session.store';
-import { duration, riskBadge, time } from './format';
+import { riskBadge, time } from './format';
 import { layout } from './layout.view';
+import { ttlText } from './ttl.view';
 
 export interface PendingFilterValues {
   environment?: string;
@@ -12,7 +14,7 @@ export interface PendingFilterValues {
 
 export interface PendingPage {
   session: ConsoleSession;
-  items: RequestView[] | undefined;
+  queue: PendingQueue | undefined;
   refusal?: string;
   filter: PendingFilterValues;
   environments: string[];
@@ -23,12 +25,42 @@ export function pendingTitle(count: number): string {
   return `(${count}) Pending requests · Leash`;
 }
 
-export function pendingRows(items: RequestView[]): SafeHtml {
+const RISKS = ['critical', 'high', 'medium', 'low'] as const;
+
+/** The filter as a query string (empty values left out), for the poll URL and the filter links. */
+export function filterQuery(filter: PendingFilterValues): string {
+  return new URLSearchParams(
+    Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length > 0),
+  ).toString();
+}
+
+function queueLink(filter: PendingFilterValues): string {
+  const query = filterQuery(filter);
+  return query ? `/console?${query}` : '/console';
+}
+
+/** The rows of the queue, in the order the broker gives (risk, then oldest first), and what is not shown. */
+export function pendingRows(queue: PendingQueue): SafeHtml {
+  const { items, notShown } = queue;
+  const more =
+    notShown > 0
+      ? html`<tr class="more">
+          <td colspan="6" data-testid="pending-more">
+            <strong>${String(notShown)} more not shown</strong> (${String(items.length)} of ${String(queue.total)}
+            shown, highest risk and oldest first): filter by environment or risk to see them.
+          </td>
+        </tr>`
+      : '';
   if (items.length === 0) {
     return html`<tr class="empty">
-      <td colspan="6">Nothing waits for approval.</td>
-    </tr>`;
+        <td colspan="6">Nothing waits for approval.</td>
+      </tr>
+      ${more}`;
   }
+  return html`${rows(items)}${more}`;
+}
+
+function rows(items: RequestView[]): SafeHtml {
   return html`${items.map(
     (r) =>
       html`<tr data-testid="pending-row" data-request-id="${r.id}">
@@ -39,7 +71,7 @@ export function pendingRows(items: RequestView[]): SafeHtml {
         <td>${r.environment}</td>
         <td>${riskBadge(r.risk.level)}</td>
         <td>${r.principal}${r.owner ? html`<div class="sub">for ${r.owner}</div>` : ''}</td>
-        <td>${duration(r.ttlSeconds)}</td>
+        <td>${ttlText(r)}</td>
         <td>
           ${time(r.createdAt)}
           <div class="sub">${r.quorum.progress}</div>
@@ -55,16 +87,14 @@ function options(values: string[], selected: string | undefined, label: string):
 
 export function pendingPage(page: PendingPage): SafeHtml {
   const { filter } = page;
-  const count = page.items?.length ?? 0;
-  const query = new URLSearchParams(
-    Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length > 0),
-  ).toString();
+  const count = page.queue?.total ?? 0;
+  const query = filterQuery(filter);
   return layout(
     {
       title: pendingTitle(count),
       session: page.session,
       active: 'pending',
-      bodyData: page.items ? { poll: `/console/fragments/pending${query ? `?${query}` : ''}` } : {},
+      bodyData: page.queue ? { poll: `/console/fragments/pending${query ? `?${query}` : ''}` } : {},
     },
     html`<section class="card">
       <h1>Pending requests <span class="count" data-testid="pending-count">${count}</span></h1>
@@ -81,7 +111,7 @@ export function pendingPage(page: PendingPage): SafeHtml {
                 <label
                   >Risk
                   <select name="risk">
-                    ${options(['low', 'medium', 'high', 'critical'], filter.risk, 'any')}
+                    ${options([...RISKS], filter.risk, 'any')}
                   </select></label
                 >
                 <label
@@ -92,6 +122,16 @@ export function pendingPage(page: PendingPage): SafeHtml {
                 >
                 <button type="submit">Filter</button>
               </form>
+              <p class="quick" data-testid="risk-links">
+                Risk:
+                ${[undefined, ...RISKS].map((risk) => {
+                  const href = queueLink({ ...filter, risk });
+                  const label = risk ?? 'any';
+                  return filter.risk === risk
+                    ? html`<strong aria-current="true">${label}</strong> `
+                    : html`<a href="${href}">${label}</a> `;
+                })}
+              </p>
               <div class="table-wrap">
                 <table class="list">
                   <thead>
@@ -105,11 +145,14 @@ export function pendingPage(page: PendingPage): SafeHtml {
                     </tr>
                   </thead>
                   <tbody id="pending-rows">
-                    ${pendingRows(page.items ?? [])}
+                    ${pendingRows(page.queue ?? { items: [], total: 0, notShown: 0 })}
                   </tbody>
                 </table>
               </div>
-              <p class="hint">This list refreshes by itself every few seconds.</p>`
+              <p class="hint">
+                Highest risk first (critical, high, medium, low), then oldest first. This list refreshes by itself every
+                few seconds.
+              </p>`
       }
     </section>`,
   );

@@ -3,6 +3,7 @@ import { html, type SafeHtml } from '../html';
 import type { ConsoleSession } from '../console-session.store';
 import { duration, riskBadge, stateBadge, time } from './format';
 import { layout } from './layout.view';
+import { ttlText } from './ttl.view';
 
 const LONG_PLAN_LINES = 30;
 const LONG_PLAN_CHARS = 3000;
@@ -62,7 +63,7 @@ function asked(detail: RequestDetail): SafeHtml {
       ${row('Provider', detail.provider)}
       ${row('What the credential will allow (role scope, from the policy)', html`<code data-testid="scope">${scope ?? '—'}</code>`)}
       ${row('What the agent says it will do', html`<span data-testid="reason">${view.reason}</span>`)}
-      ${row('TTL', duration(view.ttlSeconds))} ${row('Ticket', view.context.ticket)}
+      ${row('TTL', ttlText(view, detail.lease))} ${row('Ticket', view.context.ticket)}
       ${row('Command', view.context.command ? html`<code>${view.context.command}</code>` : undefined)}
     </dl>
   </section>`;
