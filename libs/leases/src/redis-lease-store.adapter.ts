@@ -568,9 +568,10 @@ export class RedisLeaseStore implements LeaseStore {
 
   private ensureSubscribed(): Promise<void> {
     if (!this.subscribing) {
+      // A subscriber takes only (UN)SUBSCRIBE: no auto-pipelining there.
       const sub: Redis | Cluster = this.redis.isCluster
         ? (this.redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
-        : (this.redis as Redis).duplicate({ enableOfflineQueue: true });
+        : (this.redis as Redis).duplicate({ enableOfflineQueue: true, enableAutoPipelining: false });
       this.subscriber = sub;
       sub.on('error', () => undefined);
       sub.on('message', (_channel: string, id: string) => {

@@ -7,7 +7,10 @@ import type { RedisAuth, RedisConfig } from '@leash/config';
 export type RedisClient = Redis | Cluster;
 
 /** Options callers may change per connection (BullMQ's blocking connections need other ones). */
-export type RedisClientOverrides = Pick<RedisOptions, 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'commandTimeout'>;
+export type RedisClientOverrides = Pick<
+  RedisOptions,
+  'enableOfflineQueue' | 'maxRetriesPerRequest' | 'commandTimeout' | 'enableAutoPipelining'
+>;
 
 const BASE = {
   enableOfflineQueue: false,
@@ -60,7 +63,8 @@ function connect(config: RedisConfig, options: RedisOptions): RedisClient {
         reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
       });
     case 'cluster': {
-      const { enableOfflineQueue, ...redisOptions } = options;
+      // No auto-pipelining on a Cluster: a batch caught by a slot move (MOVED/ASK) is a risk not worth the gain.
+      const { enableOfflineQueue, enableAutoPipelining: _autoPipelining, ...redisOptions } = options;
       return new Cluster(config.nodes, {
         enableOfflineQueue,
         // Every key is hash-tagged into one slot, so reads stay on that slot's master too.
