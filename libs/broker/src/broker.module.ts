@@ -39,6 +39,7 @@ import {
   PUBLIC_URL,
   QUARANTINE_RETRY_MS,
   STALE_CLAIM_MS,
+  CLAIM_DEAD_AFTER_MS,
   SLACK_REPLAY_GUARD,
   SLACK_SIGNING_SECRET,
   type BrokerLogger,
@@ -72,6 +73,7 @@ import { RegisterSession } from './use-cases/register-session.use-case';
 import { HeartbeatSession } from './use-cases/heartbeat-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
 import { HandOverDueRevocations } from './use-cases/hand-over-due-revocations.use-case';
+import { RecoverInterruptedClaims } from './use-cases/recover-interrupted-claims.use-case';
 import { IntrospectToken } from './use-cases/introspect-token.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
 import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
@@ -130,6 +132,7 @@ const USE_CASES = [
   HeartbeatSession,
   Reconcile,
   HandOverDueRevocations,
+  RecoverInterruptedClaims,
   IntrospectToken,
   SweepOrphanedIdentities,
   NotifyApprovers,
@@ -167,6 +170,7 @@ export class BrokerModule {
       { provide: PUBLIC_URL, useValue: config.publicUrl },
       { provide: QUARANTINE_RETRY_MS, useValue: config.revocation.quarantineRetryMs },
       { provide: STALE_CLAIM_MS, useValue: config.staleClaimMs },
+      { provide: CLAIM_DEAD_AFTER_MS, useValue: config.claimDeadAfterMs },
       // One clock: the local clock corrected by its offset from Redis TIME (measured by StoreHealth).
       { provide: CLOCK, useValue: new OffsetClock() },
       { provide: ID_GENERATOR, useValue: new RandomIdGenerator() },

@@ -7,6 +7,8 @@ export const PUBLIC_URL = Symbol('PublicUrl');
 export const BROKER_LOGGER = Symbol('BrokerLogger');
 export const QUARANTINE_RETRY_MS = Symbol('QuarantineRetryMs');
 export const STALE_CLAIM_MS = Symbol('StaleClaimMs');
+/** How long a claim attempt may go without a heartbeat before it counts as dead (ms). */
+export const CLAIM_DEAD_AFTER_MS = Symbol('ClaimDeadAfterMs');
 /** The jwt provider (undefined when disabled): JWKS and introspection. */
 export const JWT_PROVIDER = Symbol('JwtProvider');
 

@@ -30,6 +30,7 @@ export * from './use-cases/get-access-request.use-case';
 export * from './use-cases/lease-queries.use-case';
 export * from './use-cases/reconcile.use-case';
 export * from './use-cases/hand-over-due-revocations.use-case';
+export * from './use-cases/recover-interrupted-claims.use-case';
 export * from './use-cases/introspect-token.use-case';
 export * from './use-cases/revoke-lease-now.use-case';
 export * from './use-cases/revoke-lease.use-case';

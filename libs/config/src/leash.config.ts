@@ -79,6 +79,7 @@ const sharedShape = {
   LEASH_REVOKE_BACKOFF_MS: int(10, 600000).default(1000),
   LEASH_QUARANTINE_RETRY_MS: int(1000, 86400000).default(60000),
   LEASH_STALE_CLAIM_MS: int(1000, 86400000).default(300000),
+  LEASH_CLAIM_DEAD_AFTER_MS: int(1000, 600000).default(15000),
   LEASH_RETENTION_SECONDS: int(60, 31536000).default(7 * 86400),
   // Cloud providers. The AWS SDK reads its own standard variables (region, credential chain,
   // AWS_ENDPOINT_URL_*); they are checked here only so a malformed endpoint stops the start.
@@ -256,6 +257,8 @@ export interface SharedConfig {
   revocation: { attempts: number; backoffMs: number; quarantineRetryMs: number };
   /** A claim still `issuing` this long after its claim window closed was interrupted (broker crash, Redis loss). */
   staleClaimMs: number;
+  /** A claim attempt not heard from (heartbeat) this long is dead: the reconciler recovers its intent. */
+  claimDeadAfterMs: number;
   retentionSeconds: number;
   aws: { maxAttempts: number; iamRegion: string };
   gcp: { iamCredentialsEndpoint?: string };
@@ -358,6 +361,7 @@ function shared(e: z.infer<z.ZodObject<typeof sharedShape>>, fallbackUrl: string
       quarantineRetryMs: e.LEASH_QUARANTINE_RETRY_MS,
     },
     staleClaimMs: e.LEASH_STALE_CLAIM_MS,
+    claimDeadAfterMs: e.LEASH_CLAIM_DEAD_AFTER_MS,
     retentionSeconds: e.LEASH_RETENTION_SECONDS,
     aws: { maxAttempts: e.LEASH_AWS_MAX_ATTEMPTS, iamRegion: e.LEASH_AWS_IAM_REGION },
     gcp: { iamCredentialsEndpoint: e.LEASH_GCP_IAMCREDENTIALS_ENDPOINT },

@@ -17,6 +17,7 @@ export const ProblemType = {
   NotFound: `${PROBLEM_BASE}not-found`,
   Conflict: `${PROBLEM_BASE}conflict`,
   AlreadyClaimed: `${PROBLEM_BASE}already-claimed`,
+  ClaimInProgress: `${PROBLEM_BASE}claim-in-progress`,
   NotPending: `${PROBLEM_BASE}not-pending`,
   Expired: `${PROBLEM_BASE}expired`,
   PolicyChanged: `${PROBLEM_BASE}policy-changed`,
@@ -57,5 +58,10 @@ export const ProblemSchema = z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
       .meta({ description: 'Each invalid field (validation), e.g. `body.role`' }),
+    retryAfterSeconds: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'When to try again (claim-in-progress); also sent as Retry-After' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });

@@ -1,4 +1,4 @@
-import type { AccessRequest, AgentSession, Approval, Lease, LeaseState, RequestState } from '@leash/core';
+import type { AccessRequest, AgentSession, Approval, Lease, LeaseState, ProviderKind, RequestState } from '@leash/core';
 
 export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | 'state' | 'deadline'; state?: string };
 
@@ -46,6 +46,35 @@ export interface Narrowing {
   narrowed: { fromTtlSeconds: number; by: string };
 }
 
+/**
+ * A claim attempt in flight, recorded before the provider is called: what the credential will
+ * carry and how to revoke it, the attempt's owner (an API process) and the deadline by which it
+ * must heartbeat or record its lease. Recording the lease replaces it; a dead attempt's intent is
+ * recovered by the reconciler.
+ */
+export interface ClaimIntent {
+  leaseId: string;
+  requestId: string;
+  provider: ProviderKind;
+  role: string;
+  environment: string;
+  principal: string;
+  sessionId?: string;
+  /** Non-secret names the credential will carry (e.g. AWS SourceIdentity). */
+  identity: Record<string, string>;
+  /** Revokes the credential if one was minted (provider's revocation handle; non-secret). */
+  handle: Record<string, unknown>;
+  ttlSeconds: number;
+  /** Who runs the attempt (an API process instance). */
+  owner: string;
+  startedAt: number;
+  /** The attempt counts as dead once this passes without a heartbeat. */
+  deadline: number;
+}
+
+export type BeginClaimResult =
+  { ok: true } | { ok: false; reason: 'missing' | 'state' | 'deadline'; state?: string; claimDeadline?: number };
+
 export interface LeaseFilter {
   session?: string;
   principal?: string;
@@ -65,7 +94,29 @@ export interface LeaseStore {
   narrowAndApprove(id: string, narrowing: Narrowing, approval: Approval, now: number): Promise<AddApprovalResult>;
   /** Ids of requests that are pending or approved-but-unclaimed (they have a deadline). */
   openRequests(limit: number): Promise<string[]>;
-  /** Atomically marks the request issued and records the lease with its indexes. */
+  /**
+   * Takes the claim: atomically moves the request approved → issuing (within its claim window) and
+   * records the attempt's intent. Refused with the current state (and, when issuing, the running
+   * attempt's deadline).
+   */
+  beginClaim(intent: ClaimIntent, now: number): Promise<BeginClaimResult>;
+  /** Extends a live attempt's deadline; false once the attempt was taken over (recovered) or ended. */
+  heartbeatClaim(leaseId: string, deadline: number): Promise<boolean>;
+  /** The provider minted nothing: drops the intent and moves the request issuing → approved. */
+  abandonClaim(intent: ClaimIntent, now: number): Promise<TransitionResult>;
+  /** Lease ids of claim intents whose attempt missed its deadline (dead, or a recovery to retry). */
+  deadClaims(now: number, limit: number): Promise<string[]>;
+  /**
+   * Takes over a dead attempt's intent for recovery: detaches it from its request (so a late
+   * recordLease of the attempt fails) and gives this recovery until `retryAt` before another may retry.
+   */
+  takeDeadClaim(leaseId: string, now: number, retryAt: number): Promise<ClaimIntent | undefined>;
+  /**
+   * Drops a recovered intent and frees its request: approved again within its claim window,
+   * expired (`claim_interrupted`) after it. Returns the request's new state, if it changed.
+   */
+  finishRecoveredClaim(leaseId: string, now: number): Promise<'approved' | 'expired' | undefined>;
+  /** Atomically marks the request issued and records the lease with its indexes; the lease replaces the claim's intent. */
   recordLease(
     lease: Lease,
     handle: Record<string, unknown>,

@@ -3,8 +3,10 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { AccessRequest, AgentSession, Approval, Lease, LeaseState } from '@leash/core';
 import type {
   AddApprovalResult,
+  BeginClaimResult,
   BeginRevokeResult,
   DueLeases,
+  ClaimIntent,
   LeaseFilter,
   LeaseStore,
   Narrowing,
@@ -61,6 +63,8 @@ export class RedisLeaseStore implements LeaseStore {
     handover: () => `${this.prefix}:leases:handover`,
     events: () => `${this.prefix}:events:requests`,
     fence: (scope: string) => `${this.prefix}:fence:${scope}`,
+    intent: (leaseId: string) => `${this.prefix}:claim:${leaseId}`,
+    intents: () => `${this.prefix}:claims`,
   };
 
   async raiseFences(scopes: string[], at: number): Promise<void> {
@@ -243,6 +247,8 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.sessionLeases(lease.sessionId ?? '-'),
       this.k.principalLeases(lease.principal),
       this.k.handover(),
+      this.k.intent(lease.id),
+      this.k.intents(),
       lease.requestId,
       lease.id,
       now,
@@ -320,6 +326,96 @@ export class RedisLeaseStore implements LeaseStore {
       this.durable = conn;
     }
     return this.durable;
+  }
+
+  async beginClaim(intent: ClaimIntent, now: number): Promise<BeginClaimResult> {
+    const reply = await this.run(
+      'leashBeginClaim',
+      this.k.req(intent.requestId),
+      this.k.intent(intent.leaseId),
+      this.k.intents(),
+      intent.requestId,
+      intent.leaseId,
+      now,
+      intent.deadline,
+      JSON.stringify(intent),
+      this.retentionSeconds + intent.ttlSeconds,
+      this.k.events(),
+    );
+    if (reply[0] === 'ok') {
+      return { ok: true };
+    }
+    const deadline = typeof reply[2] === 'string' && reply[2] !== '' ? Number(reply[2]) : undefined;
+    return {
+      ok: false,
+      reason: reply[0] as 'missing',
+      state: reply[1] as string | undefined,
+      ...(deadline !== undefined ? { claimDeadline: deadline } : {}),
+    };
+  }
+
+  async heartbeatClaim(leaseId: string, deadline: number): Promise<boolean> {
+    const reply = await this.run('leashHeartbeatClaim', this.k.intent(leaseId), this.k.intents(), leaseId, deadline);
+    return Number(reply) === 1;
+  }
+
+  async abandonClaim(intent: ClaimIntent, _now: number): Promise<TransitionResult> {
+    return toResult(
+      await this.run(
+        'leashAbandonClaim',
+        this.k.req(intent.requestId),
+        this.k.intent(intent.leaseId),
+        this.k.intents(),
+        intent.requestId,
+        intent.leaseId,
+        this.k.events(),
+      ),
+    );
+  }
+
+  deadClaims(now: number, limit: number): Promise<string[]> {
+    return this.guard(this.redis.zrangebyscore(this.k.intents(), '-inf', now, 'LIMIT', 0, limit));
+  }
+
+  async takeDeadClaim(leaseId: string, now: number, retryAt: number): Promise<ClaimIntent | undefined> {
+    const requestId = await this.guard(this.redis.hget(this.k.intent(leaseId), 'requestId'));
+    if (!requestId) {
+      await this.guard(this.redis.zrem(this.k.intents(), leaseId));
+      return undefined;
+    }
+    const reply = await this.run(
+      'leashTakeDeadClaim',
+      this.k.intent(leaseId),
+      this.k.intents(),
+      this.k.req(requestId),
+      leaseId,
+      now,
+      retryAt,
+      requestId,
+    );
+    return reply[0] === 'ok' ? (JSON.parse(reply[1] as string) as ClaimIntent) : undefined;
+  }
+
+  async finishRecoveredClaim(leaseId: string, now: number): Promise<'approved' | 'expired' | undefined> {
+    const requestId = await this.guard(this.redis.hget(this.k.intent(leaseId), 'requestId'));
+    if (!requestId) {
+      await this.guard(this.redis.zrem(this.k.intents(), leaseId));
+      return undefined;
+    }
+    const reply = await this.run(
+      'leashFinishRecoveredClaim',
+      this.k.intent(leaseId),
+      this.k.intents(),
+      this.k.req(requestId),
+      this.k.deadlines(),
+      this.k.approvals(requestId),
+      leaseId,
+      requestId,
+      now,
+      this.retentionSeconds,
+      this.k.events(),
+    );
+    return reply[0] === 'approved' || reply[0] === 'expired' ? reply[0] : undefined;
   }
 
   async getLease(id: string): Promise<Lease | undefined> {
@@ -661,9 +757,14 @@ function defineScripts(redis: Redis | Cluster): void {
     leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
     leashAddApproval: [scripts.ADD_APPROVAL, 2],
     leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 2],
-    leashRecordLease: [scripts.RECORD_LEASE, 8],
+    leashRecordLease: [scripts.RECORD_LEASE, 10],
     leashReserveDue: [scripts.RESERVE_DUE, 2],
     leashCommitDue: [scripts.COMMIT_DUE, 1],
+    leashBeginClaim: [scripts.BEGIN_CLAIM, 3],
+    leashHeartbeatClaim: [scripts.HEARTBEAT_CLAIM, 2],
+    leashAbandonClaim: [scripts.ABANDON_CLAIM, 3],
+    leashTakeDeadClaim: [scripts.TAKE_DEAD_CLAIM, 3],
+    leashFinishRecoveredClaim: [scripts.FINISH_RECOVERED_CLAIM, 5],
     leashBeginRevoke: [scripts.BEGIN_REVOKE, 1],
     leashCompleteRevoke: [scripts.COMPLETE_REVOKE, 3],
     leashFailRevoke: [scripts.FAIL_REVOKE, 3],

@@ -66,6 +66,11 @@ export const RECORD_LEASE = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
 if state ~= 'issuing' then return {'state', state} end
+-- Only the attempt that holds the claim records; one whose intent was recovered (dead) does not.
+if redis.call('HGET', KEYS[1], 'claimIntent') ~= ARGV[2] then return {'state', state} end
+redis.call('HDEL', KEYS[1], 'claimIntent')
+redis.call('DEL', KEYS[9])
+redis.call('ZREM', KEYS[10], ARGV[2])
 redis.call('HSET', KEYS[1], 'state', 'issued', 'leaseId', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[10])
@@ -127,6 +132,92 @@ export const COMMIT_DUE = `
 local done = redis.call('HGET', KEYS[1], 'done')
 if not done or tonumber(ARGV[1]) > tonumber(done) then redis.call('HSET', KEYS[1], 'done', ARGV[1]) end
 return 1
+`;
+
+/**
+ * Takes the claim of an approved request within its claim window and records the attempt's intent
+ * (KEYS: request, intent, intent index). Refused with the state and, when issuing, the running
+ * attempt's deadline.
+ */
+export const BEGIN_CLAIM = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'approved' then
+  local running = redis.call('HGET', KEYS[1], 'claimIntent')
+  local deadline = ''
+  if running then deadline = redis.call('ZSCORE', KEYS[3], running) or '' end
+  return {'state', state, deadline}
+end
+if tonumber(ARGV[3]) >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return {'deadline', state} end
+redis.call('HSET', KEYS[1], 'state', 'issuing', 'claimIntent', ARGV[2])
+redis.call('HSET', KEYS[2], 'data', ARGV[5], 'state', 'pending', 'requestId', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+redis.call('PUBLISH', ARGV[7], ARGV[1])
+return {'ok'}
+`;
+
+/** A live attempt moves its deadline on; not once its intent was taken over or removed. */
+export const HEARTBEAT_CLAIM = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[1])
+return 1
+`;
+
+/** The provider minted nothing: the intent goes and the request is approved again (unless recovery took it). */
+export const ABANDON_CLAIM = `
+if redis.call('HGET', KEYS[2], 'state') ~= 'pending' then return {'state', 'recovering'} end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if redis.call('HGET', KEYS[1], 'claimIntent') ~= ARGV[2] or state ~= 'issuing' then return {'state', state} end
+redis.call('HDEL', KEYS[1], 'claimIntent')
+redis.call('HSET', KEYS[1], 'state', 'approved')
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return {'ok'}
+`;
+
+/**
+ * Takes over the intent of an attempt past its deadline (KEYS: intent, intent index, request):
+ * marks it recovering, detaches it from the request so the attempt can no longer record a lease,
+ * and holds it until ARGV[3] (a failed recovery is retried after that).
+ */
+export const TAKE_DEAD_CLAIM = `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {'missing'}
+end
+if redis.call('HGET', KEYS[1], 'requestId') ~= ARGV[4] then return {'missing'} end
+local deadline = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0')
+if deadline > tonumber(ARGV[2]) then return {'alive'} end
+redis.call('HSET', KEYS[1], 'state', 'recovering')
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if redis.call('HGET', KEYS[3], 'claimIntent') == ARGV[1] then redis.call('HDEL', KEYS[3], 'claimIntent') end
+return {'ok', redis.call('HGET', KEYS[1], 'data')}
+`;
+
+/**
+ * Drops a recovered intent and frees its request (KEYS: intent, intent index, request, deadline
+ * index, approvals): approved again within the claim window, expired (claim_interrupted) after it.
+ */
+export const FINISH_RECOVERED_CLAIM = `
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local state = redis.call('HGET', KEYS[3], 'state')
+if state ~= 'issuing' or redis.call('HEXISTS', KEYS[3], 'claimIntent') == 1 then return {'unchanged'} end
+if tonumber(ARGV[3]) < tonumber(redis.call('HGET', KEYS[3], 'expiresAt')) then
+  redis.call('HSET', KEYS[3], 'state', 'approved')
+  redis.call('PUBLISH', ARGV[5], ARGV[2])
+  return {'approved'}
+end
+redis.call('HSET', KEYS[3], 'state', 'expired', 'closedReason', 'claim_interrupted')
+redis.call('ZREM', KEYS[4], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('EXPIRE', KEYS[5], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[2])
+return {'expired'}
 `;
 
 export const BEGIN_REVOKE = `

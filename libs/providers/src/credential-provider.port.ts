@@ -68,6 +68,17 @@ export interface ProviderFollowUp {
   data: Record<string, unknown>;
 }
 
+/**
+ * What a claim records before it calls the provider, so a credential minted by a claim that then
+ * crashed can still be found and revoked: the identity it will carry and the handle that revokes it.
+ */
+export interface ClaimPlan {
+  /** Non-secret names the credential will carry (AWS SourceIdentity, Kubernetes ServiceAccount, ...). */
+  identity: Record<string, string>;
+  /** Revokes the credential, if one was minted, like a lease's revocation handle (non-secret). */
+  handle: Record<string, unknown>;
+}
+
 /** What an early revocation actually did at the provider; audited as is. */
 export interface RevocationReport {
   /**
@@ -92,6 +103,11 @@ export interface CredentialProvider {
   /** Problems with a role's provider settings (empty when valid); checked when the policy loads. */
   validateSettings(settings: Record<string, unknown>, ttl: { minTtl?: number; maxTtl: number }): string[];
   issue(command: IssueCommand): Promise<IssuedCredential>;
+  /**
+   * The identity `issue` will give this command's credential and the handle that revokes it, known
+   * before the call. Providers without one mint nothing outside the broker (JWT) until `issue` returns.
+   */
+  plan?(command: IssueCommand): ClaimPlan;
   revoke(command: RevokeCommand): Promise<RevocationReport | void>;
   /** Runs a follow-up a revocation asked for; may ask for another one. Retried on retryable errors. */
   followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;

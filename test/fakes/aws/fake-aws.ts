@@ -63,6 +63,10 @@ export class FakeAws {
   readonly roles = new Map<string, FakeRole>();
   readonly inlinePolicies = new Map<string, Map<string, string>>();
   readonly sessions = new Map<string, Session>();
+  /** Every session AssumeRole minted, in order (the fake's own count; never a secret). */
+  readonly minted: { accessKeyId: string; roleName: string; sourceIdentity?: string; expiration: number }[] = [];
+  /** Called right after a session is minted, before STS answers (a test can kill the caller there). */
+  onMinted?: (count: number) => void;
   /** Every call: action and the caller's access key id (never a secret). */
   readonly calls: { action: string; accessKeyId: string; status: number }[] = [];
   /**
@@ -296,6 +300,8 @@ export class FakeAws {
       policy,
     };
     this.sessions.set(accessKeyId, session);
+    this.minted.push({ accessKeyId, roleName: role.name, sourceIdentity, expiration: session.expiration });
+    this.onMinted?.(this.minted.length);
     return (
       (sourceIdentity ? `<SourceIdentity>${esc(sourceIdentity)}</SourceIdentity>` : '') +
       `<AssumedRoleUser><Arn>arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${esc(sessionName)}</Arn>` +
@@ -351,6 +357,23 @@ export class FakeAws {
     }
     policies.set(policyName, doc);
     return '';
+  }
+
+  /** Whether the role's inline policies deny this session now (what a call with it would meet). */
+  denies(accessKeyId: string): boolean {
+    const session = this.sessions.get(accessKeyId);
+    if (!session) {
+      throw new Error(`no session ${accessKeyId}`);
+    }
+    try {
+      this.enforce({ kind: 'session', accessKeyId, session }, 'iam:ListRoles');
+      return false;
+    } catch (err) {
+      if (err instanceof AwsFault && err.code === 'AccessDenied') {
+        return true;
+      }
+      throw err;
+    }
   }
 
   /** Explicit denies of the session's role inline policies (SourceIdentity, TokenIssueTime). */

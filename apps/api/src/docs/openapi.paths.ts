@@ -76,7 +76,10 @@ export function requestPaths(): ZodOpenApiPathsObject {
     },
     '/v1/requests/{id}/credentials': {
       post: op('requests', 'claimCredential', 'Claim the credential (once)', {
-        description: 'Only the requester, once; a second claim is 409 already-claimed. The credential is never stored.',
+        description:
+          'Only the requester, once; a second claim is 409 already-claimed. While another attempt holds the claim it is ' +
+          '409 claim-in-progress with Retry-After: an attempt that died (API crash) is recovered by the reconciler and ' +
+          'the request can then be claimed again. The credential is never stored.',
         security: BEARER,
         ...params({ id: 'leash', idempotent: true }),
         responses: { 201: json(ClaimResponseSchema, 'The lease and its credential'), ...problems(403, 404, 409) },

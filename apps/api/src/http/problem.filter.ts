@@ -50,6 +50,8 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (body.status === 503) {
       void reply.header('retry-after', '1');
+    } else if (typeof body.retryAfterSeconds === 'number') {
+      void reply.header('retry-after', String(body.retryAfterSeconds));
     }
     void reply.status(body.status).header('content-type', 'application/problem+json').send(body);
   }
@@ -254,6 +256,12 @@ export class ProblemFilter implements ExceptionFilter {
       case CoreErrorCode.NotFound:
         return p(ProblemType.NotFound, 'Not found', 404);
       case CoreErrorCode.Conflict:
+        if (error.details.claimInProgress) {
+          return p(ProblemType.ClaimInProgress, 'Claim in progress', 409, {
+            state: error.details.state,
+            retryAfterSeconds: error.details.retryAfterSeconds,
+          });
+        }
         if (error.details.alreadyClaimed) {
           return p(ProblemType.AlreadyClaimed, 'Already claimed', 409, {
             state: error.details.state,

@@ -24,6 +24,7 @@ export class BrokerMetrics {
   private readonly auditEvents: Counter<'action'>;
   private readonly reconcilerRuns: Counter<'result'>;
   private readonly overdueFound: Counter;
+  private readonly claimsRecovered: Counter<'provider' | 'outcome'>;
   readonly policyReloadFailures: Counter;
 
   constructor(service: 'api' | 'worker') {
@@ -110,6 +111,12 @@ export class BrokerMetrics {
       help: 'Overdue leases the reconciler found still unrevoked (a missed revocation job)',
       registers: r,
     });
+    this.claimsRecovered = new Counter({
+      name: 'leash_claims_recovered_total',
+      help: 'Claims interrupted mid-issue (the API died) that the reconciler recovered, by provider and outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: r,
+    });
     this.policyReloadFailures = new Counter({
       name: 'leash_policy_reload_failures_total',
       help: 'Policy reloads refused (invalid file); the last good policy stays in force',
@@ -181,6 +188,11 @@ export class BrokerMetrics {
       case 'policy.reload_failed':
         this.policyReloadFailures.inc();
         return;
+      case 'claim.recovered': {
+        const outcome = e.details?.outcome;
+        this.claimsRecovered.inc({ provider, outcome: typeof outcome === 'string' ? outcome : 'unknown' });
+        return;
+      }
       case 'session.revoked':
       case 'session.registered':
       case 'session.idle_expired':
@@ -195,7 +207,6 @@ export class BrokerMetrics {
       case 'audit.checkpoint':
       case 'store.reset':
       case 'store.reset_acknowledged':
-      case 'claim.recovered':
         // Counted by leash_audit_events_total{action}; store state has its own gauges (store-health.metrics.ts).
         return;
     }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CLOCK,
@@ -5,6 +6,7 @@ import {
   CoreErrorCode,
   fingerprintSecret,
   ID_GENERATOR,
+  randomBase32,
   type AccessRequest,
   type Clock,
   type IdGenerator,
@@ -12,11 +14,24 @@ import {
   type Principal,
 } from '@leash/core';
 import type { ClaimResponse } from '@leash/contracts';
-import { LEASE_STORE, LeaseError, LeaseErrorCode, type LeaseStore } from '@leash/leases';
+import { LEASE_STORE, LeaseError, LeaseErrorCode, type ClaimIntent, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { ProviderError, type IssuedCredential, type ProviderRegistry } from '@leash/providers';
+import {
+  ProviderError,
+  type ClaimPlan,
+  type CredentialProvider,
+  type IssueCommand,
+  type IssuedCredential,
+  type ProviderRegistry,
+} from '@leash/providers';
 import { forbidden, isRequester, notFound } from '../access-control';
-import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
+import {
+  BROKER_LOGGER,
+  CLAIM_DEAD_AFTER_MS,
+  POLICY_HOLDER,
+  PROVIDER_REGISTRY,
+  type BrokerLogger,
+} from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { POLICY_CHANGED_PREFIX, isClosedByPolicyChange, roleFingerprint } from '../policy/role-fingerprint';
@@ -33,9 +48,17 @@ import { RevokeLease } from './revoke-lease.use-case';
  * The requester claims the credential of an approved request, exactly once: the request moves
  * approved → issuing atomically, the provider mints, the lease is recorded, and its revocation is
  * scheduled at expiry. The secret is returned here only and never stored.
+ *
+ * Crash safety: taking the claim records the attempt's intent (lease id, the identity the
+ * credential will carry, how to revoke it) before the provider is called, and the attempt
+ * heartbeats it; the lease record replaces it. If the process dies in between, the reconciler
+ * finds the intent past its deadline, revokes whatever may have been minted, and frees the request.
  */
 @Injectable()
 export class ClaimCredential {
+  /** This process, as the owner of its claim attempts. */
+  private readonly owner = `${hostname()}/${process.pid}/${randomBase32(8)}`;
+
   constructor(
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
@@ -49,6 +72,7 @@ export class ClaimCredential {
     private readonly notify: NotifyApprovers,
     private readonly revoke: RevokeLease,
     @Inject(STORE_HEALTH) private readonly storeHealth: StoreHealth,
+    @Inject(CLAIM_DEAD_AFTER_MS) private readonly deadAfterMs: number,
   ) {}
 
   async execute(cmd: { principal: Principal; id: string }): Promise<ClaimResponse> {
@@ -62,45 +86,57 @@ export class ClaimCredential {
     if (!isRequester(request, cmd.principal)) {
       throw forbidden('only the requester can claim the credential');
     }
-    await this.lock(request);
+    const now = this.clock.now();
+    const leaseId = this.ids.leaseId();
+    const command: IssueCommand = {
+      leaseId,
+      requestId: request.id,
+      role: { id: request.role, settings: frozenSettings(request) },
+      environment: request.environment,
+      principal: request.principal,
+      owner: request.owner,
+      sessionId: request.session?.id,
+      ttlSeconds: request.ttlSeconds,
+      issuedAt: now,
+      expiresAt: now + request.ttlSeconds * 1000,
+      approval: approvalReceiptOf(request, approvals),
+    };
+    const { provider, intent } = await this.intentOf(request, command, now);
+    await this.take(request, intent);
     // The claim mints what was approved: the role settings frozen into the request. If the policy
     // changed the role since, the approval covered something else: a new decision is needed.
     const changed = this.policyChange(request);
     if (changed !== undefined) {
+      await this.store.abandonClaim(intent, this.clock.now());
       await this.closeChanged(request, changed);
       throw policyChanged(request.id, changed);
     }
-    const now = this.clock.now();
-    const leaseId = this.ids.leaseId();
-    const approval = approvalReceiptOf(request, approvals);
+    const heartbeat = this.heartbeat(intent);
+    try {
+      return await this.issueAndRecord(request, provider, command, intent);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async issueAndRecord(
+    request: AccessRequest,
+    provider: CredentialProvider,
+    command: IssueCommand,
+    intent: ClaimIntent,
+  ): Promise<ClaimResponse> {
+    const { leaseId, issuedAt: now, approval } = command;
     let issued: IssuedCredential;
     try {
-      issued = await this.providers.get(request.provider).issue({
-        leaseId,
-        requestId: request.id,
-        role: { id: request.role, settings: frozenSettings(request) },
-        environment: request.environment,
-        principal: request.principal,
-        owner: request.owner,
-        sessionId: request.session?.id,
-        ttlSeconds: request.ttlSeconds,
-        issuedAt: now,
-        expiresAt: now + request.ttlSeconds * 1000,
-        approval,
-      });
+      issued = await provider.issue(command);
     } catch (err) {
-      await this.unlock(request);
-      await this.audit
-        .append({
-          actor: { id: 'system', channel: 'system' },
-          action: 'credential.issue_failed',
-          requestId: request.id,
-          role: request.role,
-          environment: request.environment,
-          policyVersion: request.policyVersion,
-          details: err instanceof ProviderError ? { providerCode: err.providerCode, code: err.code } : {},
-        })
-        .catch(() => undefined);
+      // The provider minted nothing (it says so by failing): the intent goes, the request can be claimed again.
+      await this.store
+        .abandonClaim(intent, this.clock.now())
+        .catch((unlockErr: unknown) =>
+          this.logger.error('could not release claim lock', { requestId: request.id, err: String(unlockErr) }),
+        );
+      await this.auditIssueFailed(request, err);
       throw err;
     }
     const issueMs = this.clock.now() - now;
@@ -147,22 +183,80 @@ export class ClaimCredential {
     return { lease: toLeaseView(lease), credential: issued.credential };
   }
 
-  private async lock(request: AccessRequest): Promise<void> {
-    const moved = await this.store.transitionRequest({
-      id: request.id,
-      from: ['approved'],
-      to: 'issuing',
-      now: this.clock.now(),
-      deadline: 'before',
-    });
+  /** What the claim records before calling the provider; a provider that cannot even plan refuses the claim. */
+  private async intentOf(
+    request: AccessRequest,
+    command: IssueCommand,
+    now: number,
+  ): Promise<{ provider: CredentialProvider; intent: ClaimIntent }> {
+    let provider: CredentialProvider;
+    let plan: ClaimPlan | undefined;
+    try {
+      provider = this.providers.get(request.provider);
+      plan = provider.plan?.(command);
+    } catch (err) {
+      await this.auditIssueFailed(request, err);
+      throw err;
+    }
+    const intent: ClaimIntent = {
+      leaseId: command.leaseId,
+      requestId: request.id,
+      provider: request.provider,
+      role: request.role,
+      environment: request.environment,
+      principal: request.principal,
+      ...(request.session ? { sessionId: request.session.id } : {}),
+      identity: plan?.identity ?? {},
+      handle: plan?.handle ?? {},
+      ttlSeconds: request.ttlSeconds,
+      owner: this.owner,
+      startedAt: now,
+      deadline: now + this.deadAfterMs,
+    };
+    return { provider, intent };
+  }
+
+  /** Keeps the attempt's intent alive while the provider works; a missed beat lets the reconciler take over. */
+  private heartbeat(intent: ClaimIntent): NodeJS.Timeout {
+    const timer = setInterval(
+      () => {
+        this.store
+          .heartbeatClaim(intent.leaseId, this.clock.now() + this.deadAfterMs)
+          .catch((err: unknown) =>
+            this.logger.warn('claim heartbeat failed', { leaseId: intent.leaseId, err: String(err) }),
+          );
+      },
+      Math.max(100, Math.floor(this.deadAfterMs / 3)),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  private async auditIssueFailed(request: AccessRequest, err: unknown): Promise<void> {
+    await this.audit
+      .append({
+        actor: { id: 'system', channel: 'system' },
+        action: 'credential.issue_failed',
+        requestId: request.id,
+        role: request.role,
+        environment: request.environment,
+        policyVersion: request.policyVersion,
+        details: err instanceof ProviderError ? { providerCode: err.providerCode, code: err.code } : {},
+      })
+      .catch(() => undefined);
+  }
+
+  private async take(request: AccessRequest, intent: ClaimIntent): Promise<void> {
+    const now = this.clock.now();
+    const moved = await this.store.beginClaim(intent, now);
     if (moved.ok) {
       return;
     }
     const state = moved.state ?? request.state;
     if (state === 'expired' || state === 'cancelled') {
-      const now = (await this.store.getRequest(request.id))?.request ?? request;
-      if (isClosedByPolicyChange(now)) {
-        throw policyChanged(request.id, now.closedReason ?? '');
+      const current = (await this.store.getRequest(request.id))?.request ?? request;
+      if (isClosedByPolicyChange(current)) {
+        throw policyChanged(request.id, current.closedReason ?? '');
       }
     }
     if (moved.reason === 'deadline' || state === 'expired') {
@@ -171,7 +265,16 @@ export class ClaimCredential {
         expired: true,
       });
     }
-    if (state === 'issuing' || state === 'issued') {
+    if (state === 'issuing') {
+      // Another attempt holds the claim: alive, or dead and about to be recovered by the reconciler.
+      const until = moved.claimDeadline ?? now + this.deadAfterMs;
+      throw new CoreError(
+        CoreErrorCode.Conflict,
+        `a claim of request ${request.id} is in progress; if it does not finish, the request can be claimed again once that attempt is known dead`,
+        { state, claimInProgress: true, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000) + 1) },
+      );
+    }
+    if (state === 'issued') {
       throw new CoreError(CoreErrorCode.Conflict, `the credential of request ${request.id} was already claimed`, {
         state,
         alreadyClaimed: true,
@@ -225,7 +328,7 @@ export class ClaimCredential {
     const closedReason = `${POLICY_CHANGED_PREFIX}${why}; ask again for a new decision`;
     const moved = await this.store.transitionRequest({
       id: request.id,
-      from: ['issuing'],
+      from: ['approved'],
       to: 'expired',
       now: this.clock.now(),
       expiresAt: null,
@@ -245,22 +348,6 @@ export class ClaimCredential {
       details: { reason: closedReason, createdUnder: request.policyVersion },
     });
     this.notify.update({ ...request, state: 'expired', closedReason }, { kind: 'expired' });
-  }
-
-  private async unlock(request: AccessRequest): Promise<void> {
-    await this.store
-      .transitionRequest({
-        id: request.id,
-        from: ['issuing'],
-        to: 'approved',
-        now: this.clock.now(),
-      })
-      .catch((err: unknown) =>
-        this.logger.error('could not release claim lock', {
-          requestId: request.id,
-          err: String(err),
-        }),
-      );
   }
 
   /** Records the lease; if that fails the minted credential is revoked at once (fail closed). */

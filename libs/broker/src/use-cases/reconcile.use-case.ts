@@ -6,12 +6,15 @@ import { BROKER_LOGGER, STALE_CLAIM_MS, type BrokerLogger } from '../broker.toke
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { NotifyApprovers } from './notify-approvers.service';
 import { RevokeSession } from './revoke-session.use-case';
+import { RecoverInterruptedClaims } from './recover-interrupted-claims.use-case';
 
 export interface ReconcileReport {
   overdueLeases: number;
   quarantineRetries: number;
   expiredRequests: number;
   idleSessions: number;
+  /** Claims whose attempt died mid-claim, recovered (their possible credential revoked, the request freed). */
+  recoveredClaims: number;
 }
 
 const BATCH = 1000;
@@ -19,7 +22,8 @@ const BATCH = 1000;
 /**
  * Safety net behind the delayed jobs: enqueues revocation for every lease past its expiry that is
  * still not revoked (a missed or deleted job), retries quarantined leases, and expires requests
- * whose approval timeout or claim window has passed, and ends agent sessions idle past their limit.
+ * whose approval timeout or claim window has passed, ends agent sessions idle past their limit, and
+ * recovers claims whose attempt died before recording its lease.
  */
 @Injectable()
 export class Reconcile {
@@ -33,9 +37,12 @@ export class Reconcile {
     @Inject(STALE_CLAIM_MS) private readonly staleClaimMs: number,
     private readonly notify: NotifyApprovers,
     private readonly revokeSession: RevokeSession,
+    private readonly recoverClaims: RecoverInterruptedClaims,
   ) {}
 
   async execute(): Promise<ReconcileReport> {
+    // First, so a request whose claim died is claimable again (or expired) before requests are expired.
+    const { recovered: recoveredClaims } = await this.recoverClaims.execute();
     const now = this.clock.now();
     const overdue = await this.store.overdueLeases(now, BATCH);
     for (const id of overdue) {
@@ -104,6 +111,7 @@ export class Reconcile {
       quarantineRetries: quarantined.length,
       expiredRequests,
       idleSessions,
+      recoveredClaims,
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '@leash/core';
 import {
   receiptDigestPrefix,
+  type ClaimPlan,
   type CredentialProvider,
   type IssueCommand,
   type IssuedCredential,
@@ -69,6 +70,27 @@ export class AwsStsProvider implements CredentialProvider {
   describeTarget(settings: Record<string, unknown>): Record<string, string> | undefined {
     const { value } = parseAwsSettings(settings);
     return value ? { region: value.region } : undefined;
+  }
+
+  /**
+   * The SourceIdentity and session name a claim's session will carry. The handle has no expiration:
+   * a recovery denies the SourceIdentity for the session's full duration from when it runs.
+   */
+  plan(cmd: IssueCommand): ClaimPlan {
+    const { value: s } = parseAwsSettings(cmd.role.settings);
+    if (!s) {
+      throw new ProviderError(ProviderErrorCode.Permanent, 'aws', 'InvalidSettings', 'invalid aws role settings');
+    }
+    const roleSessionName = `leash-${cmd.leaseId}`.slice(0, 64);
+    return {
+      identity: { sourceIdentity: cmd.leaseId, roleSessionName, roleArn: s.roleArn },
+      handle: {
+        roleArn: s.roleArn,
+        roleName: s.roleName,
+        sourceIdentity: cmd.leaseId,
+        budget: s.revocationPolicyMaxChars,
+      },
+    };
   }
 
   async issue(cmd: IssueCommand): Promise<IssuedCredential> {

@@ -1,5 +1,6 @@
 import type { Clock } from '@leash/core';
 import type {
+  ClaimPlan,
   CredentialProvider,
   IssueCommand,
   IssuedCredential,
@@ -89,6 +90,15 @@ export class GcpIamProvider implements CredentialProvider {
 
   validateSettings(settings: Record<string, unknown>, ttl: { minTtl?: number; maxTtl: number }): string[] {
     return parseGcpSettings(settings, ttl).problems;
+  }
+
+  /** The service account whose access token the claim will mint; it cannot be recalled, only outlived. */
+  plan(cmd: IssueCommand): ClaimPlan {
+    const { value: s } = parseGcpSettings(cmd.role.settings);
+    if (!s) {
+      throw new ProviderError(ProviderErrorCode.Permanent, 'gcp', 'InvalidSettings', 'invalid gcp role settings');
+    }
+    return { identity: { serviceAccount: s.serviceAccount }, handle: { serviceAccount: s.serviceAccount } };
   }
 
   async issue(cmd: IssueCommand): Promise<IssuedCredential> {

@@ -7,6 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import {
   receiptDigestPrefix,
+  type ClaimPlan,
   type CredentialProvider,
   type IssueCommand,
   type IssuedCredential,
@@ -59,7 +60,31 @@ export class KubernetesProvider implements CredentialProvider {
     }
   }
 
+  /** The ServiceAccount (and its RoleBinding, Role) the claim will create; deleting them kills the token. */
+  plan(cmd: IssueCommand): ClaimPlan {
+    const { handle } = this.handleFor(cmd);
+    return {
+      identity: {
+        serviceAccount: `${handle.namespace}/${handle.name}`,
+        ...(handle.cluster ? { cluster: handle.cluster } : {}),
+      },
+      handle: { ...handle },
+    };
+  }
+
   async issue(cmd: IssueCommand): Promise<IssuedCredential> {
+    const { settings, handle } = this.handleFor(cmd);
+    const cluster = this.clusters.resolve(settings.cluster);
+    try {
+      return await this.create(cluster, settings, handle, cmd);
+    } catch (err) {
+      // No half-made identities: whatever was created goes. If even that fails, the sweep finds it.
+      await this.deleteAll(cluster, handle).catch(() => undefined);
+      throw classify(err, 'issue');
+    }
+  }
+
+  private handleFor(cmd: IssueCommand): { settings: KubernetesSettings; handle: KubeHandle } {
     const { value: settings } = parseKubernetesSettings(cmd.role.settings);
     if (!settings) {
       throw new ProviderError(
@@ -69,20 +94,13 @@ export class KubernetesProvider implements CredentialProvider {
         'invalid kubernetes role settings',
       );
     }
-    const cluster = this.clusters.resolve(settings.cluster);
     const handle: KubeHandle = {
       ...(settings.cluster ? { cluster: settings.cluster } : {}),
       namespace: settings.namespace,
       name: `leash-${cmd.leaseId}`,
       inlineRole: settings.binding.kind === 'inline',
     };
-    try {
-      return await this.create(cluster, settings, handle, cmd);
-    } catch (err) {
-      // No half-made identities: whatever was created goes. If even that fails, the sweep finds it.
-      await this.deleteAll(cluster, handle).catch(() => undefined);
-      throw classify(err, 'issue');
-    }
+    return { settings, handle };
   }
 
   async revoke(cmd: RevokeCommand): Promise<void> {
