@@ -29,6 +29,24 @@ describe('crash-safe claims: kill -9 of the API mid-claim', () => {
   beforeAll(async () => {
     fake = await FakeAws.start(BROKER);
     const roles: Record<string, unknown>[] = [];
+    fake.addRole({
+      accountId: '111122223333',
+      name: 'leash-crash-lost',
+      maxSessionDuration: 3600,
+      trusted: [BROKER.accessKeyId],
+      allowSourceIdentity: true,
+      allowTagSession: true,
+    });
+    roles.push({
+      id: 'crash-lost',
+      provider: 'aws',
+      settings: { roleArn: 'arn:aws:iam::111122223333:role/leash-crash-lost', region: 'us-east-1' },
+      environments: ['staging'],
+      principals: [{ sub: 'agent-*' }],
+      minTtl: '15m',
+      maxTtl: '1h',
+      approval: 'auto',
+    });
     for (let round = 0; round < ROUNDS; round += 1) {
       for (let k = 0; k < ROLES_PER_ROUND; k += 1) {
         fake.addRole({
@@ -59,7 +77,6 @@ describe('crash-safe claims: kill -9 of the API mid-claim', () => {
         AWS_SECRET_ACCESS_KEY: BROKER.secretAccessKey,
         AWS_ENDPOINT_URL_STS: fake.url,
         AWS_ENDPOINT_URL_IAM: fake.url,
-        LEASH_AWS_MAX_ATTEMPTS: '1',
         LEASH_QUARANTINE_RETRY_MS: '2000',
         LEASH_RATE_LIMIT_PER_MINUTE: '100000',
       },
@@ -217,6 +234,36 @@ describe('crash-safe claims: kill -9 of the API mid-claim', () => {
     expect(recovered[0]).toMatchObject({ provider: 'aws', details: { outcome: 'denied', request: 'approved' } });
     expect(recovered[0].providerRef?.sourceIdentity).toMatch(/^lease-/);
   }
+
+  it('a claim whose STS answer was lost answers 503, then "claim in progress" until recovered; what STS minted is denied', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'crash-lost', environment: 'staging', ttlSeconds: 900, reason: 'the answer gets lost' },
+    });
+    expect(created.body.state).toBe('approved');
+    const id = created.body.id as string;
+    const before = fake.minted.length;
+    // Every attempt of the SDK (it retries a reset connection) mints, then loses the answer.
+    fake.hangUpAfterMint = 10;
+    const failed = await claim(id);
+    fake.hangUpAfterMint = 0;
+    expect(failed.status).toBe(503);
+    expect(failed.body).toMatchObject({ provider: 'aws', type: 'https://leash.dev/problems/unavailable' });
+    const lost = fake.minted.slice(before);
+    expect(lost.length).toBeGreaterThan(0);
+
+    const during = await claim(id);
+    expect(during.status).toBe(409);
+    expect(during.body.type).toBe('https://leash.dev/problems/claim-in-progress');
+    await eventually(async () => ((await requestState(id)) === 'approved' ? true : undefined), 120_000, 500);
+    for (const session of lost) {
+      expect(session.sourceIdentity).toBe(lost[0].sourceIdentity);
+      expect(fake.denies(session.accessKeyId)).toBe(true);
+    }
+    const again = await claim(id);
+    expect(again.status).toBe(201);
+    expect(fake.denies(again.body.credential.accessKeyId as string)).toBe(false);
+  }, 180_000);
 
   it(`every STS session minted before a kill -9 at a random point of ${CLAIMS} concurrent claims is tracked or denied`, async () => {
     let round = 0;

@@ -67,6 +67,8 @@ export class FakeAws {
   readonly minted: { accessKeyId: string; roleName: string; sourceIdentity?: string; expiration: number }[] = [];
   /** Called right after a session is minted, before STS answers (a test can kill the caller there). */
   onMinted?: (count: number) => void;
+  /** The next this many AssumeRole calls mint a session, then drop the connection without answering. */
+  hangUpAfterMint = 0;
   /** Every call: action and the caller's access key id (never a secret). */
   readonly calls: { action: string; accessKeyId: string; status: number }[] = [];
   /**
@@ -143,6 +145,12 @@ export class FakeAws {
       accessKeyId = caller.accessKeyId;
       const body = this.dispatch(service?.[1] ?? '', action, params, caller);
       this.calls.push({ action, accessKeyId, status: 200 });
+      if (action === 'AssumeRole' && this.hangUpAfterMint > 0) {
+        // Minted, but the answer is lost (a reset connection): the caller cannot know.
+        this.hangUpAfterMint -= 1;
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/xml' });
       res.end(
         `<${action}Response xmlns="${ns}">${body === '' ? '' : `<${action}Result>${body}</${action}Result>`}` +

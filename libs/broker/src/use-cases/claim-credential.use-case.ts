@@ -130,13 +130,23 @@ export class ClaimCredential {
     try {
       issued = await provider.issue(command);
     } catch (err) {
-      // The provider minted nothing (it says so by failing): the intent goes, the request can be claimed again.
+      await this.auditIssueFailed(request, err);
+      if (err instanceof ProviderError && err.outcomeUnknown) {
+        // No answer (connection lost, timeout): the provider may have minted. The intent stays and, without
+        // heartbeats, soon counts as dead: the reconciler revokes what may exist and frees the request.
+        this.logger.warn('provider call ended without an answer; the reconciler recovers the claim', {
+          requestId: request.id,
+          leaseId,
+          provider: request.provider,
+        });
+        throw err;
+      }
+      // The provider answered with a refusal, so it minted nothing: the intent goes, the request is claimable again.
       await this.store
         .abandonClaim(intent, this.clock.now())
         .catch((unlockErr: unknown) =>
           this.logger.error('could not release claim lock', { requestId: request.id, err: String(unlockErr) }),
         );
-      await this.auditIssueFailed(request, err);
       throw err;
     }
     const issueMs = this.clock.now() - now;

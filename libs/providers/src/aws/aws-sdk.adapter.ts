@@ -52,7 +52,7 @@ export function classifyAwsError(operation: string, err: unknown): ProviderError
     'aws',
     providerCode,
     `aws ${operation} failed: ${providerCode}${detail ? ` (${detail})` : ''}`,
-    { cause: err },
+    { cause: err, outcomeUnknown: network },
   );
 }
 

@@ -56,7 +56,7 @@ export function classifyGcpError(err: unknown): ProviderError {
     'gcp',
     providerCode,
     `gcp generateAccessToken failed: ${providerCode}${message ? ` (${message.slice(0, 300)})` : ''}`,
-    { cause: err },
+    { cause: err, outcomeUnknown: network },
   );
 }
 

@@ -368,6 +368,7 @@ function classify(err: unknown, step: string): ProviderError {
     'kubernetes',
     'Unreachable',
     `kubernetes ${step} failed: the API server is unreachable (${errorName(err)})`,
+    { outcomeUnknown: true },
   );
 }
 
