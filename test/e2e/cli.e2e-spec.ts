@@ -98,6 +98,7 @@ describe('leash CLI end to end (built CLI against the real stack)', () => {
       'whoami',
       'login',
       'mcp',
+      'event',
       'approve',
       'deny',
     ];

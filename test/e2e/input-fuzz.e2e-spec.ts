@@ -179,6 +179,8 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     ['POST', '/v1/sessions'],
     ['POST', `/v1/sessions/${id}/heartbeat`],
     ['DELETE', `/v1/sessions/${id}`],
+    ['POST', `/v1/sessions/${id}/events`],
+    ['GET', `/v1/sessions/${id}/events`],
     ['POST', '/v1/admin/revoke'],
     ['POST', '/v1/policy/explain'],
     ['GET', '/v1/audit'],
@@ -192,7 +194,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
   it('answers generated JSON bodies on every API route (with and without Idempotency-Key) with 2xx or 4xx problem+json', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.nat(19),
+        fc.nat(apiRoutes('').length - 1),
         fc.constantFrom('agent', 'admin', 'alice'),
         jsonish,
         fc.option(fc.uuid()),
@@ -217,14 +219,14 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
   it('answers generated path ids and query strings with 2xx or 4xx problem+json', async () => {
     const query = fc.dictionary(
       fc.oneof(
-        fc.constantFrom('session', 'environment', 'role', 'state', 'limit', 'waitSeconds', 'actor', 'since'),
+        fc.constantFrom('session', 'environment', 'role', 'state', 'limit', 'waitSeconds', 'actor', 'since', 'after'),
         printable,
       ),
       fc.oneof(printable, fc.string({ maxLength: 50 }), fc.constantFrom('-1', '1e400', 'NaN', '0', '%', '%zz')),
       { maxKeys: 4 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.nat(19), pathId, query, async (route, id, q) => {
+      fc.asyncProperty(fc.nat(apiRoutes('').length - 1), pathId, query, async (route, id, q) => {
         const [method, path] = apiRoutes(id)[route];
         const qs = Object.entries(q)
           .map(([k, v]) => `${encodeURIComponent(k)}=${k === 'waitSeconds' ? '0' : v.replace(/[#\s]/g, '')}`)
@@ -241,7 +243,7 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
 
   it('answers generated headers (authorization, content types, keys, Slack signatures) with 2xx or 4xx problem+json', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat(19), headerSets, jsonish, async (route, headers, body) => {
+      fc.asyncProperty(fc.nat(apiRoutes('').length - 1), headerSets, jsonish, async (route, headers, body) => {
         const [method, path] = apiRoutes(requestId)[route];
         await check({ method, path, headers, body: method === 'GET' ? undefined : body });
       }),
