@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import fc from 'fast-check';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { chromium, type Browser } from 'playwright-core';
 import { z } from 'zod';
@@ -241,6 +242,45 @@ describe('OpenAPI: a document tools accept, covering every route, and a referenc
     conforms(ReadinessSchema, await stack.call('GET', '/readyz'), 200);
     conforms(ProblemSchema, await stack.call('GET', '/v1/leases/lease-aaaaaaaaaaaaaaaaaaaa', { token: agent }), 404);
     conforms(ProblemSchema, await stack.call('POST', '/v1/requests', { token: agent, body: { role: 1 } }), 400);
+  });
+
+  it('answers generated asset names and query strings of /docs and /openapi.json with 200 or a 4xx problem, never 5xx', async () => {
+    const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js']);
+    const name = fc.oneof(
+      fc.string({ maxLength: 300 }).map((v) => encodeURIComponent(v)),
+      fc.constantFrom(
+        '..%2F..%2Fpackage.json',
+        '..%2Fopenapi.ts',
+        'index.html',
+        '%00',
+        '%zz',
+        'swagger-ui.css%00',
+        '__proto__',
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(name, fc.string({ maxLength: 100 }), async (asset, query) => {
+        const res = await stack.call('GET', `/docs/assets/${asset}`);
+        const decoded = (() => {
+          try {
+            return decodeURIComponent(asset);
+          } catch {
+            return undefined;
+          }
+        })();
+        if (decoded !== undefined && ASSETS.has(decoded)) {
+          expect(res.status).toBe(200);
+        } else {
+          expect([400, 404, 414]).toContain(res.status);
+          expect(res.headers.get('content-type')).toContain('application/problem+json');
+        }
+        for (const path of ['/openapi.json', '/docs']) {
+          const page = await stack.call('GET', `${path}?${encodeURIComponent(query)}`);
+          expect(page.status).toBe(200);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('leaks no secret into logs or Redis', async () => {
