@@ -102,6 +102,64 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
   });
 
+  it('out of memory: early revocation and break glass answer 202 pending, are retried and recorded once Redis takes writes', async () => {
+    const early = await claim();
+    const glass = await claim();
+    expect([early.status, glass.status]).toEqual([201, 201]);
+    const [earlyId, glassId] = [early.body.lease.id as string, glass.body.lease.id as string];
+    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
+    try {
+      await eventually(
+        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
+        20_000,
+      );
+      // Redis refuses the write: the revocation is accepted as pending, not failed ("no credential was issued").
+      const revoked = await stack.call('DELETE', `/v1/leases/${earlyId}`, { token: agent });
+      expect(revoked.status).toBe(202);
+      expect(revoked.headers.get('content-type')).toContain('application/problem+json');
+      expect(revoked.body).toMatchObject({ type: 'https://leash.dev/problems/revocation-pending', status: 202 });
+      expect(revoked.body.pendingLeases).toEqual([earlyId]);
+      expect(revoked.body.detail).toMatch(/OOM/);
+      const broken = await stack.call('POST', '/v1/admin/revoke', {
+        token: admin,
+        body: { principal: 'agent-store', environment: 'staging', reason: 'oom drill' },
+      });
+      expect(broken.status).toBe(202);
+      expect(broken.body.type).toBe('https://leash.dev/problems/revocation-pending');
+      expect(broken.body.pendingLeases).toEqual(expect.arrayContaining([earlyId, glassId]));
+      // Inactive at once, although Redis still holds both leases as active.
+      expect(await introspect(early.body.credential.token)).toBe(false);
+      expect(await introspect(glass.body.credential.token)).toBe(false);
+      expect(redisCli('HGET', `{leash}:lease:${glassId}`, 'state')).toBe('active');
+      // Issuance still fails closed meanwhile.
+      const created = await stack.call('POST', '/v1/requests', {
+        token: agent,
+        body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 600, reason: 'oom' },
+      });
+      expectProblem(created, 503);
+    } finally {
+      redisCli('CONFIG', 'SET', 'maxmemory', '0');
+    }
+    // Memory back: both revocations are recorded and audited, as their callers asked for.
+    const revokedLease = async (id: string) =>
+      eventually(async () => {
+        const l = await stack.call('GET', `/v1/leases/${id}`, { token: agent });
+        return l.body.state === 'revoked' ? l.body : undefined;
+      }, 30_000);
+    expect((await revokedLease(earlyId)).revokeReason).toBe('early');
+    expect((await revokedLease(glassId)).revokeReason).toBe('break_glass');
+    const events = await eventually(async () => {
+      const all = (await stack.call('GET', '/v1/audit?limit=1000', { token: admin })).body.events as any[];
+      return all.some((e) => e.action === 'admin.break_glass') ? all : undefined;
+    }, 30_000);
+    const revocations = events.filter((e) => e.action === 'lease.revoked');
+    expect(revocations.find((e) => e.leaseId === earlyId)).toMatchObject({ actor: { id: 'agent-store' } });
+    expect(revocations.find((e) => e.leaseId === glassId)).toBeDefined();
+    expect(await introspect(early.body.credential.token)).toBe(false);
+    expect(await introspect(glass.body.credential.token)).toBe(false);
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
+  });
+
   it('after Redis is wiped: earlier tokens are inactive, readiness and issuance fail, store.reset links the chain', async () => {
     const kept = await claim();
     expect(kept.status).toBe(201);

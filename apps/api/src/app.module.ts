@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
@@ -47,6 +48,7 @@ export class AppModule {
           config,
           logger,
           auditObservers: [metrics.observe],
+          pendingRevocationsFile: join(config.dataDir, 'pending-revocations.jsonl'),
           ...(config.devIssuer ? { devIssuerDataDir: config.dataDir } : {}),
         }),
       ],

@@ -56,6 +56,7 @@ import { DevIssuer } from './auth/dev-issuer';
 import { PrincipalAuthenticator } from './auth/principal-authenticator';
 import { Identities } from './auth/identities';
 import { createRedisClient } from './infrastructure/redis.factory';
+import { PENDING_REVOCATIONS_FILE, PendingRevocations } from './revocation/pending-revocations.service';
 import { BullmqRevocationScheduler } from './revocation/bullmq-revocation-scheduler.adapter';
 import { REVOCATION_SCHEDULER } from './revocation/revocation-scheduler.port';
 import { CreateAccessRequest } from './use-cases/create-access-request.use-case';
@@ -113,6 +114,8 @@ export interface BrokerModuleOptions {
   auditObservers?: AuditObserver[];
   /** Which process this is (store health logs and audit); 'api' when not given. */
   app?: 'api' | 'worker';
+  /** Journal of revocations Redis refused (kept and retried until recorded); in memory only when absent. */
+  pendingRevocationsFile?: string;
 }
 
 const USE_CASES = [
@@ -167,6 +170,8 @@ export class BrokerModule {
       config.tracing ? traced(target, prefix, methods) : target;
     const providers: Provider[] = [
       { provide: BROKER_LOGGER, useValue: options.logger },
+      { provide: PENDING_REVOCATIONS_FILE, useValue: options.pendingRevocationsFile },
+      PendingRevocations,
       { provide: PUBLIC_URL, useValue: config.publicUrl },
       { provide: QUARANTINE_RETRY_MS, useValue: config.revocation.quarantineRetryMs },
       { provide: STALE_CLAIM_MS, useValue: config.staleClaimMs },

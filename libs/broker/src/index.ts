@@ -15,6 +15,7 @@ export * from './use-cases/apply-policy-change.use-case';
 export * from './use-cases/explain-policy.use-case';
 export * from './use-cases/list-requestable-roles.use-case';
 export * from './revocation/revocation-scheduler.port';
+export * from './revocation/pending-revocations.service';
 export * from './use-cases/break-glass.use-case';
 export * from './use-cases/cancel-request.use-case';
 export * from './use-cases/claim-credential.use-case';

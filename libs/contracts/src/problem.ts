@@ -34,6 +34,7 @@ export const ProblemType = {
   UriTooLong: `${PROBLEM_BASE}uri-too-long`,
   HeadersTooLarge: `${PROBLEM_BASE}headers-too-large`,
   Timeout: `${PROBLEM_BASE}timeout`,
+  RevocationPending: `${PROBLEM_BASE}revocation-pending`,
 } as const;
 
 export interface Problem {

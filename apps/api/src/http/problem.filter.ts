@@ -8,7 +8,13 @@ import { ApprovalError, ApprovalErrorCode, NotifierError, NotifierErrorCode } fr
 import { LeaseError, LeaseErrorCode } from '@leash/leases';
 import { AuditError, AuditErrorCode } from '@leash/audit';
 import { ProviderError, ProviderErrorCode } from '@leash/providers';
-import { AuthError, AuthErrorCode, ProviderUnavailableError, type BrokerLogger } from '@leash/broker';
+import {
+  AuthError,
+  AuthErrorCode,
+  ProviderUnavailableError,
+  RevocationPendingError,
+  type BrokerLogger,
+} from '@leash/broker';
 import { ValidationProblem } from './zod.pipe';
 
 interface P {
@@ -140,6 +146,14 @@ export class ProblemFilter implements ExceptionFilter {
   private domain(error: LeashError): P {
     if (error instanceof CoreError) {
       return this.core(error);
+    }
+    if (error instanceof RevocationPendingError) {
+      // Accepted, not failed: the revocation is kept and retried until the store records it.
+      return p(ProblemType.RevocationPending, 'Revocation pending', 202, {
+        detail: error.message,
+        pendingLeases: error.pending.leases,
+        ...(error.pending.sessionId ? { sessionId: error.pending.sessionId } : {}),
+      });
     }
     if (error instanceof AuthError) {
       switch (error.code) {

@@ -15,6 +15,12 @@ import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } fr
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { glassFence } from '../revocation/fences';
+import {
+  isStoreWriteFailure,
+  PendingRevocations,
+  RevocationPendingError,
+} from '../revocation/pending-revocations.service';
+import { errorText } from './revoke-lease-now.use-case';
 import { CancelRequest } from './cancel-request.use-case';
 import { RevokeLease } from './revoke-lease.use-case';
 
@@ -51,14 +57,53 @@ export class BreakGlass {
     private readonly revoke: RevokeLease,
     private readonly cancel: CancelRequest,
     private readonly identities: Identities,
-  ) {}
+    private readonly pending: PendingRevocations,
+  ) {
+    pending.register('break_glass', async (job) => {
+      await this.run(job.actor, job.body);
+    });
+  }
 
   async execute(cmd: { principal: Principal; body: BreakGlassBody; channel?: Channel }): Promise<BreakGlassResult> {
     if (!this.identities.isAdmin(cmd.principal)) {
       throw forbidden('only admins may break glass');
     }
-    const { reason, ...selector } = cmd.body;
     const actor = { id: cmd.principal.id, channel: cmd.channel ?? 'api' } as const;
+    try {
+      return await this.run(actor, cmd.body);
+    } catch (err) {
+      const unreachable = err instanceof CoreError && err.code === CoreErrorCode.Unavailable;
+      if (!isStoreWriteFailure(err) && !unreachable) {
+        throw err;
+      }
+      return this.keepPending(actor, cmd.body, err);
+    }
+  }
+
+  /**
+   * Redis refused a write (out of memory): the whole break glass is kept and run again until it
+   * completes; the leases it selects introspect inactive meanwhile. The caller gets 202 pending.
+   */
+  private async keepPending(actor: { id: string; channel: Channel }, body: BreakGlassBody, err: unknown): Promise<never> {
+    const { reason: _reason, ...selector } = body;
+    const leases: string[] = [];
+    for await (const batch of this.store.unrevokedLeases(BATCH)) {
+      leases.push(...batch.filter((item) => matches(selector, item.lease)).map((item) => item.lease.id));
+    }
+    for (const leaseId of leases) {
+      this.pending.add({ kind: 'lease', leaseId, reason: 'break_glass', actor });
+    }
+    this.pending.add({ kind: 'break_glass', body, actor });
+    throw new RevocationPendingError(
+      `the store refused to record break glass (${errorText(err)}); it is retried until every matching lease is ` +
+        `revoked, and those ${leases.length} lease(s) are treated as revoked meanwhile`,
+      { leases },
+      { cause: err },
+    );
+  }
+
+  private async run(actor: { id: string; channel: Channel }, body: BreakGlassBody): Promise<BreakGlassResult> {
+    const { reason, ...selector } = body;
     const result: BreakGlassResult = {
       selector,
       revokedLeases: [],
@@ -70,7 +115,7 @@ export class BreakGlass {
     // Before anything is listed: a claim in flight that records its lease later sees this fence.
     await this.store.raiseFences([glassFence(selector)], this.clock.now());
     // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
-    result.cancelledRequests = await this.cancelOpenRequests(selector, cmd.principal.id);
+    result.cancelledRequests = await this.cancelOpenRequests(selector, actor.id);
     // Twice: a claim that was in flight during the first pass records its lease before the second.
     const unreachable: string[] = [];
     const unrecallable = new Map<string, Lease[]>();

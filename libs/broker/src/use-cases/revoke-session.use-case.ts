@@ -6,6 +6,12 @@ import { forbidden, notFound } from '../access-control';
 import { Identities } from '../auth/identities';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { sessionFence } from '../revocation/fences';
+import {
+  isStoreWriteFailure,
+  PendingRevocations,
+  RevocationPendingError,
+} from '../revocation/pending-revocations.service';
+import { errorText } from './revoke-lease-now.use-case';
 import { RevokeLease } from './revoke-lease.use-case';
 import { NotifyApprovers } from './notify-approvers.service';
 
@@ -30,7 +36,12 @@ export class RevokeSession {
     private readonly revoke: RevokeLease,
     private readonly notify: NotifyApprovers,
     private readonly identities: Identities,
-  ) {}
+    private readonly pending: PendingRevocations,
+  ) {
+    pending.register('session', async (job) => {
+      await this.end(job.sessionId, job.actor);
+    });
+  }
 
   /** The client (the session's requester) or an admin ends the session. */
   async execute(cmd: { principal: Principal; sessionId: string }): Promise<SessionRevocation> {
@@ -59,10 +70,31 @@ export class RevokeSession {
     if (!ownsAll && !this.identities.isAdmin(cmd.principal)) {
       throw forbidden("only the session's requester and admins may end a session");
     }
-    if (registered) {
-      await this.store.endSession(cmd.sessionId, this.clock.now(), 'ended', false);
+    const actor: Actor = { id: cmd.principal.id, channel: 'api' };
+    try {
+      return await this.end(cmd.sessionId, actor);
+    } catch (err) {
+      if (!isStoreWriteFailure(err)) {
+        throw err;
+      }
+      // Redis refused a write (out of memory): kept and retried until done, its leases inactive meanwhile.
+      const open = leases.filter((l) => l.state !== 'revoked').map((l) => l.id);
+      open.forEach((leaseId) => this.pending.add({ kind: 'lease', leaseId, reason: 'session', actor }));
+      this.pending.add({ kind: 'session', sessionId: cmd.sessionId, actor });
+      throw new RevocationPendingError(
+        `the store refused to record the end of session ${cmd.sessionId} (${errorText(err)}); it is retried until ` +
+          `recorded, and its ${open.length} lease(s) are treated as revoked meanwhile`,
+        { leases: open, sessionId: cmd.sessionId },
+        { cause: err },
+      );
     }
-    return this.terminate(cmd.sessionId, { id: cmd.principal.id, channel: 'api' }, 'session.revoked');
+  }
+
+  private async end(sessionId: string, actor: Actor): Promise<SessionRevocation> {
+    if (await this.store.getSession(sessionId)) {
+      await this.store.endSession(sessionId, this.clock.now(), 'ended', false);
+    }
+    return this.terminate(sessionId, actor, 'session.revoked');
   }
 
   /** The reconciler ends a registered session that stopped heartbeating; undefined if it is not idle (any more). */

@@ -1,0 +1,193 @@
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { LeashError } from '@leash/core';
+import type { BreakGlassBody, RevokeReason } from '@leash/contracts';
+import { AuditError } from '@leash/audit';
+import { LeaseError, LeaseErrorCode } from '@leash/leases';
+import { BROKER_LOGGER, type BrokerLogger } from '../broker.tokens';
+
+type Actor = { id: string; channel: 'api' | 'system' | 'web' | 'slack' };
+
+/** A revocation whose write Redis refused (out of memory, unreachable): retried until Redis takes it. */
+export type PendingRevocation =
+  | { kind: 'lease'; leaseId: string; reason: RevokeReason; actor: Actor }
+  | { kind: 'session'; sessionId: string; actor: { id: string; channel: 'api' | 'system' } }
+  | { kind: 'break_glass'; body: BreakGlassBody; actor: Actor };
+
+type Kind = PendingRevocation['kind'];
+type Handler<K extends Kind> = (job: Extract<PendingRevocation, { kind: K }>) => Promise<void>;
+
+/** Where the pending revocations are journalled (a file of this process's data directory), if anywhere. */
+export const PENDING_REVOCATIONS_FILE = Symbol('PendingRevocationsFile');
+
+/** Thrown by a revocation that is accepted but not yet recorded: the API answers 202 problem+json. */
+export class RevocationPendingError extends LeashError<'revocation_pending'> {
+  readonly code = 'revocation_pending' as const;
+  constructor(
+    message: string,
+    readonly pending: { leases: string[]; sessionId?: string },
+    options?: { cause?: unknown },
+  ) {
+    super(message, { pendingLeases: pending.leases, ...(pending.sessionId ? { sessionId: pending.sessionId } : {}) }, options);
+  }
+}
+
+/** Whether `err` says the store refused or could not take a write (so a retry later can succeed). */
+export function isStoreWriteFailure(err: unknown): boolean {
+  return (err instanceof LeaseError && err.code === LeaseErrorCode.StoreUnavailable) || err instanceof AuditError;
+}
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 5000;
+
+interface Entry {
+  job: PendingRevocation;
+  attempts: number;
+  nextAt: number;
+}
+
+/**
+ * Early revocations, session ends and break glass that Redis refused (e.g. `noeviction` out of
+ * memory): never dropped. Each is kept in this process, journalled to a file so a restart picks it
+ * up, retried with backoff until Redis accepts it (the use case then records and audits it as
+ * usual), and the leases it names introspect inactive meanwhile.
+ */
+@Injectable()
+export class PendingRevocations implements OnModuleDestroy {
+  private readonly entries = new Map<string, Entry>();
+  private readonly handlers = new Map<Kind, (job: PendingRevocation) => Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
+    @Inject(PENDING_REVOCATIONS_FILE) private readonly file: string | undefined,
+  ) {
+    for (const job of this.load()) {
+      this.entries.set(keyOf(job), { job, attempts: 0, nextAt: 0 });
+    }
+    if (this.entries.size > 0) {
+      this.logger.warn('pending revocations found from an earlier run; retrying them', { count: this.entries.size });
+      this.schedule(FIRST_RETRY_MS);
+    }
+  }
+
+  /** Called by each use case for its kind of job. */
+  register<K extends Kind>(kind: K, handler: Handler<K>): void {
+    this.handlers.set(kind, handler as (job: PendingRevocation) => Promise<void>);
+  }
+
+  add(job: PendingRevocation): void {
+    const key = keyOf(job);
+    if (!this.entries.has(key)) {
+      this.entries.set(key, { job, attempts: 0, nextAt: Date.now() + FIRST_RETRY_MS });
+      this.save();
+    }
+    this.logger.warn('revocation pending: the store refused the write; retrying until it is recorded', {
+      kind: job.kind,
+      key,
+    });
+    this.schedule(FIRST_RETRY_MS);
+  }
+
+  /** Whether an early revocation of this lease is waiting to be recorded (it must not introspect active). */
+  isPending(leaseId: string): boolean {
+    return this.entries.has(`lease:${leaseId}`);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  onModuleDestroy(): void {
+    clearTimeout(this.timer);
+  }
+
+  private schedule(inMs: number): void {
+    if (this.timer || this.running) {
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.retryDue();
+    }, inMs);
+    this.timer.unref();
+  }
+
+  private async retryDue(): Promise<void> {
+    this.running = true;
+    try {
+      const now = Date.now();
+      for (const [key, entry] of [...this.entries]) {
+        const handler = this.handlers.get(entry.job.kind);
+        if (entry.nextAt > now || !handler) {
+          continue;
+        }
+        try {
+          await handler(entry.job);
+          this.entries.delete(key);
+          this.save();
+          this.logger.warn('pending revocation recorded', { key, attempts: entry.attempts + 1 });
+        } catch (err) {
+          entry.attempts += 1;
+          entry.nextAt = Date.now() + Math.min(FIRST_RETRY_MS * 2 ** entry.attempts, MAX_RETRY_MS);
+          this.logger.warn('pending revocation still refused; will retry', {
+            key,
+            attempts: entry.attempts,
+            err: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.entries.size > 0) {
+      const next = Math.min(...[...this.entries.values()].map((e) => e.nextAt));
+      this.schedule(Math.max(50, next - Date.now()));
+    }
+  }
+
+  private load(): PendingRevocation[] {
+    if (!this.file) {
+      return [];
+    }
+    try {
+      return readFileSync(this.file, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as PendingRevocation);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Rewrites the journal (small: only what Redis refused); a failure to write it is logged, never fatal. */
+  private save(): void {
+    if (!this.file) {
+      return;
+    }
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.tmp`;
+      writeFileSync(tmp, '', { mode: 0o600 });
+      for (const { job } of this.entries.values()) {
+        appendFileSync(tmp, `${JSON.stringify(job)}\n`);
+      }
+      renameSync(tmp, this.file);
+    } catch (err) {
+      this.logger.error('could not journal pending revocations', { err: String(err) });
+    }
+  }
+}
+
+function keyOf(job: PendingRevocation): string {
+  switch (job.kind) {
+    case 'lease':
+      return `lease:${job.leaseId}`;
+    case 'session':
+      return `session:${job.sessionId}`;
+    case 'break_glass':
+      return `break_glass:${JSON.stringify(job.body)}`;
+  }
+}
