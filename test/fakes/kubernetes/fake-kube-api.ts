@@ -81,6 +81,21 @@ export class FakeKubeApi {
     this.staticTokens.set(token, user);
   }
 
+  /** TokenRequest calls waiting for the release function `holdTokenRequests` returned. */
+  heldTokenRequests = 0;
+  private tokenHold?: Promise<void>;
+
+  /** Holds every TokenRequest until the returned function is called (the ServiceAccount already exists then). */
+  holdTokenRequests(): () => void {
+    let release: () => void = () => undefined;
+    this.tokenHold = new Promise<void>((resolve) => (release = resolve));
+    this.heldTokenRequests = 0;
+    return () => {
+      this.tokenHold = undefined;
+      release();
+    };
+  }
+
   /** The next call of this kind ('serviceaccount', 'role', 'rolebinding', 'token') answers with this status. */
   failNext(kind: string, status: number): void {
     this.failures.push({ kind, status });
@@ -154,6 +169,10 @@ export class FakeKubeApi {
     }
     const token = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(path);
     if (token && method === 'POST') {
+      if (this.tokenHold) {
+        this.heldTokenRequests += 1;
+        await this.tokenHold;
+      }
       const [code, payload] = this.tokenRequest(token[1], token[2], body);
       return reply(code, payload);
     }
