@@ -94,7 +94,8 @@ async function runRevocation(stack, { active = 100000, storm = 10000, windowSeco
   let requestBytes = 0;
   for (const id of sample) {
     leaseBytes += Number(await redis.call('MEMORY', 'USAGE', `{leash}:lease:${id}`));
-    const requestId = JSON.parse(await redis.hget(`{leash}:lease:${id}`, 'data')).requestId;
+    // Compact records keep the request id in field `r`; records of earlier versions in the `data` JSON.
+    const requestId = (await redis.hget(`{leash}:lease:${id}`, 'r')) ?? JSON.parse(await redis.hget(`{leash}:lease:${id}`, 'data')).requestId;
     requestBytes += Number(await redis.call('MEMORY', 'USAGE', `{leash}:req:${requestId}`));
   }
   redis.disconnect();

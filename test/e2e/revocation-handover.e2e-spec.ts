@@ -180,3 +180,142 @@ describe('hand-over of due leases to revocation jobs', () => {
     expect(await queue.getJobCountByTypes('delayed', 'waiting')).toBe(1);
   });
 });
+
+// Records written by the previous format (one `data` JSON field per hash) stay readable and revocable after
+// the upgrade to the compact encoding, and the compact one takes less memory on Redis's default limits.
+describe('lease and request records across the encoding change', () => {
+  const PREFIX = '{leash}';
+  let redis: RedisServer;
+  let client: Redis;
+  let store: RedisLeaseStore;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start('codec');
+    client = redis.client();
+    store = new RedisLeaseStore(client, PREFIX, 3600);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it('reads, lists and revokes a lease and its request written in the previous format', async () => {
+    const now = Date.now();
+    const lease = {
+      id: 'lease-oldformat0000000001',
+      requestId: 'req-oldformat00000000001',
+      role: 'demo-staging-read',
+      environment: 'staging',
+      provider: 'jwt',
+      principal: 'agent-old',
+      issuer: 'test',
+      sessionId: 'sess-old',
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      fingerprint: { last4: 'abcd', sha256: '0123456789abcdef' },
+      providerRef: { jti: 'lease-oldformat0000000001' },
+    };
+    const request = {
+      id: lease.requestId,
+      role: lease.role,
+      environment: lease.environment,
+      ttlSeconds: 60,
+      reason: 'written before the upgrade',
+      principal: lease.principal,
+      issuer: 'test',
+      session: { id: 'sess-old' },
+      context: { ticket: 'OPS-1' },
+      decision: 'auto_approved',
+      approval: { kind: 'auto', claimWindowSeconds: 600 },
+      provider: 'jwt',
+      risk: { level: 'low', reasons: [] },
+      policyVersion: 'v1',
+      createdAt: now - 1000,
+    };
+    await client.hset(`${PREFIX}:req:${request.id}`, {
+      data: JSON.stringify(request),
+      state: 'issued',
+      expiresAt: String(now + 600_000),
+      digest: 'd'.repeat(64),
+      leaseId: lease.id,
+    });
+    await client.hset(`${PREFIX}:lease:${lease.id}`, {
+      data: JSON.stringify(lease),
+      state: 'active',
+      handle: JSON.stringify({ jti: lease.id }),
+      attempts: '0',
+    });
+    await client.zadd(`${PREFIX}:leases:expiry`, lease.expiresAt, lease.id);
+    await client.zadd(`${PREFIX}:leases:all`, lease.issuedAt, lease.id);
+
+    expect((await store.getRequest(request.id))?.request).toMatchObject({
+      ...request,
+      state: 'issued',
+      leaseId: lease.id,
+      digest: 'd'.repeat(64),
+    });
+    expect(await store.getLease(lease.id)).toEqual({ ...lease, state: 'active', attempts: 0 });
+    expect((await store.listLeases({ state: 'active', limit: 10 })).map((l) => l.id)).toEqual([lease.id]);
+    const begun = await store.beginRevoke(lease.id, 'expired', now);
+    expect(begun).toMatchObject({ ok: true, lease: { id: lease.id, state: 'revoking' }, handle: { jti: lease.id } });
+    expect(await store.completeRevoke(lease.id, now + 60_000)).toEqual({ ok: true });
+    expect(await store.getLease(lease.id)).toMatchObject({ id: lease.id, state: 'revoked', revokedAt: now + 60_000 });
+  });
+
+  it('writes compact records that read back the same and stay in the listpack encoding', async () => {
+    await client.config('SET', 'hash-max-listpack-value', '64');
+    const ids = new RandomIdGenerator();
+    const now = Date.now();
+    const requestId = ids.requestId();
+    const leaseId = ids.leaseId();
+    const request = {
+      id: requestId,
+      state: 'approved' as const,
+      role: 'demo-staging-read',
+      environment: 'staging',
+      ttlSeconds: 600,
+      reason: 'compact',
+      principal: 'agent-compact',
+      issuer: 'test',
+      session: { id: 'sess-compact', agent: 'claude-code' },
+      context: {},
+      decision: 'auto_approved' as const,
+      approval: { kind: 'auto' as const, claimWindowSeconds: 600 },
+      provider: 'jwt' as const,
+      risk: { level: 'low' as const, reasons: [] },
+      digest: 'e'.repeat(64),
+      policyVersion: 'v2',
+      scope: { audience: 'demo-api', scope: ['read'] },
+      roleFingerprint: 'f'.repeat(64),
+      decidedAt: now,
+      createdAt: now,
+      expiresAt: now + 600_000,
+    };
+    await store.createRequest(request);
+    expect((await store.getRequest(requestId))?.request).toEqual(request);
+    await store.transitionRequest({ id: requestId, from: ['approved'], to: 'issuing', now });
+    const lease = {
+      id: leaseId,
+      requestId,
+      state: 'active' as const,
+      role: 'demo-staging-read',
+      environment: 'staging',
+      provider: 'jwt' as const,
+      principal: 'agent-compact',
+      issuer: 'test',
+      sessionId: 'sess-compact',
+      issuedAt: now,
+      expiresAt: now + 600_000,
+      fingerprint: fingerprintSecret('compact-secret'),
+      providerRef: { jti: leaseId, kid: 'k1' },
+      attempts: 0,
+    };
+    expect((await store.recordLease(lease, { jti: leaseId }, now)).ok).toBe(true);
+    expect(await store.getLease(leaseId)).toEqual(lease);
+    expect((await store.getRequest(requestId))?.request).toMatchObject({ state: 'issued', leaseId });
+    expect(await client.object('ENCODING', `${PREFIX}:lease:${leaseId}`)).toBe('listpack');
+    expect(await client.object('ENCODING', `${PREFIX}:req:${requestId}`)).toBe('listpack');
+  });
+});

@@ -17,6 +17,7 @@ import type {
 } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
+import { packLease, packRequest, unpackLease, unpackRequest } from './record-codec';
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 type Reply = [string, ...unknown[]];
@@ -115,17 +116,11 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async createRequest(r: AccessRequest): Promise<void> {
-    const { state, expiresAt, digest, ...data } = r;
     const tx = this.redis
       .multi()
-      .hset(this.k.req(r.id), {
-        data: JSON.stringify(data),
-        state,
-        expiresAt: String(expiresAt),
-        digest,
-      })
-      .zadd(this.k.deadlines(), expiresAt, r.id)
-      .expire(this.k.req(r.id), this.retentionSeconds + Math.ceil((expiresAt - r.createdAt) / 1000) * 2);
+      .hset(this.k.req(r.id), packRequest(r))
+      .zadd(this.k.deadlines(), r.expiresAt, r.id)
+      .expire(this.k.req(r.id), this.retentionSeconds + Math.ceil((r.expiresAt - r.createdAt) / 1000) * 2);
     if (r.session) {
       tx.sadd(this.k.sessionReqs(r.session.id), r.id).expire(this.k.sessionReqs(r.session.id), this.retentionSeconds);
     }
@@ -142,21 +137,10 @@ export class RedisLeaseStore implements LeaseStore {
     ]);
     const hash = (rawHash ?? {}) as Record<string, string>;
     const approvals = ((rawApprovals ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
-    if (!hash.data) {
+    const request = unpackRequest(id, hash);
+    if (!request) {
       return undefined;
     }
-    const request: AccessRequest = {
-      ...(JSON.parse(hash.data) as Omit<AccessRequest, 'state' | 'expiresAt' | 'digest'>),
-      state: hash.state as AccessRequest['state'],
-      expiresAt: Number(hash.expiresAt),
-      digest: hash.digest,
-      ...(hash.decidedAt ? { decidedAt: Number(hash.decidedAt) } : {}),
-      ...(hash.leaseId ? { leaseId: hash.leaseId } : {}),
-      ...(hash.denial ? { denial: JSON.parse(hash.denial) as AccessRequest['denial'] } : {}),
-      ...(hash.ttlSeconds ? { ttlSeconds: Number(hash.ttlSeconds) } : {}),
-      ...(hash.narrowed ? { narrowed: JSON.parse(hash.narrowed) as AccessRequest['narrowed'] } : {}),
-      ...(hash.closedReason ? { closedReason: hash.closedReason } : {}),
-    };
     approvals.sort((a, b) => a.at - b.at);
     return { request, approvals };
   }
@@ -252,7 +236,7 @@ export class RedisLeaseStore implements LeaseStore {
       lease.requestId,
       lease.id,
       now,
-      JSON.stringify(data),
+      JSON.stringify(packLease(data)),
       JSON.stringify(handle),
       lease.expiresAt,
       lease.issuedAt,
@@ -419,7 +403,7 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async getLease(id: string): Promise<Lease | undefined> {
-    return decodeLease(await this.guard(this.redis.hgetall(this.k.lease(id))));
+    return unpackLease(id, await this.guard(this.redis.hgetall(this.k.lease(id))));
   }
 
   async listLeases(f: LeaseFilter): Promise<Lease[]> {
@@ -436,7 +420,7 @@ export class RedisLeaseStore implements LeaseStore {
       ids = await this.guard(this.redis.zrevrange(this.k.all(), 0, 9999));
     }
     return (await this.leaseHashes(ids))
-      .map((hash) => decodeLease(hash))
+      .map((hash, i) => unpackLease(ids[i], hash))
       .filter((l): l is Lease => l !== undefined)
       .filter(
         (l) =>
@@ -457,8 +441,9 @@ export class RedisLeaseStore implements LeaseStore {
     const ids = [...new Set([...active, ...quarantined])];
     for (let i = 0; i < ids.length; i += batchSize) {
       const batch: { lease: Lease; handle: Record<string, unknown> }[] = [];
-      for (const raw of await this.leaseHashes(ids.slice(i, i + batchSize))) {
-        const lease = decodeLease(raw);
+      const slice = ids.slice(i, i + batchSize);
+      for (const [j, raw] of (await this.leaseHashes(slice)).entries()) {
+        const lease = unpackLease(slice[j], raw);
         if (lease && lease.state !== 'revoked') {
           batch.push({ lease, handle: JSON.parse(raw.handle ?? '{}') as Record<string, unknown> });
         }
@@ -494,7 +479,7 @@ export class RedisLeaseStore implements LeaseStore {
     for (let i = 0; i < flat.length; i += 2) {
       hash[flat[i]] = flat[i + 1];
     }
-    const lease = decodeLease(hash);
+    const lease = unpackLease(id, hash);
     if (!lease) {
       throw new LeaseError(LeaseErrorCode.Corrupt, `lease ${id} has no data`);
     }
@@ -588,7 +573,13 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async bindSession(id: string, who: { principal: string; issuer: string }): Promise<SessionWriteResult> {
-    const reply = await this.run('leashBindSession', this.k.session(id), who.principal, who.issuer, this.retentionSeconds);
+    const reply = await this.run(
+      'leashBindSession',
+      this.k.session(id),
+      who.principal,
+      who.issuer,
+      this.retentionSeconds,
+    );
     return toSessionResult(reply);
   }
 
@@ -728,21 +719,6 @@ function toSessionResult(reply: Reply): SessionWriteResult {
     return { ok: true };
   }
   return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
-}
-
-function decodeLease(hash: Record<string, string>): Lease | undefined {
-  if (!hash.data) {
-    return undefined;
-  }
-  const data = JSON.parse(hash.data) as Omit<Lease, 'state' | 'attempts'>;
-  return {
-    ...data,
-    state: hash.state as LeaseState,
-    attempts: Number(hash.attempts ?? 0),
-    ...(hash.revokedAt ? { revokedAt: Number(hash.revokedAt) } : {}),
-    ...(hash.revokeReason ? { revokeReason: hash.revokeReason } : {}),
-    ...(hash.lastError ? { lastError: hash.lastError } : {}),
-  };
 }
 
 function toApprovalResult(reply: Reply): AddApprovalResult {
