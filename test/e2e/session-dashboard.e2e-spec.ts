@@ -370,8 +370,17 @@ describe('agent session events and the session dashboard (real API, CLI and Chro
       30_000,
     );
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    // Agent text arriving live is shown as text: no element is created, nothing runs.
+    const xss = '<img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>';
+    await post('dash-ui', agent, { level: 'error', message: xss });
+    await page.locator('ol.logs li.log-error', { hasText: '<img src=x' }).waitFor({ timeout: 30_000 });
+    await expect(page.locator('ol.logs li.log-error .msg').textContent()).resolves.toBe(xss);
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
     const lines = await page.locator('ol.logs li').allTextContents();
-    expect(lines.at(-1)).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+INFO\s+Request Approval\s+Approval required/);
+    expect(lines.find((l) => l.includes('Approval required'))).toMatch(
+      /\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+INFO\s+Request Approval\s+Approval required/,
+    );
     expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(ARTIFACTS, 'session-dashboard-phone.png'), fullPage: true });
 
