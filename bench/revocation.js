@@ -34,12 +34,23 @@ async function createLeases(stack, count, expiresAtOf, { schedule }) {
           approval: { kind: 'auto', claimWindowSeconds: 600 }, provider: 'jwt', risk: { level: 'low', reasons: [] },
           digest: 'd'.repeat(64), policyVersion: 'bench', createdAt: now, expiresAt: now + 600000,
         });
-        await store.transitionRequest({ id: requestId, from: ['approved'], to: 'issuing', now: Date.now() });
-        await store.recordLease({
+        // A claim takes the request with its intent (crash-safe claims); the lease record replaces the intent.
+        const t = Date.now();
+        const began = await store.beginClaim({
+          leaseId, requestId, provider: 'jwt', role: 'demo-staging-read', environment: 'staging', principal: `agent-bench-${i % 100}`,
+          sessionId: `s-${i % 1000}`, identity: {}, handle: { jti: leaseId }, ttlSeconds: 3600, owner: 'bench', startedAt: t, deadline: t + 600000,
+        }, t);
+        if (!began.ok) {
+          throw new Error(`bench: beginClaim refused (${began.reason})`);
+        }
+        const recorded = await store.recordLease({
           id: leaseId, requestId, state: 'active', role: 'demo-staging-read', environment: 'staging', provider: 'jwt',
           principal: `agent-bench-${i % 100}`, sessionId: `s-${i % 1000}`, issuedAt: Date.now(), expiresAt,
           fingerprint: fingerprintSecret(`secret-${leaseId}`), providerRef: { jti: leaseId, kid: 'bench' }, attempts: 0,
         }, { jti: leaseId }, Date.now());
+        if (recorded && recorded.ok === false) {
+          throw new Error('bench: recordLease refused');
+        }
         if (schedule) {
           await scheduler.scheduleAtExpiry(leaseId, expiresAt, Date.now());
         }
