@@ -123,7 +123,7 @@ describe('approver console: the pending queue by risk then age, its count, filte
     reason: string,
     expected: RiskLevel,
     plan?: string,
-    record = true,
+    session = 'sess-queue',
   ): Promise<string> {
     const created = await stack.call('POST', '/v1/requests', {
       token: agentToken,
@@ -132,15 +132,13 @@ describe('approver console: the pending queue by risk then age, its count, filte
         environment,
         ttlSeconds: 300,
         reason,
-        session: { id: 'sess-queue', agent: 'codex', host: 'ci-runner-3' },
+        session: { id: session, agent: 'codex', host: 'ci-runner-3' },
         context: { ...(plan ? { plan } : {}), ticket: 'OPS-117' },
       },
     });
     expect(created.status).toBe(201);
     expect(created.body.risk.level).toBe(expected);
-    if (record) {
-      asked.push({ id: created.body.id, risk: expected, environment, role, createdAt: created.body.createdAt });
-    }
+    asked.push({ id: created.body.id, risk: expected, environment, role, createdAt: created.body.createdAt });
     // Distinct creation times, so the expected order does not depend on a tie.
     await new Promise((r) => setTimeout(r, 5));
     return created.body.id as string;
@@ -268,16 +266,38 @@ describe('approver console: the pending queue by risk then age, its count, filte
     await quinn.screenshot({ path: join(ARTIFACTS, 'request-narrowed.png'), fullPage: true });
   });
 
-  it('README screenshots: the queue and the request page for the brief’s plan (critical, reasons, typed confirmation)', async () => {
+  it('README screenshots: the queue, the request page for the brief’s plan (critical, reasons, typed confirmation), its session', async () => {
+    // The design brief's change, asked from an agent session of its own that reports what it does.
+    const id = await ask(
+      'demo-prod-write',
+      'production',
+      'grant the deployer editor on acme-prod and roll out api 2.4.1',
+      'critical',
+      BRIEF_PLAN,
+      'sess-brief',
+    );
+    for (const event of [
+      { step: 'understand', level: 'info', message: 'Agent started workflow: roll out api 2.4.1 to production' },
+      { step: 'plan', level: 'info', message: 'Read configuration: deploy/examples/brief-plan.tf' },
+      { step: 'plan', level: 'warn', message: 'Sensitive resource detected: roles/editor for the deployer' },
+      { step: 'plan', level: 'info', message: 'Plan ready: 3 to add, 0 to change, 0 to destroy' },
+      { step: 'request_approval', level: 'warn', message: 'Approval required: critical risk in production' },
+    ]) {
+      const posted = await stack.call('POST', '/v1/sessions/sess-brief/events', { token: agentToken, body: event });
+      expect(posted.status).toBeLessThan(300);
+    }
     const quinn = await login('quinn');
     await queueOf(quinn, '/console', asked.length);
     await quinn.screenshot({ path: join(ARTIFACTS, 'console-pending.png'), fullPage: true });
-    const brief = asked.find((a) => a.risk === 'critical');
-    await quinn.goto(`${stack.url}/console/requests/${brief?.id ?? ''}`);
+    await quinn.goto(`${stack.url}/console/requests/${id}`);
     await expect(quinn.getByTestId('risk-level').first().textContent()).resolves.toBe('critical');
     await quinn.getByTestId('confirm-environment').fill('production');
     await quinn.screenshot({ path: join(ARTIFACTS, 'console-request.png'), fullPage: true });
+    await quinn.goto(`${stack.url}/console/sessions/sess-brief`);
+    await quinn.getByText('Approval required: critical risk in production').first().waitFor();
+    await quinn.screenshot({ path: join(ARTIFACTS, 'console-session.png'), fullPage: true });
     if (DOCS_IMAGES) {
+      // The session dashboard's README screenshot comes from its own suite (an active session holding a lease).
       for (const name of ['console-pending.png', 'console-request.png']) {
         copyFileSync(join(ARTIFACTS, name), join(DOCS_IMAGES, name));
       }
