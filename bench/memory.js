@@ -59,7 +59,18 @@ async function createActiveLeases(redisUrl, count, expiresAt) {
           createdAt: now,
           expiresAt: now + 600000,
         });
-        await store.transitionRequest({ id: requestId, from: ['approved'], to: 'issuing', now });
+        // The claim's intent, recorded before the provider is called; the lease replaces it.
+        const claimed = await store.beginClaim(
+          {
+            leaseId, requestId, provider: 'jwt', role: 'demo-staging-read', environment: 'staging', principal,
+            sessionId: session.id, identity: {}, handle: { jti: leaseId }, ttlSeconds: 3600, owner: 'bench',
+            startedAt: now, deadline: now + 600000,
+          },
+          now,
+        );
+        if (!claimed.ok) {
+          throw new Error(`claim not taken: ${claimed.reason}`);
+        }
         const recorded = await store.recordLease(
           {
             id: leaseId,

@@ -2,9 +2,28 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { HandOverDueRevocations, type RevocationScheduler } from '@leash/broker';
 import { fingerprintSecret, RandomIdGenerator, type Clock } from '@leash/core';
-import { RedisLeaseStore } from '@leash/leases';
+import { RedisLeaseStore, type ClaimIntent } from '@leash/leases';
 import { BullmqRevocationScheduler } from '../../libs/broker/src/revocation/bullmq-revocation-scheduler.adapter';
 import { RedisServer } from '../support/redis-server';
+
+/** The claim's intent, recorded before the provider is called (the lease then replaces it). */
+function intentOf(leaseId: string, requestId: string, principal: string): ClaimIntent {
+  const now = Date.now();
+  return {
+    leaseId,
+    requestId,
+    provider: 'jwt',
+    role: 'demo-staging-read',
+    environment: 'staging',
+    principal,
+    identity: {},
+    handle: { jti: leaseId },
+    ttlSeconds: 600,
+    owner: 'test',
+    startedAt: now,
+    deadline: now + 600_000,
+  };
+}
 
 // The hand-over of due leases from the expiry index into revocation jobs, against a real redis-server
 // and the real BullMQ producer: a job exists only for leases about to expire, and no lease falls
@@ -74,9 +93,7 @@ describe('hand-over of due leases to revocation jobs', () => {
       createdAt: now,
       expiresAt: now + 600_000,
     });
-    expect(await store.transitionRequest({ id: requestId, from: ['approved'], to: 'issuing', now })).toEqual({
-      ok: true,
-    });
+    expect((await store.beginClaim(intentOf(id, requestId, 'agent-handover'), now)).ok).toBe(true);
     const recorded = await store.recordLease(
       {
         id,
@@ -295,7 +312,7 @@ describe('lease and request records across the encoding change', () => {
     };
     await store.createRequest(request);
     expect((await store.getRequest(requestId))?.request).toEqual(request);
-    await store.transitionRequest({ id: requestId, from: ['approved'], to: 'issuing', now });
+    expect((await store.beginClaim(intentOf(leaseId, requestId, 'agent-compact'), now)).ok).toBe(true);
     const lease = {
       id: leaseId,
       requestId,
