@@ -263,8 +263,10 @@ export function decision(page: RequestPage): SafeHtml {
   const confirm =
     view.risk.level === 'high' || view.risk.level === 'critical'
       ? html`<label class="confirm-env"
-          >This request is <strong>${view.risk.level}</strong> risk: type the environment's name
-          (<code>${view.environment}</code>) to approve
+          ><span
+            >This request is <strong>${view.risk.level}</strong> risk: type the environment's name
+            (<code>${view.environment}</code>) to approve</span
+          >
           <input
             type="text"
             name="confirmEnvironment"
