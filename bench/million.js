@@ -428,11 +428,15 @@ async function runMillion(ctx, stack, o) {
         call.catch(() => undefined);
         const rate = (unrevokedBefore - unrevokedAfter) / (ms / 1000);
         facts.breakGlass.rate = rate;
+        // Not finished within the wait: a failure whatever the ratio says.
         rows.push({
-          ...row('3. break glass over every lease: time to finish', ms / 1000, { unit: 's' }),
+          ...row('3. break glass over every lease: time to finish', ms / 1000, {
+            unit: 's',
+            op: '<=',
+            goal: o.breakGlassSeconds,
+            note: `not finished when the bench stopped waiting: ${(unrevokedBefore - unrevokedAfter).toLocaleString('en')} of ${unrevokedBefore.toLocaleString('en')} revoked, ${fmt(rate, 0)}/s, ≈ ${fmt(unrevokedBefore / Math.max(rate, 1) / 60, 0)} min for all`,
+          }),
           verdict: 'FAIL',
-          goal: `finish within ${o.breakGlassSeconds} s`,
-          note: `not finished: ${(unrevokedBefore - unrevokedAfter).toLocaleString('en')} of ${unrevokedBefore.toLocaleString('en')} revoked, ${fmt(rate, 0)}/s, ≈ ${fmt(unrevokedBefore / Math.max(rate, 1) / 60, 0)} min for all`,
         });
         return;
       }
