@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+
 import { redact } from './json-logger';
 
 describe('redact', () => {
@@ -5,7 +7,12 @@ describe('redact', () => {
 
   it('removes JWTs, AWS key ids and secret access keys, and private keys from text', () => {
     const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJlLXBhcnQ';
-    const text = `id=AKIAIOSFODNN7EXAMPLE secret=${secret} bearer ${jwt} -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- done`;
+    // a private key made for this run (none is committed), in the PEM form a log line could carry
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString()
+      .trim();
+    const text = `id=AKIAIOSFODNN7EXAMPLE secret=${secret} bearer ${jwt} ${pem} done`;
     const sut = redact(text) as string;
     expect(sut).toBe(
       'id=[redacted-aws-key-id] secret=[redacted-aws-secret] bearer [redacted-jwt] [redacted-private-key] done',
