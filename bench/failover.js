@@ -8,14 +8,14 @@ const { spawn } = require('node:child_process');
 const { mkdtempSync, mkdirSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const { join } = require('node:path');
-const { ROOT, freePort, percentile, fmt } = require('./lib');
+const { ROOT, freePort, percentile, fmt, recordActiveLease } = require('./lib');
 
 const { RedisLeaseStore } = require(join(ROOT, 'dist/libs/leases/src/index.js'));
 const { createRedisClient } = require(join(ROOT, 'dist/libs/broker/src/index.js'));
 const { BullmqRevocationScheduler } = require(
   join(ROOT, 'dist/libs/broker/src/revocation/bullmq-revocation-scheduler.adapter.js'),
 );
-const { RandomIdGenerator, fingerprintSecret } = require(join(ROOT, 'dist/libs/core/src/index.js'));
+const { RandomIdGenerator } = require(join(ROOT, 'dist/libs/core/src/index.js'));
 
 const PREFIX = '{leash}';
 const MASTER = 'leash';
@@ -100,25 +100,7 @@ async function createStorm(set, count, expiresAtOf) {
         const requestId = ids.requestId();
         const leaseId = ids.leaseId();
         const expiresAt = expiresAtOf(i);
-        await store.createRequest({
-          id: requestId, state: 'approved', role: 'demo-staging-read', environment: 'staging', ttlSeconds: 3600, reason: 'bench failover',
-          principal: `agent-bench-${i % 100}`, issuer: 'bench', context: {}, decision: 'auto_approved',
-          approval: { kind: 'auto', claimWindowSeconds: 600 }, provider: 'jwt', risk: { level: 'low', reasons: [] },
-          digest: 'd'.repeat(64), policyVersion: 'bench', createdAt: now, expiresAt: now + 600000,
-        });
-        // The claim's intent first (crash-safe claims), as ClaimCredential does before it calls the provider.
-        await store.beginClaim({
-          leaseId, requestId, provider: 'jwt', role: 'demo-staging-read', environment: 'staging', principal: `agent-bench-${i % 100}`,
-          identity: {}, handle: { jti: leaseId }, ttlSeconds: 3600, owner: 'bench', startedAt: Date.now(), deadline: Date.now() + 600000,
-        }, Date.now());
-        const recorded = await store.recordLease({
-          id: leaseId, requestId, state: 'active', role: 'demo-staging-read', environment: 'staging', provider: 'jwt',
-          principal: `agent-bench-${i % 100}`, issuedAt: Date.now(), expiresAt,
-          fingerprint: fingerprintSecret(`secret-${leaseId}`), providerRef: { jti: leaseId, kid: 'bench' }, attempts: 0,
-        }, { jti: leaseId }, Date.now());
-        if (!recorded.ok) {
-          throw new Error(`bench: lease not recorded (${JSON.stringify(recorded)})`);
-        }
+        await recordActiveLease(store, { requestId, leaseId, principal: `agent-bench-${i % 100}`, sessionId: `s-${i % 1000}`, now, expiresAt });
         await scheduler.scheduleAtExpiry(leaseId, expiresAt, Date.now());
         leases.push({ leaseId, expiresAt });
       }

@@ -374,8 +374,77 @@ function row(target, measured, { unit = '', op, goal, note } = {}) {
   };
 }
 
+/**
+ * Writes one active jwt lease the way a claim records it (lease set-up of the memory, million, revocation and failover
+ * scenarios): the auto-approved request, the claim's intent taken from it (crash-safe claims), then the lease record
+ * that replaces the intent. Throws when the store refuses a step. `store` is a RedisLeaseStore from dist/.
+ */
+async function recordActiveLease(store, { requestId, leaseId, principal, sessionId, now, expiresAt }) {
+  const { fingerprintSecret } = require(join(ROOT, 'dist/libs/core/src/index.js'));
+  const what = { role: 'demo-staging-read', environment: 'staging', provider: 'jwt', principal };
+  await store.createRequest({
+    ...what,
+    id: requestId,
+    state: 'approved',
+    ttlSeconds: 3600,
+    reason: 'read the staging API for the nightly report',
+    issuer: 'http://127.0.0.1:8080/dev',
+    session: { id: sessionId, agent: 'claude-code', host: 'ci-runner' },
+    context: {},
+    decision: 'auto_approved',
+    approval: { kind: 'auto', claimWindowSeconds: 600 },
+    risk: { level: 'low', reasons: [], findings: [] },
+    digest: 'd'.repeat(64),
+    policyVersion: 'sha256:0123456789ab',
+    principalGroups: [],
+    scope: { audience: 'demo-api', scope: ['read'] },
+    roleFingerprint: 'f'.repeat(64),
+    createdAt: now,
+    expiresAt: now + 600000,
+  });
+  const began = await store.beginClaim(
+    {
+      ...what,
+      leaseId,
+      requestId,
+      sessionId,
+      identity: {},
+      handle: { jti: leaseId },
+      ttlSeconds: 3600,
+      owner: 'bench',
+      startedAt: now,
+      deadline: now + 600000,
+    },
+    now,
+  );
+  if (!began.ok) {
+    throw new Error(`bench: beginClaim refused (${began.reason})`);
+  }
+  const recorded = await store.recordLease(
+    {
+      ...what,
+      id: leaseId,
+      requestId,
+      state: 'active',
+      issuer: 'http://127.0.0.1:8080/dev',
+      sessionId,
+      issuedAt: now,
+      expiresAt,
+      fingerprint: fingerprintSecret(`secret-${leaseId}`),
+      providerRef: { jti: leaseId, kid: 'k-2026-11' },
+      attempts: 0,
+    },
+    { jti: leaseId, exp: Math.floor(expiresAt / 1000) },
+    Date.now(),
+  );
+  if (!recorded.ok) {
+    throw new Error(`bench: recordLease refused (${recorded.reason})`);
+  }
+}
+
 module.exports = {
   ROOT,
+  recordActiveLease,
   interleaved,
   startStack,
   killStarted,

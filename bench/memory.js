@@ -7,7 +7,7 @@
 // for leases due within seconds) an active lease far from expiry has no job; the row "with a per-lease job" adds the
 // delayed job every lease had before, for comparison.
 const { join } = require('node:path');
-const { ROOT, fmt } = require('./lib');
+const { ROOT, fmt, recordActiveLease } = require('./lib');
 
 const PREFIX = '{leash}';
 const load = (path) => require(join(ROOT, 'dist', path));
@@ -20,7 +20,7 @@ async function usedMemory(redis) {
 async function createActiveLeases(redisUrl, count, expiresAt) {
   const { RedisLeaseStore } = load('libs/leases/src/index.js');
   const { createRedisClient } = load('libs/broker/src/index.js');
-  const { RandomIdGenerator, fingerprintSecret } = load('libs/core/src/index.js');
+  const { RandomIdGenerator } = load('libs/core/src/index.js');
   const ids = new RandomIdGenerator();
   const config = { mode: 'standalone', url: redisUrl, prefix: PREFIX, minReplicas: 0, replicaTimeoutMs: 2000 };
   const redis = createRedisClient(config, { enableOfflineQueue: true });
@@ -35,66 +35,9 @@ async function createActiveLeases(redisUrl, count, expiresAt) {
         const requestId = ids.requestId();
         const leaseId = ids.leaseId();
         const principal = `agent-bench-${i % 100}`;
-        const session = { id: `sess-${(i % 1000).toString().padStart(6, '0')}`, agent: 'claude-code', host: 'ci-runner' };
-        await store.createRequest({
-          id: requestId,
-          state: 'approved',
-          role: 'demo-staging-read',
-          environment: 'staging',
-          ttlSeconds: 3600,
-          reason: 'read the staging API for the nightly report',
-          principal,
-          issuer: 'http://127.0.0.1:8080/dev',
-          session,
-          context: {},
-          decision: 'auto_approved',
-          approval: { kind: 'auto', claimWindowSeconds: 600 },
-          provider: 'jwt',
-          risk: { level: 'low', reasons: [], findings: [] },
-          digest: 'd'.repeat(64),
-          policyVersion: 'sha256:0123456789ab',
-          principalGroups: [],
-          scope: { audience: 'demo-api', scope: ['read'] },
-          roleFingerprint: 'f'.repeat(64),
-          createdAt: now,
-          expiresAt: now + 600000,
-        });
-        // The claim's intent, recorded before the provider is called; the lease replaces it.
-        const claimed = await store.beginClaim(
-          {
-            leaseId, requestId, provider: 'jwt', role: 'demo-staging-read', environment: 'staging', principal,
-            sessionId: session.id, identity: {}, handle: { jti: leaseId }, ttlSeconds: 3600, owner: 'bench',
-            startedAt: now, deadline: now + 600000,
-          },
-          now,
-        );
-        if (!claimed.ok) {
-          throw new Error(`claim not taken: ${claimed.reason}`);
-        }
-        const recorded = await store.recordLease(
-          {
-            id: leaseId,
-            requestId,
-            state: 'active',
-            role: 'demo-staging-read',
-            environment: 'staging',
-            provider: 'jwt',
-            principal,
-            issuer: 'http://127.0.0.1:8080/dev',
-            sessionId: session.id,
-            issuedAt: now,
-            expiresAt,
-            fingerprint: fingerprintSecret(`secret-${leaseId}`),
-            providerRef: { jti: leaseId, kid: 'k-2026-11' },
-            attempts: 0,
-          },
-          { jti: leaseId, exp: Math.floor(expiresAt / 1000) },
-          now,
-        );
-        if (!recorded.ok) {
-          throw new Error(`lease not recorded: ${recorded.reason}`);
-        }
-        leases.push({ leaseId, requestId, sessionId: session.id, principal });
+        const sessionId = `sess-${(i % 1000).toString().padStart(6, '0')}`;
+        await recordActiveLease(store, { requestId, leaseId, principal, sessionId, now, expiresAt });
+        leases.push({ leaseId, requestId, sessionId, principal });
       }
     }),
   );

@@ -8,7 +8,7 @@
 // - GET /v1/leases (first page) and break glass over every lease: time, and whether the page is bounded.
 // Every step that fails gives an `error` row; the rest of the scenario still runs.
 const { join } = require('node:path');
-const { ROOT, percentile, request, devToken, fmt } = require('./lib');
+const { ROOT, percentile, request, devToken, fmt, recordActiveLease } = require('./lib');
 
 const PREFIX = '{leash}';
 const load = (path) => require(join(ROOT, 'dist', path));
@@ -48,7 +48,7 @@ async function writeLeases(
   expiresAtOf,
   { schedule = false, keep = false, batch = 1000, lanes = 2, onProgress } = {},
 ) {
-  const { RandomIdGenerator, fingerprintSecret } = load('libs/core/src/index.js');
+  const { RandomIdGenerator } = load('libs/core/src/index.js');
   const ids = new RandomIdGenerator();
   const kept = [];
   let next = 0;
@@ -73,86 +73,7 @@ async function writeLeases(
         const start = next;
         next = Math.min(count, next + batch);
         const items = Array.from({ length: next - start }, (_, k) => one(start + k));
-        await Promise.all(
-          items.map((l) =>
-            c.store.createRequest({
-              id: l.requestId,
-              state: 'approved',
-              role: 'demo-staging-read',
-              environment: 'staging',
-              ttlSeconds: 3600,
-              reason: 'read the staging API for the nightly report',
-              principal: l.principal,
-              issuer: 'http://127.0.0.1:8080/dev',
-              session: { id: l.sessionId, agent: 'claude-code', host: 'ci-runner' },
-              context: {},
-              decision: 'auto_approved',
-              approval: { kind: 'auto', claimWindowSeconds: 600 },
-              provider: 'jwt',
-              risk: { level: 'low', reasons: [], findings: [] },
-              digest: 'd'.repeat(64),
-              policyVersion: 'sha256:0123456789ab',
-              principalGroups: [],
-              scope: { audience: 'demo-api', scope: ['read'] },
-              roleFingerprint: 'f'.repeat(64),
-              createdAt: l.now,
-              expiresAt: l.now + 600000,
-            }),
-          ),
-        );
-        const began = await Promise.all(
-          items.map((l) =>
-            c.store.beginClaim(
-              {
-                leaseId: l.leaseId,
-                requestId: l.requestId,
-                provider: 'jwt',
-                role: 'demo-staging-read',
-                environment: 'staging',
-                principal: l.principal,
-                sessionId: l.sessionId,
-                identity: {},
-                handle: { jti: l.leaseId },
-                ttlSeconds: 3600,
-                owner: 'bench',
-                startedAt: l.now,
-                deadline: l.now + 600000,
-              },
-              l.now,
-            ),
-          ),
-        );
-        const refused = began.find((b) => !b.ok);
-        if (refused) {
-          throw new Error(`beginClaim refused (${refused.reason})`);
-        }
-        const recorded = await Promise.all(
-          items.map((l) =>
-            c.store.recordLease(
-              {
-                id: l.leaseId,
-                requestId: l.requestId,
-                state: 'active',
-                role: 'demo-staging-read',
-                environment: 'staging',
-                provider: 'jwt',
-                principal: l.principal,
-                issuer: 'http://127.0.0.1:8080/dev',
-                sessionId: l.sessionId,
-                issuedAt: l.now,
-                expiresAt: l.expiresAt,
-                fingerprint: fingerprintSecret(`secret-${l.leaseId}`),
-                providerRef: { jti: l.leaseId, kid: 'k-2026-11' },
-                attempts: 0,
-              },
-              { jti: l.leaseId, exp: Math.floor(l.expiresAt / 1000) },
-              Date.now(),
-            ),
-          ),
-        );
-        if (recorded.some((r) => r && r.ok === false)) {
-          throw new Error(`recordLease refused (${recorded.find((r) => r && r.ok === false).reason})`);
-        }
+        await Promise.all(items.map((l) => recordActiveLease(c.store, l)));
         if (schedule) {
           await c.scheduler.scheduleDue(
             items.map((l) => ({ id: l.leaseId, expiresAt: l.expiresAt })),

@@ -3,12 +3,12 @@
 // Leases are written through the real store adapter (the same Lua scripts the API uses) and the real BullMQ
 // producer, so the worker does exactly what it does in production; only the HTTP front is skipped for speed.
 const { join } = require('node:path');
-const { ROOT, percentile, fmt } = require('./lib');
+const { ROOT, percentile, fmt, recordActiveLease } = require('./lib');
 
 const { RedisLeaseStore } = require(join(ROOT, 'dist/libs/leases/src/index.js'));
 const { createRedisClient } = require(join(ROOT, 'dist/libs/broker/src/index.js'));
 const { BullmqRevocationScheduler } = require(join(ROOT, 'dist/libs/broker/src/revocation/bullmq-revocation-scheduler.adapter.js'));
-const { RandomIdGenerator, fingerprintSecret } = require(join(ROOT, 'dist/libs/core/src/index.js'));
+const { RandomIdGenerator } = require(join(ROOT, 'dist/libs/core/src/index.js'));
 
 const ids = new RandomIdGenerator();
 const PREFIX = '{leash}';
@@ -19,7 +19,6 @@ async function createLeases(stack, count, expiresAtOf, { schedule }) {
   const store = new RedisLeaseStore(redis, PREFIX, 86400);
   const scheduler = new BullmqRevocationScheduler(() => createRedisClient(redisConfig(stack.redisUrl), { enableOfflineQueue: true }), { attempts: 5, backoffMs: 1000, prefix: PREFIX });
   const created = [];
-  const now = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 64 }, async () => {
@@ -28,29 +27,8 @@ async function createLeases(stack, count, expiresAtOf, { schedule }) {
         const requestId = ids.requestId();
         const leaseId = ids.leaseId();
         const expiresAt = expiresAtOf(i);
-        await store.createRequest({
-          id: requestId, state: 'approved', role: 'demo-staging-read', environment: 'staging', ttlSeconds: 3600, reason: 'bench',
-          principal: `agent-bench-${i % 100}`, issuer: 'bench', context: {}, decision: 'auto_approved',
-          approval: { kind: 'auto', claimWindowSeconds: 600 }, provider: 'jwt', risk: { level: 'low', reasons: [] },
-          digest: 'd'.repeat(64), policyVersion: 'bench', createdAt: now, expiresAt: now + 600000,
-        });
-        // A claim takes the request with its intent (crash-safe claims); the lease record replaces the intent.
-        const t = Date.now();
-        const began = await store.beginClaim({
-          leaseId, requestId, provider: 'jwt', role: 'demo-staging-read', environment: 'staging', principal: `agent-bench-${i % 100}`,
-          sessionId: `s-${i % 1000}`, identity: {}, handle: { jti: leaseId }, ttlSeconds: 3600, owner: 'bench', startedAt: t, deadline: t + 600000,
-        }, t);
-        if (!began.ok) {
-          throw new Error(`bench: beginClaim refused (${began.reason})`);
-        }
-        const recorded = await store.recordLease({
-          id: leaseId, requestId, state: 'active', role: 'demo-staging-read', environment: 'staging', provider: 'jwt',
-          principal: `agent-bench-${i % 100}`, sessionId: `s-${i % 1000}`, issuedAt: Date.now(), expiresAt,
-          fingerprint: fingerprintSecret(`secret-${leaseId}`), providerRef: { jti: leaseId, kid: 'bench' }, attempts: 0,
-        }, { jti: leaseId }, Date.now());
-        if (recorded && recorded.ok === false) {
-          throw new Error('bench: recordLease refused');
-        }
+        const now = Date.now();
+        await recordActiveLease(store, { requestId, leaseId, principal: `agent-bench-${i % 100}`, sessionId: `s-${i % 1000}`, now, expiresAt });
         if (schedule) {
           await scheduler.scheduleAtExpiry(leaseId, expiresAt, Date.now());
         }
