@@ -210,6 +210,50 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
     }
   });
 
+  it('the approval that completes a quorum and the approved state are one write: no reader sees a met quorum on a pending request', async () => {
+    // Redis publishes each request change; this watcher reads the request the moment it hears of it.
+    // Before the fix the approval was written, the audit appended, then the state moved: a reader (the
+    // API, the console, a crash) in that gap saw a full quorum on a request still pending.
+    const watcher = new Redis(stack.redis.url, { lazyConnect: true });
+    const reader = new Redis(stack.redis.url, { lazyConnect: true });
+    await watcher.connect();
+    await reader.connect();
+    const seen: { id: string; state: string | null; approvals: number }[] = [];
+    const ours = new Set<string>();
+    const reads: Promise<void>[] = [];
+    watcher.on('message', (_channel: string, id: string) => {
+      if (!ours.has(id)) {
+        return;
+      }
+      reads.push(
+        reader
+          .multi()
+          .hget(`{leash}:req:${id}`, 'state')
+          .hlen(`{leash}:req:${id}:approvals`)
+          .exec()
+          .then((r) => {
+            seen.push({ id, state: r![0][1] as string | null, approvals: r![1][1] as number });
+          }),
+      );
+    });
+    try {
+      await watcher.subscribe('{leash}:events:requests');
+      for (let i = 0; i < 15; i += 1) {
+        const request = await create('demo-prod-write', 'production');
+        ours.add(request.id);
+        const res = await stack.call('POST', `/v1/requests/${request.id}/approve`, { token: alice, body: {} });
+        expect({ status: res.status, state: res.body.state }).toEqual({ status: 200, state: 'approved' });
+      }
+      await eventually(() => expect(seen.filter((s) => s.approvals > 0).length).toBeGreaterThanOrEqual(15));
+      await Promise.all(reads);
+      // demo-prod-write needs one approval: any approval recorded means approved.
+      expect(seen.filter((s) => s.approvals > 0 && s.state === 'pending')).toEqual([]);
+    } finally {
+      watcher.disconnect();
+      reader.disconnect();
+    }
+  });
+
   describe('invariant 6: a claim never outlives the end of its session', () => {
     const registerSession = async (id: string, idleSeconds = 120) => {
       const res = await stack.call('POST', '/v1/sessions', { token: agent, body: { id, idleSeconds } });

@@ -11,11 +11,13 @@ export interface DueLeases {
   leases: { id: string; expiresAt: number; trace?: Record<string, string> }[];
 }
 
+/** `state`: 'approved' when this approval completed the quorum and moved the request with it. */
 export type AddApprovalResult =
-  | { ok: true; approvals: Approval[] }
+  | { ok: true; approvals: Approval[]; state: 'pending' | 'approved' }
   | {
       ok: false;
-      reason: 'missing' | 'state' | 'deadline' | 'digest' | 'duplicate';
+      /** 'changed': the approvals differ from those the caller counted towards completion; nothing was written. */
+      reason: 'missing' | 'state' | 'deadline' | 'digest' | 'duplicate' | 'changed';
       state?: string;
     };
 
@@ -36,6 +38,14 @@ export interface RequestTransition {
   denial?: { by: string; comment?: string };
   /** Why the system closed the request (recorded as `closedReason`). */
   reason?: string;
+}
+
+/** An approval that completes the quorum: how many other approvals it was counted with, and the claim window. */
+export interface QuorumCompletion {
+  counted: number;
+  /** The approved request's claim deadline. */
+  expiresAt: number;
+  decidedAt: number;
 }
 
 export interface Narrowing {
@@ -89,9 +99,20 @@ export interface LeaseStore {
   createRequest(request: AccessRequest): Promise<void>;
   getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined>;
   transitionRequest(t: RequestTransition): Promise<TransitionResult>;
-  addApproval(id: string, approval: Approval, now: number): Promise<AddApprovalResult>;
+  /**
+   * Records an approval of the request's current digest. With `completes`, the caller found that this
+   * approval completes the quorum on top of `completes.counted` other approvals of that digest: the
+   * request moves to approved in the same write (or nothing is written: 'changed').
+   */
+  addApproval(id: string, approval: Approval, now: number, completes?: QuorumCompletion): Promise<AddApprovalResult>;
   /** Atomically replaces TTL and digest of a pending request and records the approval of the new digest. */
-  narrowAndApprove(id: string, narrowing: Narrowing, approval: Approval, now: number): Promise<AddApprovalResult>;
+  narrowAndApprove(
+    id: string,
+    narrowing: Narrowing,
+    approval: Approval,
+    now: number,
+    completes?: QuorumCompletion,
+  ): Promise<AddApprovalResult>;
   /** Ids of requests that are pending or approved-but-unclaimed (they have a deadline). */
   openRequests(limit: number): Promise<string[]>;
   /**

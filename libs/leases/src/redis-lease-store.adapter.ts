@@ -10,6 +10,7 @@ import type {
   LeaseFilter,
   LeaseStore,
   Narrowing,
+  QuorumCompletion,
   RecordLeaseResult,
   RequestTransition,
   SessionWriteResult,
@@ -177,32 +178,47 @@ export class RedisLeaseStore implements LeaseStore {
     await this.guard(this.redis.eval(scripts.UNLOCK, 1, `${this.k.req(id)}:lock`, token));
   }
 
-  async addApproval(id: string, approval: Approval, now: number): Promise<AddApprovalResult> {
+  async addApproval(
+    id: string,
+    approval: Approval,
+    now: number,
+    completes?: QuorumCompletion,
+  ): Promise<AddApprovalResult> {
     const reply = await this.run(
       'leashAddApproval',
       this.k.req(id),
       this.k.approvals(id),
+      this.k.deadlines(),
       approval.approver,
       approval.digest,
       JSON.stringify(approval),
       now,
       this.k.events(),
       id,
+      ...completionArgs(completes),
     );
     return toApprovalResult(reply);
   }
 
-  async narrowAndApprove(id: string, n: Narrowing, approval: Approval, now: number): Promise<AddApprovalResult> {
+  async narrowAndApprove(
+    id: string,
+    n: Narrowing,
+    approval: Approval,
+    now: number,
+    completes?: QuorumCompletion,
+  ): Promise<AddApprovalResult> {
     const reply = await this.run(
       'leashNarrowAndApprove',
       this.k.req(id),
       this.k.approvals(id),
+      this.k.deadlines(),
       approval.approver,
       n.fromDigest,
       JSON.stringify(approval),
       now,
       this.k.events(),
       id,
+      ...completionArgs(completes),
       n.toDigest,
       n.ttlSeconds,
       JSON.stringify(n.narrowed),
@@ -721,9 +737,17 @@ function toSessionResult(reply: Reply): SessionWriteResult {
   return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
 }
 
+function completionArgs(c: QuorumCompletion | undefined): string[] {
+  return c ? [String(c.counted), String(c.expiresAt), String(c.decidedAt)] : ['', '', ''];
+}
+
 function toApprovalResult(reply: Reply): AddApprovalResult {
   if (reply[0] === 'ok') {
-    return { ok: true, approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval) };
+    return {
+      ok: true,
+      approvals: (reply[1] as string[]).map((a) => JSON.parse(a) as Approval),
+      state: reply[2] === 'approved' ? 'approved' : 'pending',
+    };
   }
   return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
 }
@@ -731,8 +755,8 @@ function toApprovalResult(reply: Reply): AddApprovalResult {
 function defineScripts(redis: Redis | Cluster): void {
   for (const [name, lua] of Object.entries({
     leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
-    leashAddApproval: [scripts.ADD_APPROVAL, 2],
-    leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 2],
+    leashAddApproval: [scripts.ADD_APPROVAL, 3],
+    leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 3],
     leashRecordLease: [scripts.RECORD_LEASE, 10],
     leashReserveDue: [scripts.RESERVE_DUE, 2],
     leashCommitDue: [scripts.COMMIT_DUE, 1],

@@ -31,6 +31,36 @@ redis.call('PUBLISH', ARGV[9], ARGV[1])
 return {'ok'}
 `;
 
+/**
+ * Shared by ADD_APPROVAL and NARROW_AND_APPROVE. ARGV[7]: '' (the approval does not complete the
+ * quorum) or the count of other approvals of the digest approved (local digest) the caller evaluated
+ * the quorum on; ARGV[8] the claim-window deadline, ARGV[9] decidedAt; ARGV[6] the request id.
+ * KEYS[3] is the deadline index.
+ */
+const COMPLETE_QUORUM = `
+local completes = ARGV[7] ~= ''
+if completes then
+  local counted = 0
+  for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do
+    local a = cjson.decode(raw)
+    if a.digest == digest and a.approver ~= ARGV[1] then counted = counted + 1 end
+  end
+  if counted ~= tonumber(ARGV[7]) then return {'changed', state} end
+end`;
+
+const APPROVE_IF_COMPLETE = `
+if completes then
+  redis.call('HSET', KEYS[1], 'state', 'approved', 'expiresAt', ARGV[8], 'decidedAt', ARGV[9])
+  redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6])
+end`;
+
+/**
+ * Records an approval of the request's current digest (ARGV[2]). When the caller found that this
+ * approval completes the quorum (ARGV[7] = the number of earlier approvals of that digest it
+ * counted), the request moves to approved in the same script: nobody ever reads a completed quorum
+ * on a pending request, and a crash between the two cannot strand one. If the approvals changed since
+ * the caller counted them, nothing is written ('changed').
+ */
 export const ADD_APPROVAL = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
@@ -40,9 +70,12 @@ if redis.call('HGET', KEYS[1], 'digest') ~= ARGV[2] then return {'digest', state
 local previous = redis.call('HGET', KEYS[2], ARGV[1])
 -- An approval of an earlier (narrowed-away) digest no longer counts, so its approver may approve again.
 if previous and cjson.decode(previous).digest == ARGV[2] then return {'duplicate', state} end
+local digest = ARGV[2]
+${COMPLETE_QUORUM}
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+${APPROVE_IF_COMPLETE}
 redis.call('PUBLISH', ARGV[5], ARGV[6])
-return {'ok', redis.call('HVALS', KEYS[2])}
+return {'ok', redis.call('HVALS', KEYS[2]), completes and 'approved' or 'pending'}
 `;
 
 /**
@@ -56,10 +89,13 @@ if not state then return {'missing'} end
 if state ~= 'pending' then return {'state', state} end
 if tonumber(ARGV[4]) >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return {'deadline', state} end
 if redis.call('HGET', KEYS[1], 'digest') ~= ARGV[2] then return {'digest', state} end
-redis.call('HSET', KEYS[1], 'digest', ARGV[7], 'ttlSeconds', ARGV[8], 'narrowed', ARGV[9])
+local digest = ARGV[10]
+${COMPLETE_QUORUM}
+redis.call('HSET', KEYS[1], 'digest', ARGV[10], 'ttlSeconds', ARGV[11], 'narrowed', ARGV[12])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+${APPROVE_IF_COMPLETE}
 redis.call('PUBLISH', ARGV[5], ARGV[6])
-return {'ok', redis.call('HVALS', KEYS[2])}
+return {'ok', redis.call('HVALS', KEYS[2]), completes and 'approved' or 'pending'}
 `;
 
 export const RECORD_LEASE = `

@@ -4,6 +4,7 @@ import {
   CoreError,
   CoreErrorCode,
   type AccessRequest,
+  type Approval,
   type Channel,
   type Clock,
   type Principal,
@@ -99,7 +100,10 @@ export class DecideRequest {
     }
     const person = this.identities.ofSlackUser(cmd.slackUser);
     if (!person) {
-      throw new ApprovalError(ApprovalErrorCode.NotApprover, `Slack user ${cmd.slackUser} is not a member of the policy`);
+      throw new ApprovalError(
+        ApprovalErrorCode.NotApprover,
+        `Slack user ${cmd.slackUser} is not a member of the policy`,
+      );
     }
     return person;
   }
@@ -118,40 +122,51 @@ export class DecideRequest {
 
   private async approve(cmd: DecideCommand, original: AccessRequest, approver: ResolvedIdentity): Promise<RequestView> {
     const now = this.clock.now();
-    let request = original;
-    const approval = (digest: string) => ({
+    const narrowing = cmd.ttlSeconds !== undefined && cmd.ttlSeconds !== original.ttlSeconds;
+    const request = narrowing ? this.narrowed(original, cmd.ttlSeconds!, approver.key) : original;
+    const approval: Approval = {
       approver: approver.key,
       groups: approver.groups,
-      digest,
+      digest: request.digest,
       channel: cmd.channel,
       at: now,
       comment: cmd.comment,
-    });
-    let result: AddApprovalResult;
-    if (cmd.ttlSeconds !== undefined && cmd.ttlSeconds !== original.ttlSeconds) {
-      request = this.narrowed(original, cmd.ttlSeconds, approver.key);
-      result = await this.store.narrowAndApprove(
-        original.id,
-        {
-          fromDigest: original.digest,
-          toDigest: request.digest,
-          ttlSeconds: request.ttlSeconds,
-          narrowed: { fromTtlSeconds: original.ttlSeconds, by: approver.key },
-        },
-        approval(request.digest),
-        now,
+    };
+    // The approval that completes the quorum moves the request to approved in the same write, so no
+    // reader (nor a crash) ever sees a met quorum on a pending request. Completion is decided on the
+    // approvals as they are now (under the lock); the store refuses ('changed') if they moved since.
+    let result: AddApprovalResult = { ok: false, reason: 'changed' };
+    let quorum: { satisfied: boolean; progress: string } = { satisfied: false, progress: '' };
+    for (let attempt = 0; attempt < 3 && !result.ok && result.reason === 'changed'; attempt += 1) {
+      const others = ((await this.store.getRequest(original.id))?.approvals ?? []).filter(
+        (a) => a.digest === request.digest && a.approver !== approver.key,
       );
-    } else {
-      result = await this.store.addApproval(original.id, approval(original.digest), now);
+      quorum =
+        request.approval.kind === 'quorum'
+          ? evaluateQuorum(request.approval.requirements, [...others, approval])
+          : { satisfied: true, progress: 'auto' };
+      const completes = quorum.satisfied
+        ? { counted: others.length, expiresAt: now + request.approval.claimWindowSeconds * 1000, decidedAt: now }
+        : undefined;
+      result = narrowing
+        ? await this.store.narrowAndApprove(
+            original.id,
+            {
+              fromDigest: original.digest,
+              toDigest: request.digest,
+              ttlSeconds: request.ttlSeconds,
+              narrowed: { fromTtlSeconds: original.ttlSeconds, by: approver.key },
+            },
+            approval,
+            now,
+            completes,
+          )
+        : await this.store.addApproval(original.id, approval, now, completes);
     }
     if (!result.ok) {
       throw this.approvalFailure(result.reason, request, result.state);
     }
     const current = result.approvals.filter((a) => a.digest === request.digest);
-    const quorum =
-      request.approval.kind === 'quorum'
-        ? evaluateQuorum(request.approval.requirements, current)
-        : { satisfied: true, progress: 'auto' };
     await this.audit.append({
       ...this.eventBase(cmd, request),
       action: 'request.approval_recorded',
@@ -160,39 +175,26 @@ export class DecideRequest {
         progress: quorum.progress,
         comment: cmd.comment,
         digest: request.digest,
-        ...(request !== original
-          ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds }
-          : {}),
+        ...(narrowing ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds } : {}),
       },
     });
-    if (quorum.satisfied) {
-      const claimWindow = request.approval.claimWindowSeconds * 1000;
-      const moved = await this.store.transitionRequest({
-        id: request.id,
-        from: ['pending'],
-        to: 'approved',
-        now,
-        deadline: 'before',
-        expiresAt: now + claimWindow,
-        decidedAt: now,
+    const approved = result.state === 'approved';
+    if (approved) {
+      await this.audit.append({
+        ...this.eventBase(cmd, request),
+        action: 'request.approved',
+        decision: 'approved',
+        details: {
+          approvers: current.map((a) => a.approver),
+          digest: request.digest,
+          waitMs: now - request.createdAt,
+        },
       });
-      if (moved.ok) {
-        await this.audit.append({
-          ...this.eventBase(cmd, request),
-          action: 'request.approved',
-          decision: 'approved',
-          details: {
-            approvers: current.map((a) => a.approver),
-            digest: request.digest,
-            waitMs: now - request.createdAt,
-          },
-        });
-      }
     }
     this.notify.update(request, {
       kind: 'approved',
       by: approver.key,
-      final: quorum.satisfied,
+      final: approved,
       progress: quorum.progress,
       approvers: current.map((a) => a.approver),
     });
@@ -263,7 +265,7 @@ export class DecideRequest {
     };
   }
 
-  private approvalFailure(reason: string, request: AccessRequest, state?: string): ApprovalError {
+  private approvalFailure(reason: string, request: AccessRequest, state?: string): ApprovalError | CoreError {
     switch (reason) {
       case 'duplicate':
         return new ApprovalError(ApprovalErrorCode.AlreadyDecided, 'you have already approved this request');
@@ -274,6 +276,8 @@ export class DecideRequest {
         );
       case 'deadline':
         return new ApprovalError(ApprovalErrorCode.Expired, `request ${request.id} has expired`);
+      case 'changed':
+        return new CoreError(CoreErrorCode.Unavailable, `request ${request.id} is busy; try again`);
       default:
         return notPending({
           ...request,
