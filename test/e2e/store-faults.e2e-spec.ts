@@ -160,6 +160,56 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
   });
 
+  it('out of memory: ending a session answers 202 pending; its leases are inactive at once and revoked once Redis takes writes', async () => {
+    const session = `oom-session-${Date.now()}`;
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: {
+        role: 'demo-staging-read',
+        environment: 'staging',
+        ttlSeconds: 600,
+        reason: 'store faults session',
+        session: { id: session },
+      },
+    });
+    expect(created.status).toBe(201);
+    const issued = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(issued.status).toBe(201);
+    const leaseId = issued.body.lease.id as string;
+    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
+    try {
+      await eventually(
+        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
+        20_000,
+      );
+      const ended = await stack.call('DELETE', `/v1/sessions/${session}`, { token: agent });
+      expect(ended.status).toBe(202);
+      expect(ended.headers.get('content-type')).toContain('application/problem+json');
+      expect(ended.body).toMatchObject({
+        type: 'https://leash.dev/problems/revocation-pending',
+        status: 202,
+        sessionId: session,
+        pendingLeases: [leaseId],
+      });
+      expect(await introspect(issued.body.credential.token)).toBe(false);
+      expect(redisCli('HGET', `{leash}:lease:${leaseId}`, 'state')).toBe('active');
+    } finally {
+      redisCli('CONFIG', 'SET', 'maxmemory', '0');
+    }
+    const lease = await eventually(async () => {
+      const l = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agent });
+      return l.body.state === 'revoked' ? l.body : undefined;
+    }, 30_000);
+    expect(lease.revokeReason).toBe('session');
+    const events = await eventually(async () => {
+      const all = (await stack.call('GET', '/v1/audit?limit=1000', { token: admin })).body.events as any[];
+      return all.some((e) => e.action === 'session.revoked' && e.sessionId === session) ? all : undefined;
+    }, 30_000);
+    expect(events.filter((e) => e.action === 'lease.revoked' && e.leaseId === leaseId)).toHaveLength(1);
+    expect(await introspect(issued.body.credential.token)).toBe(false);
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
+  });
+
   it('after Redis is wiped: earlier tokens are inactive, readiness and issuance fail, store.reset links the chain', async () => {
     const kept = await claim();
     expect(kept.status).toBe(201);
