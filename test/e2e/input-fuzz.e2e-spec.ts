@@ -186,10 +186,32 @@ describe('input fuzzing: every endpoint answers 2xx or 4xx problem+json and writ
     ['GET', '/v1/audit'],
     ['GET', '/v1/audit/verify'],
     ['GET', '/v1/audit/checkpoints'],
+    ['POST', '/v1/audit/checkpoints'],
+    ['GET', '/v1/audit/sinks'],
+    ['GET', '/v1/roles'],
     ['POST', '/v1/dev/tokens'],
     ['POST', '/v1/introspect'],
     ['POST', '/slack/interactions'],
+    ['GET', '/.well-known/jwks.json'],
+    ['GET', '/healthz'],
+    ['GET', '/readyz'],
+    ['GET', '/openapi.json'],
+    ['GET', '/docs'],
+    ['GET', '/metrics'],
   ];
+
+  it('fuzzes every operation /openapi.json documents (a new endpoint cannot skip this suite)', async () => {
+    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { paths: Record<string, object> };
+    const template = (path: string) => path.replace(/\{[^}]+\}/g, '{}');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${template(path)}`),
+    );
+    const fuzzed = new Set(apiRoutes('{}').map(([m, p]) => `${m} ${p}`));
+    expect(documented.length).toBeGreaterThan(10);
+    expect(documented.filter((op) => !fuzzed.has(op))).toEqual([]);
+  });
 
   it('answers generated JSON bodies on every API route (with and without Idempotency-Key) with 2xx or 4xx problem+json', async () => {
     await fc.assert(
