@@ -87,8 +87,9 @@ async function runMemory(redisUrl, { count }) {
     const usage = async (key) => Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
     const expiryIndex = await usage(`${PREFIX}:leases:expiry`);
     const allIndex = await usage(`${PREFIX}:leases:all`);
-    const sessionSets = await keysUsage(redis, `${PREFIX}:session:*:leases`);
-    const principalSets = await keysUsage(redis, `${PREFIX}:principal:*:leases`);
+    const sessionSets = await keysUsage(redis, `${PREFIX}:session:*:lease*`);
+    const principalSets = await keysUsage(redis, `${PREFIX}:principal:*:lease*`);
+    const sessionRequestSets = await keysUsage(redis, `${PREFIX}:session:*:req*`);
     const encodings = {
       lease: await redis.object('ENCODING', `${PREFIX}:lease:${leases[0].leaseId}`),
       request: await redis.object('ENCODING', `${PREFIX}:req:${leases[0].requestId}`),
@@ -119,6 +120,7 @@ async function runMemory(redisUrl, { count }) {
       allIndexPerLease: allIndex / count,
       sessionSetsPerLease: sessionSets.total / count,
       principalSetsPerLease: principalSets.total / count,
+      sessionRequestSetsPerLease: sessionRequestSets.total / count,
       encodings,
     };
   } finally {
@@ -138,7 +140,7 @@ audit is not written here (excluded from the target). MEMORY USAGE per key type 
 | revocation jobs existing for these leases (expiring in 4 h) | ${r.jobsForActiveLeases} |
 | before the hand-over, a delayed BullMQ job per lease added (bytes per lease) | ${fmt(r.jobBytesPerLease, 0)} |
 | lease record / request record (MEMORY USAGE, ${Math.min(200, r.count)} sampled; encodings ${r.encodings.lease} / ${r.encodings.request}) | ${fmt(r.leaseRecordBytes, 0)} / ${fmt(r.requestRecordBytes, 0)} |
-| expiry index / all-leases index / session sets / principal sets, per lease | ${fmt(r.expiryIndexPerLease, 0)} / ${fmt(r.allIndexPerLease, 0)} / ${fmt(r.sessionSetsPerLease, 0)} / ${fmt(r.principalSetsPerLease, 0)} |
+| expiry index / all-leases index / session lease index / principal lease index / session request index, per lease | ${fmt(r.expiryIndexPerLease, 0)} / ${fmt(r.allIndexPerLease, 0)} / ${fmt(r.sessionSetsPerLease, 0)} / ${fmt(r.principalSetsPerLease, 0)} / ${fmt(r.sessionRequestSetsPerLease, 0)} |
 | set-up through the store (s) | ${fmt(r.setupSeconds)} |
 `;
 }

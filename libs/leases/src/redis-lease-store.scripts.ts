@@ -115,12 +115,15 @@ redis.call('HSET', KEYS[3], 'state', 'active', 'handle', ARGV[5], 'attempts', '0
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])
+-- Session and principal indexes are lists (a lease is recorded once: the claim intent guards it); each
+-- keeps the longest lifetime any of its leases needs (a shorter lease recorded later does not cut it).
+local keep = tonumber(ARGV[10])
 if ARGV[8] == '1' then
-  redis.call('SADD', KEYS[6], ARGV[2])
-  redis.call('EXPIRE', KEYS[6], ARGV[10])
+  redis.call('RPUSH', KEYS[6], ARGV[2])
+  if redis.call('TTL', KEYS[6]) < keep then redis.call('EXPIRE', KEYS[6], keep) end
 end
-redis.call('SADD', KEYS[7], ARGV[2])
-redis.call('EXPIRE', KEYS[7], ARGV[10])
+redis.call('RPUSH', KEYS[7], ARGV[2])
+if redis.call('TTL', KEYS[7]) < keep then redis.call('EXPIRE', KEYS[7], keep) end
 redis.call('PUBLISH', ARGV[9], ARGV[1])
 -- The hand-over already passed this expiry (or never ran: a worker of an earlier version): the caller
 -- schedules the revocation job itself, else the hand-over moves the lease into a job shortly before it is due.

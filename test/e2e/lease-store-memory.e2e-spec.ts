@@ -1,0 +1,163 @@
+import type { Redis } from 'ioredis';
+import { RandomIdGenerator, fingerprintSecret, type AccessRequest, type Lease } from '@leash/core';
+import { RedisLeaseStore } from '@leash/leases';
+import { RedisServer } from '../support/redis-server';
+
+const PREFIX = '{leash}';
+const RETENTION = 3600;
+const ids = new RandomIdGenerator();
+
+/**
+ * The compact records and indexes of issue 19 (Redis memory per active lease), on a real
+ * redis-server: what the store answers is unchanged, whether a record was written in the compact
+ * form or by an earlier version.
+ */
+describe('lease store: compact indexes and records answer as before', () => {
+  let redis: RedisServer;
+  let client: Redis;
+  let store: RedisLeaseStore;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start('lease-store-memory');
+    client = redis.client();
+    store = new RedisLeaseStore(client, PREFIX, RETENTION);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  function request(over: Partial<AccessRequest> = {}): AccessRequest {
+    const now = Date.now();
+    return {
+      id: ids.requestId(),
+      state: 'approved',
+      role: 'demo-staging-read',
+      environment: 'staging',
+      ttlSeconds: 3600,
+      reason: 'read the staging API for the nightly report',
+      principal: 'agent-memory',
+      issuer: 'http://127.0.0.1:8080/dev',
+      session: { id: 'sess-memory', agent: 'claude-code', host: 'ci-runner' },
+      context: {},
+      decision: 'auto_approved',
+      approval: { kind: 'auto', claimWindowSeconds: 600 },
+      provider: 'jwt',
+      risk: { level: 'low', reasons: [], findings: [] },
+      digest: 'd'.repeat(64),
+      policyVersion: 'sha256:0123456789ab',
+      principalGroups: [],
+      scope: { audience: 'demo-api', scope: ['read'] },
+      roleFingerprint: 'f'.repeat(64),
+      createdAt: now,
+      expiresAt: now + 600_000,
+      ...over,
+    };
+  }
+
+  /** Creates the request, takes the claim and records the lease, as a claim does. */
+  async function issue(r: AccessRequest, ttlMs = 3_600_000, at = Date.now()): Promise<Lease> {
+    await store.createRequest(r);
+    const leaseId = ids.leaseId();
+    const began = await store.beginClaim(
+      {
+        leaseId,
+        requestId: r.id,
+        provider: r.provider,
+        role: r.role,
+        environment: r.environment,
+        principal: r.principal,
+        ...(r.session ? { sessionId: r.session.id } : {}),
+        identity: {},
+        handle: { jti: leaseId },
+        ttlSeconds: r.ttlSeconds,
+        owner: 'test',
+        startedAt: at,
+        deadline: at + 60_000,
+      },
+      at,
+    );
+    expect(began).toEqual({ ok: true });
+    const lease: Lease = {
+      id: leaseId,
+      requestId: r.id,
+      state: 'active',
+      role: r.role,
+      environment: r.environment,
+      provider: r.provider,
+      principal: r.principal,
+      issuer: r.issuer,
+      ...(r.session ? { sessionId: r.session.id } : {}),
+      issuedAt: at,
+      expiresAt: at + ttlMs,
+      fingerprint: fingerprintSecret(`secret-${leaseId}`),
+      providerRef: { jti: leaseId, kid: 'k-2026-11' },
+      attempts: 0,
+    };
+    expect(await store.recordLease(lease, { jti: leaseId }, at)).toMatchObject({ ok: true });
+    return lease;
+  }
+
+  it('lists a session’s and a principal’s leases and requests, newest first, each once', async () => {
+    const session = { id: `sess-${ids.requestId()}`, agent: 'claude-code' };
+    const principal = `agent-${ids.requestId()}`;
+    const t0 = Date.now();
+    const leases: Lease[] = [];
+    const requests: AccessRequest[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const r = request({ session, principal, createdAt: t0 + i });
+      requests.push(r);
+      leases.push(await issue(r, 3_600_000, t0 + i));
+    }
+    const open = request({ session, principal, state: 'pending' });
+    await store.createRequest(open);
+
+    const newestFirst = leases.map((l) => l.id).reverse();
+    expect((await store.listLeases({ session: session.id, limit: 10 })).map((l) => l.id)).toEqual(newestFirst);
+    expect((await store.listLeases({ principal, limit: 10 })).map((l) => l.id)).toEqual(newestFirst);
+    expect(await store.listSessionRequests(session.id)).toEqual([open.id, ...requests.map((r) => r.id).reverse()]);
+    // Each lease is whole: what was recorded is what is listed.
+    expect(await store.listLeases({ session: session.id, limit: 1 })).toEqual([leases[2]]);
+  });
+
+  it('leases and requests an earlier version indexed in sets are still listed, with the new ones', async () => {
+    const session = { id: `sess-${ids.requestId()}` };
+    const principal = `agent-${ids.requestId()}`;
+    const t0 = Date.now();
+    const before = await issue(request({ session, principal }), 3_600_000, t0);
+    const beforeReq = before.requestId;
+    // Move its index entries into the sets the earlier version wrote.
+    const moves: [string, string][] = [
+      [`${PREFIX}:session:${session.id}:lease-ids`, `${PREFIX}:session:${session.id}:leases`],
+      [`${PREFIX}:principal:${principal}:lease-ids`, `${PREFIX}:principal:${principal}:leases`],
+      [`${PREFIX}:session:${session.id}:request-ids`, `${PREFIX}:session:${session.id}:reqs`],
+    ];
+    for (const [list, set] of moves) {
+      const members = await client.lrange(list, 0, -1);
+      await client.del(list);
+      await client.sadd(set, ...members);
+      await client.expire(set, RETENTION);
+    }
+    const after = await issue(request({ session, principal }), 3_600_000, t0 + 1);
+
+    expect((await store.listLeases({ session: session.id, limit: 10 })).map((l) => l.id)).toEqual([
+      after.id,
+      before.id,
+    ]);
+    expect((await store.listLeases({ principal, limit: 10 })).map((l) => l.id)).toEqual([after.id, before.id]);
+    expect(await store.listSessionRequests(session.id)).toEqual([after.requestId, beforeReq]);
+  });
+
+  it('a shorter lease recorded later does not cut how long a principal’s or session’s index lives', async () => {
+    const session = { id: `sess-${ids.requestId()}` };
+    const principal = `agent-${ids.requestId()}`;
+    await issue(request({ session, principal }), 6 * 3_600_000);
+    await issue(request({ session, principal }), 60_000);
+    // The long lease needs its index entries for as long as its record is kept: retention after its expiry.
+    const needed = RETENTION + 6 * 3600 - 60;
+    expect(await client.ttl(`${PREFIX}:principal:${principal}:lease-ids`)).toBeGreaterThan(needed);
+    expect(await client.ttl(`${PREFIX}:session:${session.id}:lease-ids`)).toBeGreaterThan(needed);
+  });
+});
