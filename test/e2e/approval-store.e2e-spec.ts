@@ -40,19 +40,20 @@ describe('lease store: an approval completing the quorum is one write', () => {
       principal: 'agent-quorum',
       issuer: 'test',
       context: {},
-      decision: 'pending',
+      decision: 'needs_approval',
       approval: {
         kind: 'quorum',
         claimWindowSeconds: 600,
-        requirements: [{ groups: ['prod-approvers'], count: 2 }],
-      } as AccessRequest['approval'],
+        timeoutSeconds: 3600,
+        requirements: [{ groups: ['prod-approvers'], quorum: 2 }],
+      },
       provider: 'jwt',
       risk: { level: 'high', reasons: [] },
       digest: 'a'.repeat(64),
       policyVersion: 'test',
       createdAt: now,
       expiresAt: now + 3_600_000,
-    } as AccessRequest;
+    };
     await store.createRequest(request);
     return request;
   }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { LeashStack } from '../support/leash-stack';
 import { eventually } from '../support/eventually';
 import { expectProblem } from '../support/expect-problem';
@@ -207,6 +208,52 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     }, 30_000);
     expect(events.filter((e) => e.action === 'lease.revoked' && e.leaseId === leaseId)).toHaveLength(1);
     expect(await introspect(issued.body.credential.token)).toBe(false);
+    await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
+  });
+
+  it('out of memory: a revocation taken by one API replica is inactive at once on every other replica', async () => {
+    // A second replica on the same Redis with the same keys and public URL (as a Deployment's pods have).
+    const other = await LeashStack.start({
+      name: 'store-faults-replica',
+      redis: stack.redis,
+      worker: false,
+      env: {
+        LEASH_REQUIRE_PERSISTENCE: 'true',
+        LEASH_JWT_KEYS: join(stack.dir, 'jwt-keys.json'),
+        LEASH_PUBLIC_URL: stack.url,
+      },
+    });
+    try {
+      const [early, kept] = [await claim(), await claim()];
+      expect([early.status, kept.status]).toEqual([201, 201]);
+      expect(await other.introspect(early.body.credential.token)).toMatchObject({ body: { active: true } });
+      redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
+      try {
+        await eventually(
+          async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
+          20_000,
+        );
+        const revoked = await stack.call('DELETE', `/v1/leases/${early.body.lease.id}`, { token: agent });
+        expect(revoked.status).toBe(202);
+        // The replica never saw the DELETE and Redis still says active; the announcement reached it.
+        expect(redisCli('HGET', `{leash}:lease:${early.body.lease.id}`, 'state')).toBe('active');
+        await eventually(async () => {
+          const res = await other.introspect(early.body.credential.token);
+          return res.status === 200 && res.body.active === false ? true : undefined;
+        }, 10_000);
+        expect((await other.introspect(kept.body.credential.token)).body.active).toBe(true);
+      } finally {
+        redisCli('CONFIG', 'SET', 'maxmemory', '0');
+      }
+      await eventually(async () => {
+        const l = await stack.call('GET', `/v1/leases/${early.body.lease.id}`, { token: agent });
+        return l.body.state === 'revoked' ? true : undefined;
+      }, 30_000);
+      expect((await other.introspect(early.body.credential.token)).body.active).toBe(false);
+      expect(await other.leakedSecrets()).toEqual([]);
+    } finally {
+      await other.stop();
+    }
     await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
   });
 

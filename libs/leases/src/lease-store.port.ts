@@ -194,6 +194,14 @@ export interface LeaseStore {
    * checked once the listener is in place, so a change just before the call is not missed.
    */
   waitForChange(id: string, timeoutMs: number, stillWaiting?: () => Promise<boolean>): Promise<void>;
+  /**
+   * Tells every broker process that these leases' revocations are accepted but not yet recorded
+   * (Redis refused the write). Redis PUBLISH is taken even out of memory, so every replica's
+   * introspection answers inactive at once, not only the one that took the revocation.
+   */
+  announcePendingRevocations(leaseIds: string[]): Promise<void>;
+  /** Calls `listener` with the lease ids any process announces as pending revocation. */
+  onPendingRevocations(listener: (leaseIds: string[]) => void): Promise<void>;
   ping(): Promise<void>;
   /**
    * Records that everything under these scopes (e.g. `session:ID`, `env:production`) was ended at

@@ -36,6 +36,7 @@ export interface LeaseReplication {
 /** Redis adapter of the lease store. Keys share one hash-tagged prefix (`{leash}`): one Cluster slot. */
 export class RedisLeaseStore implements LeaseStore {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly pendingListeners: ((leaseIds: string[]) => void)[] = [];
   private subscriber?: Redis | Cluster;
   private subscribing?: Promise<void>;
   private durable?: Redis | Cluster;
@@ -69,6 +70,7 @@ export class RedisLeaseStore implements LeaseStore {
     quarantine: () => `${this.prefix}:leases:quarantine`,
     handover: () => `${this.prefix}:leases:handover`,
     events: () => `${this.prefix}:events:requests`,
+    revocationEvents: () => `${this.prefix}:events:pending-revocations`,
     fence: (scope: string) => `${this.prefix}:fence:${scope}`,
     intent: (leaseId: string) => `${this.prefix}:claim:${leaseId}`,
     intents: () => `${this.prefix}:claims`,
@@ -687,6 +689,19 @@ export class RedisLeaseStore implements LeaseStore {
     await woken;
   }
 
+  async announcePendingRevocations(leaseIds: string[]): Promise<void> {
+    for (let i = 0; i < leaseIds.length; i += ANNOUNCE_BATCH) {
+      await this.guard(
+        this.redis.publish(this.k.revocationEvents(), JSON.stringify(leaseIds.slice(i, i + ANNOUNCE_BATCH))),
+      );
+    }
+  }
+
+  async onPendingRevocations(listener: (leaseIds: string[]) => void): Promise<void> {
+    this.pendingListeners.push(listener);
+    await this.ensureSubscribed();
+  }
+
   private ensureSubscribed(): Promise<void> {
     if (!this.subscribing) {
       // A subscriber takes only (UN)SUBSCRIBE: no auto-pipelining there.
@@ -695,12 +710,17 @@ export class RedisLeaseStore implements LeaseStore {
         : (this.redis as Redis).duplicate({ enableOfflineQueue: true, enableAutoPipelining: false });
       this.subscriber = sub;
       sub.on('error', () => undefined);
-      sub.on('message', (_channel: string, id: string) => {
-        for (const wake of [...(this.waiters.get(id) ?? [])]) {
+      sub.on('message', (channel: string, message: string) => {
+        if (channel === this.k.revocationEvents()) {
+          const ids = parseLeaseIds(message);
+          this.pendingListeners.forEach((listener) => listener(ids));
+          return;
+        }
+        for (const wake of [...(this.waiters.get(message) ?? [])]) {
           wake();
         }
       });
-      this.subscribing = this.guard(sub.subscribe(this.k.events()).then(() => undefined));
+      this.subscribing = this.guard(sub.subscribe(this.k.events(), this.k.revocationEvents()).then(() => undefined));
       this.subscribing.catch(() => {
         this.subscribing = undefined;
         sub.disconnect();
@@ -720,6 +740,21 @@ export class RedisLeaseStore implements LeaseStore {
 }
 
 type PipelineResult = [Error | null, unknown][] | null;
+
+/** Lease ids per PUBLISH of pending revocations (a message stays well under a megabyte). */
+const ANNOUNCE_BATCH = 1000;
+
+/** The lease ids of a pending-revocation message; anything else on the channel is ignored. */
+function parseLeaseIds(message: string): string[] {
+  try {
+    const value: unknown = JSON.parse(message);
+    return Array.isArray(value)
+      ? value.filter((id): id is string => typeof id === 'string' && id.length > 0 && id.length <= 200)
+      : [];
+  } catch {
+    return [];
+  }
+}
 
 /** A pipeline reports per-command errors instead of rejecting; any error means the store is unavailable. */
 function checked(results: PipelineResult): [Error | null, unknown][] {

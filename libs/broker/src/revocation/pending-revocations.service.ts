@@ -1,10 +1,10 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { LeashError } from '@leash/core';
 import type { BreakGlassBody, RevokeReason } from '@leash/contracts';
 import { AuditError } from '@leash/audit';
-import { LeaseError, LeaseErrorCode } from '@leash/leases';
+import { LEASE_STORE, LeaseError, LeaseErrorCode, type LeaseStore } from '@leash/leases';
 import { BROKER_LOGGER, type BrokerLogger } from '../broker.tokens';
 
 type Actor = { id: string; channel: 'api' | 'system' | 'web' | 'slack' };
@@ -29,7 +29,11 @@ export class RevocationPendingError extends LeashError<'revocation_pending'> {
     readonly pending: { leases: string[]; sessionId?: string },
     options?: { cause?: unknown },
   ) {
-    super(message, { pendingLeases: pending.leases, ...(pending.sessionId ? { sessionId: pending.sessionId } : {}) }, options);
+    super(
+      message,
+      { pendingLeases: pending.leases, ...(pending.sessionId ? { sessionId: pending.sessionId } : {}) },
+      options,
+    );
   }
 }
 
@@ -40,6 +44,11 @@ export function isStoreWriteFailure(err: unknown): boolean {
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
+/** Pending revocations announced by other processes that this one remembers (oldest forgotten first). */
+const MAX_ANNOUNCED = 200_000;
+/** Longer than any lease lives: by then the lease is revoked or expired in Redis anyway. */
+const ANNOUNCED_TTL_MS = 24 * 3600 * 1000;
+const SUBSCRIBE_RETRY_MS = 5000;
 
 interface Entry {
   job: PendingRevocation;
@@ -51,11 +60,18 @@ interface Entry {
  * Early revocations, session ends and break glass that Redis refused (e.g. `noeviction` out of
  * memory): never dropped. Each is kept in this process, journalled to a file so a restart picks it
  * up, retried with backoff until Redis accepts it (the use case then records and audits it as
- * usual), and the leases it names introspect inactive meanwhile.
+ * usual), and the leases it names introspect inactive meanwhile: in this process, and in every other
+ * broker process, to which the lease ids are announced over Redis pub/sub (PUBLISH is taken even
+ * out of memory) when added and again on each retry (so a replica started meanwhile learns them).
  */
 @Injectable()
-export class PendingRevocations implements OnModuleDestroy {
+export class PendingRevocations implements OnModuleInit, OnModuleDestroy {
   private readonly entries = new Map<string, Entry>();
+  /** Lease ids other processes announced as pending revocation, with when they were heard. */
+  private readonly announced = new Map<string, number>();
+  private readonly toAnnounce = new Set<string>();
+  private subscribeTimer?: NodeJS.Timeout;
+  private destroyed = false;
   private readonly handlers = new Map<Kind, (job: PendingRevocation) => Promise<void>>();
   private timer?: NodeJS.Timeout;
   private running = false;
@@ -63,6 +79,7 @@ export class PendingRevocations implements OnModuleDestroy {
   constructor(
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     @Inject(PENDING_REVOCATIONS_FILE) private readonly file: string | undefined,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
   ) {
     for (const job of this.load()) {
       this.entries.set(keyOf(job), { job, attempts: 0, nextAt: 0 });
@@ -78,12 +95,31 @@ export class PendingRevocations implements OnModuleDestroy {
     this.handlers.set(kind, handler as (job: PendingRevocation) => Promise<void>);
   }
 
+  /** Listens for other processes' pending revocations; retried until Redis takes the subscription. */
+  onModuleInit(): void {
+    const subscribe = (): void => {
+      this.subscribeTimer = undefined;
+      this.store
+        .onPendingRevocations((ids) => this.heard(ids))
+        .catch((err: unknown) => {
+          if (!this.destroyed) {
+            this.logger.warn('cannot listen for pending revocations yet; retrying', { err: String(err) });
+            this.subscribeTimer = setTimeout(subscribe, SUBSCRIBE_RETRY_MS);
+            this.subscribeTimer.unref();
+          }
+        });
+    };
+    subscribe();
+    this.announce([...this.entries.values()].map((e) => e.job));
+  }
+
   add(job: PendingRevocation): void {
     const key = keyOf(job);
     if (!this.entries.has(key)) {
       this.entries.set(key, { job, attempts: 0, nextAt: Date.now() + FIRST_RETRY_MS });
       this.save();
     }
+    this.announce([job]);
     this.logger.warn('revocation pending: the store refused the write; retrying until it is recorded', {
       kind: job.kind,
       key,
@@ -93,7 +129,45 @@ export class PendingRevocations implements OnModuleDestroy {
 
   /** Whether an early revocation of this lease is waiting to be recorded (it must not introspect active). */
   isPending(leaseId: string): boolean {
-    return this.entries.has(`lease:${leaseId}`);
+    if (this.entries.has(`lease:${leaseId}`)) {
+      return true;
+    }
+    const heardAt = this.announced.get(leaseId);
+    return heardAt !== undefined && Date.now() - heardAt < ANNOUNCED_TTL_MS;
+  }
+
+  /** Another process (or this one) announced these leases' revocations as pending. */
+  private heard(leaseIds: string[]): void {
+    const now = Date.now();
+    for (const id of leaseIds) {
+      this.announced.delete(id);
+      this.announced.set(id, now);
+    }
+    for (const id of this.announced.keys()) {
+      if (this.announced.size <= MAX_ANNOUNCED) {
+        break;
+      }
+      this.announced.delete(id);
+    }
+  }
+
+  /** Publishes the lease ids of these jobs, batched per tick; a refused publish is repeated on the next retry. */
+  private announce(jobs: PendingRevocation[]): void {
+    const first = this.toAnnounce.size === 0;
+    jobs.forEach((job) => job.kind === 'lease' && this.toAnnounce.add(job.leaseId));
+    if (!first || this.toAnnounce.size === 0) {
+      return;
+    }
+    setImmediate(() => {
+      const ids = [...this.toAnnounce];
+      this.toAnnounce.clear();
+      this.store.announcePendingRevocations(ids).catch((err: unknown) => {
+        this.logger.warn('could not announce pending revocations to other processes; retrying', {
+          count: ids.length,
+          err: String(err),
+        });
+      });
+    });
   }
 
   get size(): number {
@@ -101,7 +175,9 @@ export class PendingRevocations implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.destroyed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.subscribeTimer);
   }
 
   private schedule(inMs: number): void {
@@ -117,6 +193,8 @@ export class PendingRevocations implements OnModuleDestroy {
 
   private async retryDue(): Promise<void> {
     this.running = true;
+    // Again on each round: a replica that started since the first announcement learns them too.
+    this.announce([...this.entries.values()].map((e) => e.job));
     try {
       const now = Date.now();
       for (const [key, entry] of [...this.entries]) {
