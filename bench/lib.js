@@ -133,6 +133,7 @@ async function startStack({
     redis,
     api: undefined,
     worker: undefined,
+    extraWorkers: [],
     dir,
     env: common,
     async startApi() {
@@ -145,6 +146,19 @@ async function startStack({
       );
       started.add(stack.api);
       return stack.api;
+    },
+    /** Another worker process (own metrics port), stopped with the stack; for scenarios with several workers. */
+    async addWorker() {
+      const child = await startProcess(
+        'worker',
+        process.execPath,
+        [join(dist, 'apps/worker/src/main.js')],
+        { ...common, ...workerEnv, LEASH_WORKER_METRICS_PORT: String(await freePort()) },
+        /leash worker started/,
+      );
+      started.add(child);
+      stack.extraWorkers.push(child);
+      return child;
     },
     async startWorker() {
       stack.worker = await startProcess(
@@ -175,7 +189,7 @@ async function startStack({
       started.delete(child);
     },
     async stop() {
-      for (const child of [stack.worker, stack.api, redis]) {
+      for (const child of [...stack.extraWorkers, stack.worker, stack.api, redis]) {
         if (child) {
           child.removeAllListeners('exit');
           child.kill('SIGKILL');

@@ -158,7 +158,7 @@ Worker killed mid-storm (SPEC §9: no lease outlives its expiry by more than the
 ${kill}`;
 }
 
-module.exports = { runRevocation, createLeases, section };
+module.exports = { runRevocation, createLeases, lagOf, section };
 
 module.exports.scenario = {
   name: 'revocation',
