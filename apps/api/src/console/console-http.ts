@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { CoreError, CoreErrorCode } from '@leash/core';
+import { contentSecurityPolicy } from '../http/content-security-policy';
 
 /**
  * Form bodies (console forms, RFC 7662 introspection, Slack callbacks). The raw bytes are kept:
@@ -19,16 +20,7 @@ export function registerFormParser(adapter: FastifyAdapter, bodyLimit: number): 
   );
 }
 
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+const CSP = contentSecurityPolicy("'self'");
 
 /** Security headers of every console response; pages are never cached (they show request details). */
 export function securityHeaders(reply: FastifyReply): void {

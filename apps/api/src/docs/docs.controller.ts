@@ -2,19 +2,11 @@ import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '
 import type { FastifyReply } from 'fastify';
 import { API_CONFIG, type ApiConfig } from '@leash/config';
 import { API_REFERENCE_HTML, API_REFERENCE_INIT, referenceAsset } from './api-reference';
+import { contentSecurityPolicy } from '../http/content-security-policy';
 import { buildOpenApi } from './openapi';
 
 // Swagger UI from node_modules, no CDN; the page's own script is a file too, so the CSP needs no inline code.
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+const CSP = contentSecurityPolicy("'none'");
 
 /** `GET /openapi.json` (generated from the zod contracts) and a browsable reference of it at `GET /docs`. */
 @Controller()
