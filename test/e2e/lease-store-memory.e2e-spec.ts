@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RandomIdGenerator, fingerprintSecret, type AccessRequest, type Lease } from '@leash/core';
-import { RedisLeaseStore } from '@leash/leases';
+import { LeaseError, RedisLeaseStore } from '@leash/leases';
 import { RedisServer } from '../support/redis-server';
 
 const PREFIX = '{leash}';
@@ -159,5 +159,52 @@ describe('lease store: compact indexes and records answer as before', () => {
     const needed = RETENTION + 6 * 3600 - 60;
     expect(await client.ttl(`${PREFIX}:principal:${principal}:lease-ids`)).toBeGreaterThan(needed);
     expect(await client.ttl(`${PREFIX}:session:${session.id}:lease-ids`)).toBeGreaterThan(needed);
+  });
+  it('a request reads back as created, before and after its claim, also in a process that never saw it', async () => {
+    const r = request({
+      context: { plan: 'terraform plan' },
+      risk: { level: 'medium', reasons: ['plan'], findings: [] },
+    });
+    await store.createRequest(r);
+    expect((await store.getRequest(r.id))!.request).toEqual(r);
+    const plain = request();
+    const lease = await issue(plain);
+    const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
+    try {
+      expect((await fresh.getRequest(r.id))!.request).toEqual(r);
+      expect((await fresh.getRequest(plain.id))!.request).toEqual({ ...plain, state: 'issued', leaseId: lease.id });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('what the policy decided for a role is kept once for all its requests, as long as any of them', async () => {
+    const role = `role-${ids.requestId()}`;
+    const before = new Set(await client.keys(`${PREFIX}:req-shared:*`));
+    const leases: Lease[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      leases.push(await issue(request({ role, roleFingerprint: role })));
+    }
+    const added = (await client.keys(`${PREFIX}:req-shared:*`)).filter((k) => !before.has(k));
+    expect(added).toHaveLength(1);
+    // It outlives the requests naming it (their records are kept until retention after the lease).
+    const sharedTtl = await client.ttl(added[0]);
+    for (const l of leases) {
+      expect(sharedTtl).toBeGreaterThanOrEqual(await client.ttl(`${PREFIX}:req:${l.requestId}`));
+    }
+  });
+
+  it('a request whose shared part is gone is reported corrupt, never answered without it', async () => {
+    const role = `role-${ids.requestId()}`;
+    const r = request({ role, roleFingerprint: role });
+    await store.createRequest(r);
+    const shared = await client.hget(`${PREFIX}:req:${r.id}`, 'sh');
+    await client.del(`${PREFIX}:req-shared:${shared}`);
+    const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
+    try {
+      await expect(fresh.getRequest(r.id)).rejects.toBeInstanceOf(LeaseError);
+    } finally {
+      await fresh.close();
+    }
   });
 });

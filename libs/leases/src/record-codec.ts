@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AccessRequest, Lease, LeaseState } from '@leash/core';
 
 /**
@@ -6,7 +7,7 @@ import type { AccessRequest, Lease, LeaseState } from '@leash/core';
  * default) instead of a hash table around one JSON blob: less than half the memory per lease.
  * Records written before (a `data` field holding JSON) are still read as they are.
  */
-type Kind = 'str' | 'num' | 'json';
+type Kind = 'str' | 'num' | 'json' | 'ref';
 
 const LEASE_FIELDS: [keyof Omit<Lease, 'state' | 'attempts'>, string, Kind][] = [
   ['requestId', 'r', 'str'],
@@ -19,7 +20,7 @@ const LEASE_FIELDS: [keyof Omit<Lease, 'state' | 'attempts'>, string, Kind][] = 
   ['sessionId', 's', 'str'],
   ['issuedAt', 'ia', 'num'],
   ['expiresAt', 'ea', 'num'],
-  ['providerRef', 'ref', 'json'],
+  ['providerRef', 'ref', 'ref'],
 ];
 
 /** Written and changed by the lease scripts under their own names. */
@@ -34,29 +35,40 @@ const REQUEST_FIELDS: [keyof AccessRequest, string, Kind][] = [
   ['principal', 'pr', 'str'],
   ['issuer', 'i', 'str'],
   ['owner', 'o', 'str'],
-  ['session', 'ss', 'json'],
   ['context', 'cx', 'json'],
-  ['decision', 'dc', 'str'],
-  ['approval', 'ap', 'json'],
   ['provider', 'p', 'str'],
-  ['risk', 'rk', 'json'],
-  ['policyVersion', 'pv', 'str'],
   ['createdAt', 'ca', 'num'],
   ['principalGroups', 'pg', 'json'],
   ['principalEmail', 'pe', 'str'],
   ['decisionReasons', 'dr', 'json'],
+];
+
+/**
+ * What the policy decided for the role (the same for every request of a role and environment under
+ * one policy version): kept once in a shared record the request names by its content digest (`sh`),
+ * instead of ~170 bytes in every request. Requests written before hold them as fields of their own.
+ */
+const SHARED_REQUEST_FIELDS: [keyof AccessRequest, string, Kind][] = [
+  ['approval', 'ap', 'json'],
+  ['policyVersion', 'pv', 'str'],
   ['scope', 'sc', 'json'],
   ['roleFingerprint', 'rf', 'str'],
 ];
+
+/** A shared part of requests: its id (a digest of `text`) and its JSON text. */
+export interface SharedRequestPart {
+  id: string;
+  text: string;
+}
 
 function put(out: string[], name: string, kind: Kind, value: unknown): void {
   if (value === undefined) {
     return;
   }
   const text =
-    kind !== 'json' && typeof value === 'string'
+    kind === 'str' && typeof value === 'string'
       ? value
-      : kind !== 'json' && typeof value === 'number'
+      : kind === 'num' && typeof value === 'number'
         ? String(value)
         : JSON.stringify(value);
   out.push(name, text);
@@ -67,7 +79,63 @@ function take(hash: Record<string, string>, name: string, kind: Kind): unknown {
   if (raw === undefined) {
     return undefined;
   }
-  return kind === 'json' ? JSON.parse(raw) : kind === 'num' ? Number(raw) : raw;
+  return kind === 'json' || kind === 'ref' ? JSON.parse(raw) : kind === 'num' ? Number(raw) : raw;
+}
+
+/**
+ * Provider references mostly repeat the lease id (a JWT's jti): such values are written as null (never
+ * a reference's value: they are strings) and read back as the id.
+ */
+function packRef(id: string, ref: Record<string, string>): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, v === id ? null : v]));
+}
+
+function unpackRef(id: string, ref: Record<string, string | null>): Record<string, string> {
+  return Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, v === null ? id : v]));
+}
+
+/** Decisions under one letter ('a', 'n'); records written before hold the full word, read as it is. */
+const DECISION_CODES: Record<string, string> = { auto_approved: 'a', needs_approval: 'n' };
+const DECISIONS: Record<string, string> = { a: 'auto_approved', n: 'needs_approval' };
+
+/** An agent session as fields of their own (`si`, `sa`, `sn`: id, agent, host), or JSON (`ss`) if it holds more. */
+function packSession(out: string[], session: AccessRequest['session']): void {
+  if (session === undefined) {
+    return;
+  }
+  const plain =
+    Object.entries(session).every(([k, v]) => ['id', 'agent', 'host'].includes(k) && typeof v === 'string') &&
+    typeof session.id === 'string';
+  if (!plain) {
+    out.push('ss', JSON.stringify(session));
+    return;
+  }
+  out.push('si', session.id);
+  if (session.agent !== undefined) {
+    out.push('sa', session.agent);
+  }
+  if (session.host !== undefined) {
+    out.push('sn', session.host);
+  }
+}
+
+function unpackSession(hash: Record<string, string>): AccessRequest['session'] {
+  if (hash.ss !== undefined) {
+    return JSON.parse(hash.ss) as AccessRequest['session'];
+  }
+  if (hash.si === undefined) {
+    return undefined;
+  }
+  return {
+    id: hash.si,
+    ...(hash.sa !== undefined ? { agent: hash.sa } : {}),
+    ...(hash.sn !== undefined ? { host: hash.sn } : {}),
+  };
+}
+
+/** A risk with nothing found (most auto-approved requests) is written as its level alone (`rl`). */
+function isPlainRisk(risk: AccessRequest['risk']): boolean {
+  return JSON.stringify(risk) === JSON.stringify({ level: risk.level, reasons: [], findings: [] });
 }
 
 /** Field/value pairs of a lease's properties (state and counters are the scripts'); anything unknown goes to `x`. */
@@ -75,7 +143,12 @@ export function packLease(lease: Omit<Lease, 'state' | 'attempts'>): string[] {
   const out: string[] = [];
   const known = new Set<string>(LEASE_SCRIPT_FIELDS);
   for (const [prop, name, kind] of LEASE_FIELDS) {
-    put(out, name, kind, lease[prop]);
+    put(
+      out,
+      name,
+      kind,
+      prop === 'providerRef' && lease.providerRef ? packRef(lease.id, lease.providerRef) : lease[prop],
+    );
     known.add(prop);
   }
   out.push('fl', lease.fingerprint.last4, 'fs', lease.fingerprint.sha256);
@@ -96,7 +169,7 @@ export function unpackLease(id: string, hash: Record<string, string>): Lease | u
     for (const [prop, name, kind] of LEASE_FIELDS) {
       const value = take(hash, name, kind);
       if (value !== undefined) {
-        props[prop] = value;
+        props[prop] = kind === 'ref' ? unpackRef(id, value as Record<string, string | null>) : value;
       }
     }
     props.fingerprint = { last4: hash.fl, sha256: hash.fs };
@@ -114,14 +187,37 @@ export function unpackLease(id: string, hash: Record<string, string>): Lease | u
   };
 }
 
-/** Field/value pairs of a new request (state, expiresAt and digest included). */
-export function packRequest(r: AccessRequest): Record<string, string> {
+/**
+ * Field/value pairs of a new request (state, expiresAt and digest included), and the shared part it
+ * names (`sh`), which the caller stores once under its id.
+ */
+export function packRequest(r: AccessRequest): { fields: Record<string, string>; shared: SharedRequestPart } {
   const out: string[] = ['state', r.state, 'expiresAt', String(r.expiresAt), 'digest', r.digest];
-  const known = new Set<string>(['id', 'state', 'expiresAt', 'digest']);
+  const known = new Set<string>(['id', 'state', 'expiresAt', 'digest', 'risk', 'session', 'decision']);
   for (const [prop, name, kind] of REQUEST_FIELDS) {
     put(out, name, kind, r[prop]);
     known.add(prop);
   }
+  packSession(out, r.session);
+  if (r.decision !== undefined) {
+    out.push('dc', DECISION_CODES[r.decision] ?? r.decision);
+  }
+  if (r.risk !== undefined) {
+    put(
+      out,
+      isPlainRisk(r.risk) ? 'rl' : 'rk',
+      isPlainRisk(r.risk) ? 'str' : 'json',
+      isPlainRisk(r.risk) ? r.risk.level : r.risk,
+    );
+  }
+  const sharedOut: string[] = [];
+  for (const [prop, name, kind] of SHARED_REQUEST_FIELDS) {
+    put(sharedOut, name, kind, r[prop]);
+    known.add(prop);
+  }
+  const text = JSON.stringify(sharedOut);
+  const shared = { id: createHash('sha256').update(text).digest('base64url').slice(0, 22), text };
+  out.push('sh', shared.id);
   for (const prop of REQUEST_SCRIPT_FIELDS) {
     const value = r[prop];
     put(out, prop, typeof value === 'object' ? 'json' : 'str', value);
@@ -131,24 +227,49 @@ export function packRequest(r: AccessRequest): Record<string, string> {
   if (Object.keys(rest).length > 0) {
     out.push('x', JSON.stringify(rest));
   }
-  const hash: Record<string, string> = {};
+  const fields: Record<string, string> = {};
   for (let i = 0; i < out.length; i += 2) {
-    hash[out[i]] = out[i + 1];
+    fields[out[i]] = out[i + 1];
   }
-  return hash;
+  return { fields, shared };
 }
 
-export function unpackRequest(id: string, hash: Record<string, string>): AccessRequest | undefined {
+/** The id of the shared part a request record names, if it names one. */
+export function sharedPartOf(hash: Record<string, string>): string | undefined {
+  return hash.sh;
+}
+
+/**
+ * The request of a record; `shared` is the JSON text of the shared part the record names (see
+ * sharedPartOf), which the caller read.
+ */
+export function unpackRequest(id: string, hash: Record<string, string>, shared?: string): AccessRequest | undefined {
   let base: Record<string, unknown>;
   if (hash.data) {
     base = JSON.parse(hash.data) as Record<string, unknown>;
   } else if (hash.ca) {
     base = { ...(hash.x ? (JSON.parse(hash.x) as object) : {}), id };
-    for (const [prop, name, kind] of REQUEST_FIELDS) {
-      const value = take(hash, name, kind);
+    // Records written before the shared part hold its fields themselves.
+    const pairs = hash.sh ? (JSON.parse(shared ?? '[]') as string[]) : [];
+    const fields: Record<string, string> = { ...hash };
+    for (let i = 0; i < pairs.length; i += 2) {
+      fields[pairs[i]] = pairs[i + 1];
+    }
+    for (const [prop, name, kind] of [...REQUEST_FIELDS, ...SHARED_REQUEST_FIELDS, ['risk', 'rk', 'json'] as const]) {
+      const value = take(fields, name, kind);
       if (value !== undefined) {
         base[prop] = value;
       }
+    }
+    if (hash.rl !== undefined) {
+      base.risk = { level: hash.rl, reasons: [], findings: [] };
+    }
+    const session = unpackSession(hash);
+    if (session) {
+      base.session = session;
+    }
+    if (hash.dc !== undefined) {
+      base.decision = DECISIONS[hash.dc] ?? hash.dc;
     }
   } else {
     return undefined;

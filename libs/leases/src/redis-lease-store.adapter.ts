@@ -18,7 +18,7 @@ import type {
 } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
-import { packLease, packRequest, unpackLease, unpackRequest } from './record-codec';
+import { packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 type Reply = [string, ...unknown[]];
@@ -26,6 +26,9 @@ type Reply = [string, ...unknown[]];
 const TERMINAL = new Set(['denied', 'expired', 'cancelled']);
 
 const FENCE_TTL_MS = 24 * 3600 * 1000;
+
+/** Shared request parts kept in process (immutable: named by their digest); few exist per policy version. */
+const SHARED_CACHE_SIZE = 1000;
 
 /** How many replicas must acknowledge a lease record (Redis WAIT) before it counts as recorded. */
 export interface LeaseReplication {
@@ -37,6 +40,7 @@ export interface LeaseReplication {
 export class RedisLeaseStore implements LeaseStore {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly pendingListeners: ((leaseIds: string[]) => void)[] = [];
+  private readonly sharedParts = new Map<string, string>();
   private subscriber?: Redis | Cluster;
   private subscribing?: Promise<void>;
   private durable?: Redis | Cluster;
@@ -52,6 +56,7 @@ export class RedisLeaseStore implements LeaseStore {
 
   private k = {
     req: (id: string) => `${this.prefix}:req:${id}`,
+    shared: (id: string) => `${this.prefix}:req-shared:${id}`,
     approvals: (id: string) => `${this.prefix}:req:${id}:approvals`,
     deadlines: () => `${this.prefix}:req:deadlines`,
     session: (sid: string) => `${this.prefix}:session:${sid}`,
@@ -124,11 +129,18 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async createRequest(r: AccessRequest): Promise<void> {
+    const { fields, shared } = packRequest(r);
+    const keep = this.retentionSeconds + Math.ceil((r.expiresAt - r.createdAt) / 1000) * 2;
+    // The shared part outlives every request naming it: past the approval window, the claim window and
+    // the lease it issues (a day's margin for claims in flight); each new request extends it.
+    const keepShared = keep + r.ttlSeconds + r.approval.claimWindowSeconds + 86400;
     const tx = this.redis
       .multi()
-      .hset(this.k.req(r.id), packRequest(r))
+      .set(this.k.shared(shared.id), shared.text, 'EX', keepShared, 'NX')
+      .expire(this.k.shared(shared.id), keepShared, 'GT')
+      .hset(this.k.req(r.id), fields)
       .zadd(this.k.deadlines(), r.expiresAt, r.id)
-      .expire(this.k.req(r.id), this.retentionSeconds + Math.ceil((r.expiresAt - r.createdAt) / 1000) * 2);
+      .expire(this.k.req(r.id), keep);
     if (r.session) {
       const list = this.k.sessionRequests(r.session.id);
       tx.rpush(list, r.id).expire(list, this.retentionSeconds);
@@ -137,6 +149,7 @@ export class RedisLeaseStore implements LeaseStore {
     if (!results || results.some(([err]) => err)) {
       throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'could not record the request');
     }
+    this.rememberShared(shared.id, shared.text);
   }
 
   async getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined> {
@@ -146,12 +159,37 @@ export class RedisLeaseStore implements LeaseStore {
     ]);
     const hash = (rawHash ?? {}) as Record<string, string>;
     const approvals = ((rawApprovals ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
-    const request = unpackRequest(id, hash);
+    const request = unpackRequest(id, hash, await this.sharedPart(id, hash));
     if (!request) {
       return undefined;
     }
     approvals.sort((a, b) => a.at - b.at);
     return { request, approvals };
+  }
+
+  /** The shared part a request record names (from this process's cache, else Redis). */
+  private async sharedPart(requestId: string, hash: Record<string, string>): Promise<string | undefined> {
+    const sharedId = sharedPartOf(hash);
+    if (!sharedId) {
+      return undefined;
+    }
+    const cached = this.sharedParts.get(sharedId);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const text = await this.guard(this.redis.get(this.k.shared(sharedId)));
+    if (text === null) {
+      throw new LeaseError(LeaseErrorCode.Corrupt, `request ${requestId}: its shared part ${sharedId} is missing`);
+    }
+    this.rememberShared(sharedId, text);
+    return text;
+  }
+
+  private rememberShared(id: string, text: string): void {
+    if (this.sharedParts.size >= SHARED_CACHE_SIZE) {
+      this.sharedParts.clear();
+    }
+    this.sharedParts.set(id, text);
   }
 
   async transitionRequest(t: RequestTransition): Promise<TransitionResult> {

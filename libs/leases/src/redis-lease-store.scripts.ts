@@ -111,7 +111,8 @@ redis.call('HSET', KEYS[1], 'state', 'issued', 'leaseId', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[4])))
-redis.call('HSET', KEYS[3], 'state', 'active', 'handle', ARGV[5], 'attempts', '0')
+-- No attempts field until the first revocation attempt counts one (HINCRBY): a lease reads 0 without it.
+redis.call('HSET', KEYS[3], 'state', 'active', 'handle', ARGV[5])
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])

@@ -1,0 +1,220 @@
+import fc from 'fast-check';
+import type { AccessRequest, Lease } from '@leash/core';
+import { packLease, packRequest, unpackLease, unpackRequest } from './record-codec';
+
+const text = fc.string({ maxLength: 40 });
+const json = fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<unknown>;
+const risk = fc.oneof(
+  fc.record({
+    level: fc.constantFrom('low', 'medium', 'high', 'critical'),
+    reasons: fc.constant([]),
+    findings: fc.constant([]),
+  }),
+  fc.record(
+    {
+      level: fc.constantFrom('low', 'medium', 'high', 'critical'),
+      reasons: fc.array(text, { maxLength: 2 }),
+      findings: fc.array(fc.record({ kind: fc.constant('impact'), weight: fc.nat(), detail: text, source: text }), {
+        maxLength: 2,
+      }),
+    },
+    { requiredKeys: ['level', 'reasons'] },
+  ),
+);
+
+const request: fc.Arbitrary<AccessRequest> = fc.record(
+  {
+    id: fc.constant('req-x'),
+    state: fc.constantFrom('pending', 'approved', 'issuing', 'issued', 'denied', 'expired', 'cancelled'),
+    role: text,
+    environment: text,
+    ttlSeconds: fc.integer({ min: 1, max: 86400 }),
+    reason: text,
+    principal: text,
+    issuer: text,
+    owner: text,
+    session: fc.record({ id: text, agent: text, host: text }, { requiredKeys: ['id'] }),
+    context: fc.record({ plan: text, ticket: text, command: text }, { requiredKeys: [] }),
+    decision: fc.constantFrom('auto_approved', 'needs_approval'),
+    approval: fc.oneof(
+      fc.record({ kind: fc.constant('auto'), claimWindowSeconds: fc.nat() }),
+      fc.record({
+        kind: fc.constant('quorum'),
+        requirements: fc.array(fc.record({ groups: fc.array(text), quorum: fc.nat() }), { maxLength: 2 }),
+        timeoutSeconds: fc.nat(),
+        claimWindowSeconds: fc.nat(),
+      }),
+    ),
+    provider: fc.constantFrom('jwt', 'aws', 'gcp', 'kubernetes'),
+    risk,
+    digest: fc.stringMatching(/^[0-9a-f]{64}$/),
+    policyVersion: text,
+    createdAt: fc.nat(),
+    expiresAt: fc.nat(),
+    decidedAt: fc.nat(),
+    leaseId: text.filter((s) => s !== ''),
+    principalGroups: fc.array(text, { maxLength: 3 }),
+    principalEmail: text,
+    decisionReasons: fc.array(text, { maxLength: 2 }),
+    scope: json,
+    roleFingerprint: text,
+    narrowed: fc.record({ fromTtlSeconds: fc.nat(), by: text }),
+  },
+  {
+    requiredKeys: [
+      'id',
+      'state',
+      'role',
+      'environment',
+      'ttlSeconds',
+      'reason',
+      'principal',
+      'issuer',
+      'context',
+      'decision',
+      'approval',
+      'provider',
+      'risk',
+      'digest',
+      'policyVersion',
+      'createdAt',
+      'expiresAt',
+    ],
+  },
+) as fc.Arbitrary<AccessRequest>;
+
+/** Rebuilds a request from what packRequest wrote (the shared part stored once, the rest in its record). */
+function roundTrip(r: AccessRequest): AccessRequest | undefined {
+  const { fields, shared } = packRequest(r);
+  return unpackRequest(r.id, fields, shared.text);
+}
+
+describe('record codec', () => {
+  it('a request reads back exactly as it was written (property)', () => {
+    fc.assert(
+      fc.property(request, (r) => {
+        // JSON drops undefined the way the API's answers do.
+        expect(roundTrip(r)).toEqual(JSON.parse(JSON.stringify(r)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('requests of one role under one policy version share one part; another scope or rule gets its own', () => {
+    fc.assert(
+      fc.property(request, request, (a, b) => {
+        const same = {
+          ...b,
+          approval: a.approval,
+          policyVersion: a.policyVersion,
+          scope: a.scope,
+          roleFingerprint: a.roleFingerprint,
+        };
+        expect(packRequest(same).shared).toEqual(packRequest(a).shared);
+        const other = { ...same, roleFingerprint: `${a.roleFingerprint ?? ''}x` };
+        expect(packRequest(other).shared.id).not.toBe(packRequest(a).shared.id);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('what the policy decided is not in the request record itself', () => {
+    const r = fc.sample(request, 1)[0];
+    const { fields } = packRequest({ ...r, roleFingerprint: 'f'.repeat(64), scope: { audience: 'demo-api' } });
+    expect(Object.values(fields).join('\n')).not.toContain('f'.repeat(64));
+    expect(Object.values(fields).join('\n')).not.toContain('demo-api');
+  });
+
+  it('a lease reads back exactly, provider references naming the lease id included (property)', () => {
+    const lease = fc.record(
+      {
+        id: fc.constant('lease-abc'),
+        requestId: fc.string({ minLength: 1, maxLength: 30 }),
+        role: text,
+        environment: text,
+        provider: fc.constantFrom('jwt', 'aws', 'gcp', 'kubernetes'),
+        principal: text,
+        issuer: text,
+        owner: text,
+        sessionId: text,
+        issuedAt: fc.nat(),
+        expiresAt: fc.nat(),
+        fingerprint: fc.record({ last4: text, sha256: text }),
+        providerRef: fc.dictionary(text, fc.oneof(text, fc.constant('lease-abc'), fc.constant('null'))),
+      },
+      {
+        requiredKeys: [
+          'id',
+          'requestId',
+          'role',
+          'environment',
+          'provider',
+          'principal',
+          'issuedAt',
+          'expiresAt',
+          'fingerprint',
+          'providerRef',
+        ],
+      },
+    ) as fc.Arbitrary<Omit<Lease, 'state' | 'attempts'>>;
+    fc.assert(
+      fc.property(lease, (l) => {
+        const flat = packLease(l);
+        const hash: Record<string, string> = { state: 'active', attempts: '0' };
+        for (let i = 0; i < flat.length; i += 2) {
+          hash[flat[i]] = flat[i + 1];
+        }
+        expect(unpackLease(l.id, hash)).toEqual({ ...JSON.parse(JSON.stringify(l)), state: 'active', attempts: 0 });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('records written before the shared part (every field in the record) read as before', () => {
+    const hash = {
+      state: 'issued',
+      expiresAt: '1700000600000',
+      digest: 'd'.repeat(64),
+      ro: 'demo-staging-read',
+      e: 'staging',
+      rs: 'nightly report',
+      pr: 'agent-1',
+      i: 'http://idp',
+      ss: '{"id":"sess-1","agent":"claude-code"}',
+      cx: '{}',
+      dc: 'auto_approved',
+      ap: '{"kind":"auto","claimWindowSeconds":600}',
+      p: 'jwt',
+      rk: '{"level":"low","reasons":[],"findings":[]}',
+      pv: 'sha256:0123',
+      ca: '1700000000000',
+      sc: '{"audience":"demo-api"}',
+      rf: 'f'.repeat(64),
+      ttlSeconds: '3600',
+      leaseId: 'lease-1',
+    };
+    expect(unpackRequest('req-1', hash)).toEqual({
+      id: 'req-1',
+      state: 'issued',
+      expiresAt: 1700000600000,
+      digest: 'd'.repeat(64),
+      role: 'demo-staging-read',
+      environment: 'staging',
+      reason: 'nightly report',
+      principal: 'agent-1',
+      issuer: 'http://idp',
+      session: { id: 'sess-1', agent: 'claude-code' },
+      context: {},
+      decision: 'auto_approved',
+      approval: { kind: 'auto', claimWindowSeconds: 600 },
+      provider: 'jwt',
+      risk: { level: 'low', reasons: [], findings: [] },
+      policyVersion: 'sha256:0123',
+      createdAt: 1700000000000,
+      scope: { audience: 'demo-api' },
+      roleFingerprint: 'f'.repeat(64),
+      ttlSeconds: 3600,
+      leaseId: 'lease-1',
+    });
+  });
+});
