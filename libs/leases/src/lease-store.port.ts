@@ -3,7 +3,10 @@ import type { AccessRequest, AgentSession, Approval, Lease, LeaseState, Provider
 export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | 'state' | 'deadline'; state?: string };
 
 /** `scheduleNow`: the hand-over to revocation jobs already passed this lease's expiry; schedule its job now. */
-export type RecordLeaseResult = { ok: true; scheduleNow: boolean } | Exclude<TransitionResult, { ok: true }>;
+/** `latestFence`: the latest raise time of the fences passed to recordLease, read atomically with the record. */
+export type RecordLeaseResult =
+  | { ok: true; scheduleNow: boolean; latestFence?: number }
+  | Exclude<TransitionResult, { ok: true }>;
 
 /** Leases of the expiry index reserved for hand-over to revocation jobs, up to `upto` (inclusive). */
 export interface DueLeases {
@@ -137,12 +140,17 @@ export interface LeaseStore {
    * expired (`claim_interrupted`) after it. Returns the request's new state, if it changed.
    */
   finishRecoveredClaim(leaseId: string, now: number): Promise<'approved' | 'expired' | undefined>;
-  /** Atomically marks the request issued and records the lease with its indexes; the lease replaces the claim's intent. */
+  /**
+   * Atomically marks the request issued and records the lease with its indexes; the lease replaces the claim's
+   * intent. The latest raise time of `fences` (scopes as in raiseFences) is read in the same atomic step and
+   * returned, so a claim learns whether an end it raced was raised before its lease existed without another call.
+   */
   recordLease(
     lease: Lease,
     handle: Record<string, unknown>,
     now: number,
     trace?: Record<string, string>,
+    fences?: string[],
   ): Promise<RecordLeaseResult>;
   /**
    * Reserves the active leases due up to `until` that no hand-over has taken yet (at most `limit`;

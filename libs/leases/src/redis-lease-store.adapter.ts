@@ -30,6 +30,9 @@ const FENCE_TTL_MS = 24 * 3600 * 1000;
 /** Shared request parts kept in process (immutable: named by their digest); few exist per policy version. */
 const SHARED_CACHE_SIZE = 1000;
 
+/** RECORD_LEASE's fixed keys; the fences to read follow them. */
+const RECORD_LEASE_KEYS = 10;
+
 /** How many replicas must acknowledge a lease record (Redis WAIT) before it counts as recorded. */
 export interface LeaseReplication {
   minReplicas: number;
@@ -108,7 +111,9 @@ export class RedisLeaseStore implements LeaseStore {
    * migrated yet read as missing: during a live reshard an existing request answered 404.
    */
   private async readEach(reads: ((c: ChainableCommander | Redis | Cluster) => unknown)[]): Promise<unknown[]> {
-    if (this.redis.isCluster) {
+    // With auto-pipelining, single commands sent in the same tick leave in one write, shared with other requests'
+    // commands (an explicit pipeline is a socket write of its own: the largest CPU cost of an issuance).
+    if (this.redis.isCluster || this.redis.options.enableAutoPipelining === true) {
       return this.guard(Promise.all(reads.map((read) => read(this.redis))));
     }
     const pipeline = this.redis.pipeline();
@@ -134,21 +139,21 @@ export class RedisLeaseStore implements LeaseStore {
     // The shared part outlives every request naming it: past the approval window, the claim window and
     // the lease it issues (a day's margin for claims in flight); each new request extends it.
     const keepShared = keep + r.ttlSeconds + r.approval.claimWindowSeconds + 86400;
-    const tx = this.redis
-      .multi()
-      .set(this.k.shared(shared.id), shared.text, 'EX', keepShared, 'NX')
-      .expire(this.k.shared(shared.id), keepShared, 'GT')
-      .hset(this.k.req(r.id), fields)
-      .zadd(this.k.deadlines(), r.expiresAt, r.id)
-      .expire(this.k.req(r.id), keep);
-    if (r.session) {
-      const list = this.k.sessionRequests(r.session.id);
-      tx.rpush(list, r.id).expire(list, this.retentionSeconds);
-    }
-    const results = await this.guard(tx.exec());
-    if (!results || results.some(([err]) => err)) {
-      throw new LeaseError(LeaseErrorCode.StoreUnavailable, 'could not record the request');
-    }
+    // One script, not a MULTI: it leaves in the same socket write as other requests' commands (auto-pipelining).
+    await this.run(
+      'leashCreateRequest',
+      this.k.req(r.id),
+      this.k.deadlines(),
+      this.k.sessionRequests(r.session?.id ?? '-'),
+      this.k.shared(shared.id),
+      r.id,
+      r.expiresAt,
+      keep,
+      r.session ? this.retentionSeconds : '',
+      shared.text,
+      keepShared,
+      ...Object.entries(fields).flat(),
+    );
     this.rememberShared(shared.id, shared.text);
   }
 
@@ -281,10 +286,14 @@ export class RedisLeaseStore implements LeaseStore {
     handle: Record<string, unknown>,
     now: number,
     trace?: Record<string, string>,
+    fences: string[] = [],
   ): Promise<RecordLeaseResult> {
     const { state: _state, attempts: _attempts, ...data } = lease;
     const keep = this.retentionSeconds + Math.ceil((lease.expiresAt - now) / 1000);
+    const fenceKeys = fences.map((scope) => this.k.fence(scope));
+    // The script takes a variable number of keys (its fixed ten, then the fences): the count comes first.
     const args = [
+      RECORD_LEASE_KEYS + fenceKeys.length,
       this.k.req(lease.requestId),
       this.k.deadlines(),
       this.k.lease(lease.id),
@@ -295,6 +304,7 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.handover(),
       this.k.intent(lease.id),
       this.k.intents(),
+      ...fenceKeys,
       lease.requestId,
       lease.id,
       now,
@@ -816,7 +826,8 @@ function toResult(reply: Reply): TransitionResult {
 function toRecordResult(reply: Reply): RecordLeaseResult {
   // A reply without the flag comes from nothing but this script's earlier version: schedule as it did.
   if (reply[0] === 'ok') {
-    return { ok: true, scheduleNow: reply[1] !== '0' };
+    const fenced = typeof reply[2] === 'string' && reply[2] !== '' ? Number(reply[2]) : undefined;
+    return { ok: true, scheduleNow: reply[1] !== '0', ...(fenced !== undefined ? { latestFence: fenced } : {}) };
   }
   return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
 }
@@ -845,10 +856,11 @@ function toApprovalResult(reply: Reply): AddApprovalResult {
 
 function defineScripts(redis: Redis | Cluster): void {
   for (const [name, lua] of Object.entries({
+    leashCreateRequest: [scripts.CREATE_REQUEST, 4],
     leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
     leashAddApproval: [scripts.ADD_APPROVAL, 3],
     leashNarrowAndApprove: [scripts.NARROW_AND_APPROVE, 3],
-    leashRecordLease: [scripts.RECORD_LEASE, 10],
+    leashRecordLease: [scripts.RECORD_LEASE, undefined],
     leashReserveDue: [scripts.RESERVE_DUE, 2],
     leashCommitDue: [scripts.COMMIT_DUE, 1],
     leashBeginClaim: [scripts.BEGIN_CLAIM, 3],

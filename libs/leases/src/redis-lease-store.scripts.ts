@@ -98,6 +98,26 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return {'ok', redis.call('HVALS', KEYS[2]), completes and 'approved' or 'pending'}
 `;
 
+/**
+ * Records a new request with its shared part (what the policy decided for the role, named by its digest; kept
+ * while any request names it) and its indexes, in one command so that concurrent requests' writes leave together
+ * on an auto-pipelined connection (a MULTI is a socket write of its own). KEYS: request, deadline index, its
+ * session's request list (an unused key without a session), shared part. ARGV: id, expiresAt, request TTL (s),
+ * session list TTL (s, '' without a session), shared part text, its TTL (s), then the hash's field/value pairs.
+ */
+export const CREATE_REQUEST = `
+redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6], 'NX')
+redis.call('EXPIRE', KEYS[4], ARGV[6], 'GT')
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[1])
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
+return 1
+`;
+
 export const RECORD_LEASE = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
@@ -126,11 +146,18 @@ end
 redis.call('RPUSH', KEYS[7], ARGV[2])
 if redis.call('TTL', KEYS[7]) < keep then redis.call('EXPIRE', KEYS[7], keep) end
 redis.call('PUBLISH', ARGV[9], ARGV[1])
+-- The fences (KEYS[11] on) are read in the same step as the record: a session end or break glass raised
+-- before it is seen here, one raised after it finds the lease when it lists them.
+local fenced = ''
+for i = 11, #KEYS do
+  local at = redis.call('GET', KEYS[i])
+  if at and (fenced == '' or tonumber(at) > tonumber(fenced)) then fenced = at end
+end
 -- The hand-over already passed this expiry (or never ran: a worker of an earlier version): the caller
 -- schedules the revocation job itself, else the hand-over moves the lease into a job shortly before it is due.
 local reserved = redis.call('HGET', KEYS[8], 'reserved')
-if not reserved or tonumber(ARGV[6]) <= tonumber(reserved) then return {'ok', '1'} end
-return {'ok', '0'}
+if not reserved or tonumber(ARGV[6]) <= tonumber(reserved) then return {'ok', '1', fenced} end
+return {'ok', '0', fenced}
 `;
 
 /**

@@ -167,7 +167,7 @@ export class ClaimCredential {
       providerRef: issued.providerRef,
       attempts: 0,
     };
-    await this.record(lease, issued, request.provider);
+    const fenced = await this.record(lease, issued, request.provider);
     await this.audit.append({
       actor: { id: request.principal, channel: 'api' },
       action: 'credential.issued',
@@ -189,7 +189,7 @@ export class ClaimCredential {
       },
     });
     this.notify.update(request, { kind: 'issued', leaseId });
-    await this.revokeIfEndedMeanwhile(lease, request.createdAt);
+    await this.revokeIfEndedMeanwhile(lease, request.createdAt, fenced);
     return { lease: toLeaseView(lease), credential: issued.credential };
   }
 
@@ -297,10 +297,9 @@ export class ClaimCredential {
    * A session end or break glass that happened while this claim was minting could not see the
    * lease yet (it lists leases after raising its fence); the claim sees the fence instead, after
    * recording, and revokes the lease now. The credential is not handed out. Fences raised before
-   * the request was made do not concern it.
+   * the request was made do not concern it. `fenced` is the latest fence of the lease, read with its record.
    */
-  private async revokeIfEndedMeanwhile(lease: Lease, requestedAt: number): Promise<void> {
-    const fenced = await this.store.latestFence(fencesOf(lease));
+  private async revokeIfEndedMeanwhile(lease: Lease, requestedAt: number, fenced: number | undefined): Promise<void> {
     if (fenced === undefined || fenced < requestedAt) {
       return;
     }
@@ -360,16 +359,31 @@ export class ClaimCredential {
     this.notify.update({ ...request, state: 'expired', closedReason }, { kind: 'expired' });
   }
 
-  /** Records the lease; if that fails the minted credential is revoked at once (fail closed). */
-  private async record(lease: Lease, issued: IssuedCredential, kind: Lease['provider']): Promise<void> {
+  /**
+   * Records the lease; if that fails the minted credential is revoked at once (fail closed). Returns the latest
+   * fence that would end the lease (session end, break glass), read atomically with the record.
+   */
+  private async record(
+    lease: Lease,
+    issued: IssuedCredential,
+    kind: Lease['provider'],
+  ): Promise<number | undefined> {
     let scheduleNow = true;
+    let fenced: number | undefined;
     try {
       // The issuance's trace context (if traced) is kept with the lease, so its revocation joins the trace.
-      const recorded = await this.store.recordLease(lease, issued.revocationHandle, this.clock.now(), traceCarrier());
+      const recorded = await this.store.recordLease(
+        lease,
+        issued.revocationHandle,
+        this.clock.now(),
+        traceCarrier(),
+        fencesOf(lease),
+      );
       if (!recorded.ok) {
         throw new CoreError(CoreErrorCode.Conflict, `request ${lease.requestId} changed while issuing`);
       }
       scheduleNow = recorded.scheduleNow;
+      fenced = recorded.latestFence;
     } catch (err) {
       // Recorded on the master but not on enough replicas: a failover could lose it, so the lease is
       // revoked now (recorded and audited where Redis still takes it) and no secret is handed out.
@@ -393,7 +407,7 @@ export class ClaimCredential {
     }
     if (!scheduleNow) {
       // The worker's hand-over moves the lease from the expiry index into a job shortly before it is due.
-      return;
+      return fenced;
     }
     try {
       await this.scheduler.scheduleAtExpiry(lease.id, lease.expiresAt, this.clock.now());
@@ -404,7 +418,9 @@ export class ClaimCredential {
         err: String(err),
       });
     }
+    return fenced;
   }
+
   private async revokeUnreplicated(lease: Lease, err: unknown): Promise<boolean> {
     if (!(err instanceof LeaseError && err.code === LeaseErrorCode.NotReplicated)) {
       return false;
