@@ -53,8 +53,8 @@ async function runBreakGlass(stack, { leases = 5000 } = {}) {
     leases,
     oneByOneMs,
     breakGlassMs,
-    revoked: result.revokedLeases.length,
-    pending: result.pendingLeases.length,
+    revoked: result.counts?.revokedLeases ?? result.revokedLeases.length,
+    pending: result.counts?.pendingLeases ?? result.pendingLeases.length,
     leftActive: await stillActive(stack.url, admin),
   };
 }

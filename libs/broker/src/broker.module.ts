@@ -2,7 +2,13 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { CLOCK, ID_GENERATOR, RandomIdGenerator } from '@leash/core';
 import type { SharedConfig } from '@leash/config';
-import { AutoApprovalBudgetStore, LEASE_STORE, RedisLeaseStore, SessionEventStore } from '@leash/leases';
+import {
+  AutoApprovalBudgetStore,
+  BreakGlassStore,
+  LEASE_STORE,
+  RedisLeaseStore,
+  SessionEventStore,
+} from '@leash/leases';
 import {
   AUDIT_LOG,
   AUDIT_SINKS,
@@ -75,6 +81,7 @@ import { HeartbeatSession } from './use-cases/heartbeat-session.use-case';
 import { Reconcile } from './use-cases/reconcile.use-case';
 import { HandOverDueRevocations } from './use-cases/hand-over-due-revocations.use-case';
 import { RecoverInterruptedClaims } from './use-cases/recover-interrupted-claims.use-case';
+import { ResumeBreakGlass } from './use-cases/resume-break-glass.use-case';
 import { IntrospectToken } from './use-cases/introspect-token.use-case';
 import { NotifyApprovers } from './use-cases/notify-approvers.service';
 import { RunProviderFollowUp } from './use-cases/run-provider-follow-up.use-case';
@@ -136,6 +143,7 @@ const USE_CASES = [
   Reconcile,
   HandOverDueRevocations,
   RecoverInterruptedClaims,
+  ResumeBreakGlass,
   IntrospectToken,
   SweepOrphanedIdentities,
   NotifyApprovers,
@@ -203,6 +211,12 @@ export class BrokerModule {
             maxEvents: 500,
             retentionSeconds: config.retentionSeconds,
           }),
+      },
+      {
+        provide: BreakGlassStore,
+        inject: [REDIS],
+        useFactory: (redis: Redis | Cluster) =>
+          new BreakGlassStore(redis, config.redis.prefix, config.retentionSeconds),
       },
       {
         provide: AUTO_APPROVAL_BUDGET,

@@ -4,3 +4,4 @@ export * from './redis-lease-store.adapter';
 export * from './idempotency.store';
 export * from './auto-approval-budget.store';
 export * from './session-event.store';
+export * from './break-glass.store';

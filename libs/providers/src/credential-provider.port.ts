@@ -100,6 +100,12 @@ export interface RevocationReport {
  */
 export interface CredentialProvider {
   readonly kind: ProviderKind;
+  /**
+   * The credential is honoured only while its lease record is active (JWT: introspection is an
+   * allow-list on the record), so marking the lease revoked ends it; `revoke` only adds to that.
+   * Break glass marks such leases revoked in bulk, then calls `revoke`.
+   */
+  readonly recordOnly?: boolean;
   /** Problems with a role's provider settings (empty when valid); checked when the policy loads. */
   validateSettings(settings: Record<string, unknown>, ttl: { minTtl?: number; maxTtl: number }): string[];
   issue(command: IssueCommand): Promise<IssuedCredential>;

@@ -275,9 +275,9 @@ export class ConsolePagesController {
     const q = new URLSearchParams({
       done: 'break-glass',
       env: body.environment,
-      revoked: String(result.revokedLeases.length),
-      pending: String(result.pendingLeases.length),
-      cancelled: String(result.cancelledRequests.length),
+      revoked: String(result.counts.revokedLeases),
+      pending: String(result.counts.pendingLeases),
+      cancelled: String(result.counts.cancelledRequests),
       unrecallable: String(result.measures.filter((m) => m.kind === 'unrecallable').reduce((n, m) => n + m.leases, 0)),
     });
     seeOther(reply, `/console/leases?${q.toString()}`);

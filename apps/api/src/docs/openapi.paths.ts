@@ -183,7 +183,10 @@ export function sessionAndAdminPaths(): ZodOpenApiPathsObject {
     '/v1/admin/revoke': {
       post: op('admin', 'breakGlass', 'Break glass: revoke every matching lease (admins)', {
         description:
-          'Revokes every unrevoked lease matching all given fields and cancels matching pending or approved requests.',
+          'Revokes every unrevoked lease matching all given fields and cancels matching pending or approved requests. ' +
+          'Works in bounded batches at any number of leases; the answer counts everything and names at most 1,000 ids ' +
+          'per list (`truncated`); every revoked lease is a `lease.revoked` audit event with `details.breakGlass` = `id`. ' +
+          'A run interrupted by a crash is finished by the reconciler.',
         security: BEARER,
         ...params({ idempotent: true }),
         requestBody: body(BreakGlassSchema),

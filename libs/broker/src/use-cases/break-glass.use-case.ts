@@ -1,7 +1,17 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, CoreError, CoreErrorCode, type Channel, type Clock, type Lease, type Principal } from '@leash/core';
+import {
+  CLOCK,
+  CoreError,
+  CoreErrorCode,
+  randomBase32,
+  type Channel,
+  type Clock,
+  type Lease,
+  type Principal,
+} from '@leash/core';
 import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
-import { LEASE_STORE, type LeaseStore } from '@leash/leases';
+import { BreakGlassStore, LEASE_STORE, type BreakGlassRun, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import type {
   CredentialProvider,
@@ -11,7 +21,13 @@ import type {
 } from '@leash/providers';
 import { forbidden } from '../access-control';
 import { Identities } from '../auth/identities';
-import { BROKER_LOGGER, POLICY_HOLDER, PROVIDER_REGISTRY, type BrokerLogger } from '../broker.tokens';
+import {
+  BROKER_LOGGER,
+  CLAIM_DEAD_AFTER_MS,
+  POLICY_HOLDER,
+  PROVIDER_REGISTRY,
+  type BrokerLogger,
+} from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/revocation-scheduler.port';
 import { glassFence } from '../revocation/fences';
@@ -26,10 +42,15 @@ import { RevokeLease } from './revoke-lease.use-case';
 
 type Selector = Pick<BreakGlassBody, 'environment' | 'role' | 'principal'>;
 type Unrevoked = { lease: Lease; handle: Record<string, unknown> };
+type Actor = { id: string; channel: Channel };
 
 const BATCH = 500;
-/** Leases revoked at once; bounded so a large break glass does not flood the providers. */
+/** Ids per step of the walk through the indexes (ZSCAN COUNT): one script over about this many leases. */
+const SCAN_COUNT = 1000;
+/** Leases revoked at once through their provider; bounded so a large break glass does not flood the providers. */
 const CONCURRENCY = 16;
+/** Ids the answer names per list; the counts say how many there are in all. */
+export const BREAK_GLASS_SAMPLE = 1000;
 
 function matches(s: Selector, x: { environment: string; role: string; principal: string }): boolean {
   return (
@@ -39,13 +60,71 @@ function matches(s: Selector, x: { environment: string; role: string; principal:
   );
 }
 
+/** Counts of a run and the first ids of each list (the answer stays bounded at any number of leases). */
+class Tally {
+  revokedCount = 0;
+  pendingCount = 0;
+  readonly revokedLeases: string[] = [];
+  readonly pendingLeases: string[] = [];
+  cancelled: string[] = [];
+  /** Another process took the run over (this one stopped heartbeating in time). */
+  lost = false;
+
+  revoked(id: string): void {
+    this.revokedCount += 1;
+    if (this.revokedLeases.length < BREAK_GLASS_SAMPLE) {
+      this.revokedLeases.push(id);
+    }
+  }
+
+  pending(id: string): void {
+    this.pendingCount += 1;
+    if (this.pendingLeases.length < BREAK_GLASS_SAMPLE) {
+      this.pendingLeases.push(id);
+    }
+  }
+
+  result(
+    run: BreakGlassRun,
+    selector: Selector,
+    measures: BreakGlassResult['measures'],
+    warnings: string[],
+  ): BreakGlassResult {
+    return {
+      id: run.id,
+      selector,
+      startedAt: new Date(run.startedAt).toISOString(),
+      revokedLeases: this.revokedLeases,
+      pendingLeases: this.pendingLeases,
+      cancelledRequests: this.cancelled.slice(0, BREAK_GLASS_SAMPLE),
+      counts: {
+        revokedLeases: this.revokedCount,
+        pendingLeases: this.pendingCount,
+        cancelledRequests: this.cancelled.length,
+      },
+      truncated:
+        this.revokedCount > this.revokedLeases.length ||
+        this.pendingCount > this.pendingLeases.length ||
+        this.cancelled.length > BREAK_GLASS_SAMPLE,
+      measures,
+      warnings,
+    };
+  }
+}
+
 /**
  * Break glass (admins): revokes every unrevoked lease matching the selector and cancels every open
- * request matching it, so nothing new is issued from an approval given before. Providers with a
- * wider measure (AWS role cut-off) take it first; every lease is then revoked and audited as usual.
+ * request matching it, so nothing new is issued from an approval given before. It walks the
+ * unrevoked-lease indexes in bounded batches: leases of record-only providers (JWT) are revoked by
+ * one script per batch; providers with a wider measure (AWS role cut-off) take it, and the other
+ * providers' leases are revoked one by one. Every lease is audited as usual; the answer carries
+ * counts and a bounded sample of ids. The run is recorded before it starts and heartbeated: if its
+ * process dies, the reconciler finishes it.
  */
 @Injectable()
 export class BreakGlass {
+  private readonly owner = `${hostname()}/${process.pid}/${randomBase32(8)}`;
+
   constructor(
     @Inject(POLICY_HOLDER) private readonly policy: PolicyHolder,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
@@ -54,13 +133,15 @@ export class BreakGlass {
     @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
     @Inject(BROKER_LOGGER) private readonly logger: BrokerLogger,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CLAIM_DEAD_AFTER_MS) private readonly deadAfterMs: number,
+    private readonly runs: BreakGlassStore,
     private readonly revoke: RevokeLease,
     private readonly cancel: CancelRequest,
     private readonly identities: Identities,
     private readonly pending: PendingRevocations,
   ) {
     pending.register('break_glass', async (job) => {
-      await this.run(job.actor, job.body);
+      await this.start(job.actor, job.body);
     });
   }
 
@@ -70,7 +151,7 @@ export class BreakGlass {
     }
     const actor = { id: cmd.principal.id, channel: cmd.channel ?? 'api' } as const;
     try {
-      return await this.run(actor, cmd.body);
+      return await this.start(actor, cmd.body);
     } catch (err) {
       const unreachable = err instanceof CoreError && err.code === CoreErrorCode.Unavailable;
       if (!isStoreWriteFailure(err) && !unreachable) {
@@ -80,11 +161,16 @@ export class BreakGlass {
     }
   }
 
+  /** The id of the process running break glass runs here (the reconciler takes dead runs over for it). */
+  get processOwner(): string {
+    return this.owner;
+  }
+
   /**
    * Redis refused a write (out of memory): the whole break glass is kept and run again until it
    * completes; the leases it selects introspect inactive meanwhile. The caller gets 202 pending.
    */
-  private async keepPending(actor: { id: string; channel: Channel }, body: BreakGlassBody, err: unknown): Promise<never> {
+  private async keepPending(actor: Actor, body: BreakGlassBody, err: unknown): Promise<never> {
     const { reason: _reason, ...selector } = body;
     const leases: string[] = [];
     for await (const batch of this.store.unrevokedLeases(BATCH)) {
@@ -102,70 +188,212 @@ export class BreakGlass {
     );
   }
 
-  private async run(actor: { id: string; channel: Channel }, body: BreakGlassBody): Promise<BreakGlassResult> {
+  /**
+   * Records the run first (so an interrupted one is finished by the reconciler), raises the fence,
+   * then walks the indexes. Answers counts and a bounded sample of the ids.
+   */
+  private async start(actor: Actor, body: BreakGlassBody): Promise<BreakGlassResult> {
     const { reason, ...selector } = body;
-    const result: BreakGlassResult = {
+    const run: BreakGlassRun = {
+      id: `glass-${randomBase32(20)}`,
       selector,
-      revokedLeases: [],
-      pendingLeases: [],
-      cancelledRequests: [],
-      measures: [],
-      warnings: this.unknownToPolicy(selector),
+      ...(reason ? { reason } : {}),
+      actor,
+      startedAt: this.clock.now(),
+      resumed: 0,
     };
+    await this.runs.start(run, this.owner, run.startedAt + this.deadAfterMs);
     // Before anything is listed: a claim in flight that records its lease later sees this fence.
-    await this.store.raiseFences([glassFence(selector)], this.clock.now());
-    // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
-    result.cancelledRequests = await this.cancelOpenRequests(selector, actor.id);
-    // Twice: a claim that was in flight during the first pass records its lease before the second.
-    const unreachable: string[] = [];
-    const unrecallable = new Map<string, Lease[]>();
-    for (let pass = 0; pass < 2; pass += 1) {
-      const handled = new Set([...result.revokedLeases, ...result.pendingLeases, ...unreachable]);
-      const { selected, others } = await this.collect(selector, handled);
-      const covered = await this.providerMeasures(selected, others, result);
-      await this.revokeAll(selected, covered, actor, result, { unreachable, unrecallable });
+    await this.store.raiseFences([glassFence(selector)], run.startedAt);
+    return this.run(run);
+  }
+
+  /** Finishes a run whose process stopped heartbeating it (the reconciler took it over). */
+  async resume(run: BreakGlassRun): Promise<BreakGlassResult> {
+    this.logger.warn('break glass: finishing a run its process left unfinished', { run: run.id, resumed: run.resumed });
+    return this.run(run);
+  }
+
+  private async run(run: BreakGlassRun): Promise<BreakGlassResult> {
+    const { selector, actor } = run;
+    const tally = new Tally();
+    const heartbeat = setInterval(
+      () => {
+        void this.runs
+          .heartbeat(run.id, this.owner, this.clock.now() + this.deadAfterMs)
+          .then((mine) => {
+            tally.lost ||= !mine;
+          })
+          .catch(() => undefined);
+      },
+      Math.max(200, Math.floor(this.deadAfterMs / 3)),
+    );
+    heartbeat.unref();
+    try {
+      // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
+      tally.cancelled = await this.cancelOpenRequests(selector, actor.id);
+      // Leases an earlier process of this run revoked but died before auditing.
+      await this.auditLeftovers(run, tally);
+      const { matching, others } = await this.walk(run, tally);
+      // Providers with a wider measure take it, then their leases are revoked one by one, as the others.
+      const measures: BreakGlassResult['measures'] = [];
+      const covered = await this.providerMeasures(matching, others, measures);
+      const unrecallable = new Map<string, Lease[]>();
+      const unreachable: string[] = [];
+      await this.revokeAll(matching, covered, actor, tally, { unreachable, unrecallable });
+      measures.push(...unrecallableMeasures(unrecallable));
+      const result = tally.result(run, selector, measures, this.unknownToPolicy(selector));
+      await this.report(run, result, unreachable.length);
+      return result;
+    } finally {
+      clearInterval(heartbeat);
     }
-    result.measures.push(...unrecallableMeasures(unrecallable));
-    await this.report(actor, selector, reason, result, unreachable.length);
-    return result;
+  }
+
+  /**
+   * One walk through the unrevoked leases, a bounded batch at a time: leases of record-only
+   * providers (JWT) are marked revoked by the batch's script and audited; matching leases of other
+   * providers, and non-matching ones of providers with a wider measure, are returned.
+   */
+  private async walk(
+    run: BreakGlassRun,
+    tally: Tally,
+  ): Promise<{ matching: Unrevoked[]; others: Map<string, ProviderRevokeCommand[]> }> {
+    const all = this.providers.all();
+    const recordOnly = all.filter((p) => p.recordOnly).map((p) => p.kind);
+    const widerMeasure = all.filter((p) => p.breakGlass !== undefined).map((p) => p.kind);
+    const matching: Unrevoked[] = [];
+    const others = new Map<string, ProviderRevokeCommand[]>();
+    for (const index of ['active', 'quarantine'] as const) {
+      let cursor = '0';
+      do {
+        if (tally.lost) {
+          throw new CoreError(CoreErrorCode.Conflict, `break glass ${run.id} was taken over by another process`);
+        }
+        const batch = await this.runs.batch(run.id, index, cursor, SCAN_COUNT, {
+          selector: run.selector,
+          recordOnly,
+          widerMeasure,
+          now: this.clock.now(),
+          reason: 'break_glass',
+        });
+        cursor = batch.cursor;
+        await this.recorded(batch.revoked, run, tally);
+        matching.push(...batch.matching);
+        for (const item of batch.others) {
+          const list = others.get(item.lease.provider) ?? [];
+          list.push(toCommand(item));
+          others.set(item.lease.provider, list);
+        }
+      } while (cursor !== '0');
+    }
+    return { matching, others };
+  }
+
+  /** Leases the batch marked revoked: the provider's own revocation (JWT denylist), then one audit event each. */
+  private async recorded(revoked: Unrevoked[], run: BreakGlassRun, tally: Tally): Promise<void> {
+    if (revoked.length === 0) {
+      return;
+    }
+    await Promise.all(
+      revoked.map(async ({ lease, handle }) => {
+        try {
+          await this.providers.get(lease.provider).revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle });
+        } catch (err) {
+          // The record already says revoked, which is what ends a record-only credential.
+          this.logger.warn('break glass: provider revocation after the record failed', {
+            leaseId: lease.id,
+            err: String(err),
+          });
+        }
+      }),
+    );
+    await this.auditRevoked(
+      run,
+      revoked.map(({ lease }) => lease),
+    );
+    revoked.forEach(({ lease }) => tally.revoked(lease.id));
+  }
+
+  private async auditLeftovers(run: BreakGlassRun, tally: Tally): Promise<void> {
+    const ids = await this.runs.unaudited(run.id);
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const leases = await Promise.all(ids.slice(i, i + BATCH).map((id) => this.store.getLease(id)));
+      const found = leases.filter((l): l is Lease => l !== undefined);
+      await this.auditRevoked(run, found);
+      await this.runs.audited(run.id, ids.slice(i, i + BATCH));
+      found.forEach((lease) => tally.revoked(lease.id));
+    }
+  }
+
+  /** One `lease.revoked` event per lease, then the run's note that they are audited. */
+  private async auditRevoked(run: BreakGlassRun, leases: Lease[]): Promise<void> {
+    const now = this.clock.now();
+    await Promise.all(
+      leases.map((lease) =>
+        this.audit.append({
+          actor: run.actor,
+          action: 'lease.revoked',
+          requestId: lease.requestId,
+          leaseId: lease.id,
+          sessionId: lease.sessionId,
+          role: lease.role,
+          environment: lease.environment,
+          provider: lease.provider,
+          providerRef: lease.providerRef,
+          details: {
+            reason: now >= lease.expiresAt ? 'expired' : 'break_glass',
+            breakGlass: run.id,
+            ...(now >= lease.expiresAt ? { lagMs: now - lease.expiresAt } : {}),
+          },
+        }),
+      ),
+    );
+    await this.runs.audited(
+      run.id,
+      leases.map((l) => l.id),
+    );
   }
 
   /** Audits and logs the outcome; fails loudly when some leases could not be reached at all. */
-  private async report(
-    actor: { id: string; channel: Channel },
-    selector: Selector,
-    reason: string | undefined,
-    result: BreakGlassResult,
-    unreachable: number,
-  ): Promise<void> {
-    await this.audit.append({
-      actor,
-      action: 'admin.break_glass',
-      ...(selector.environment ? { environment: selector.environment } : {}),
-      ...(selector.role ? { role: selector.role } : {}),
-      details: {
-        selector,
-        ...(reason ? { reason } : {}),
-        revoked: result.revokedLeases.length,
-        pending: result.pendingLeases,
-        cancelledRequests: result.cancelledRequests.length,
-        measures: result.measures,
-      },
-    });
+  private async report(run: BreakGlassRun, result: BreakGlassResult, unreachable: number): Promise<void> {
+    const { selector, actor, reason } = run;
+    if (unreachable === 0) {
+      await this.audit.append({
+        actor,
+        action: 'admin.break_glass',
+        ...(selector.environment ? { environment: selector.environment } : {}),
+        ...(selector.role ? { role: selector.role } : {}),
+        details: {
+          breakGlass: run.id,
+          selector,
+          ...(reason ? { reason } : {}),
+          ...(run.resumed > 0 ? { resumed: run.resumed } : {}),
+          revoked: result.counts.revokedLeases,
+          pending: result.pendingLeases,
+          pendingCount: result.counts.pendingLeases,
+          cancelledRequests: result.counts.cancelledRequests,
+          measures: result.measures,
+        },
+      });
+      // Only once it is audited: a run that dies before this is finished again by the reconciler.
+      await this.runs.finish(run.id, { ...result.counts, finishedAt: this.clock.now() });
+    }
     this.logger.warn('break glass', {
+      run: run.id,
       actor: actor.id,
       selector,
-      revoked: result.revokedLeases.length,
-      pending: result.pendingLeases.length,
+      revoked: result.counts.revokedLeases,
+      pending: result.counts.pendingLeases,
       unreachable,
     });
     if (unreachable > 0) {
-      // Fail loudly rather than report success: these leases are still active and nothing retries them.
+      // Fail loudly rather than report success; the run stays open, so the reconciler takes it up again.
       throw new CoreError(
         CoreErrorCode.Unavailable,
-        `break glass revoked ${result.revokedLeases.length} leases, but ${unreachable} could not be ` +
-          'revoked because the store is unavailable; run it again (revoked leases are skipped)',
-        { revoked: result.revokedLeases.length, unreachable },
+        `break glass revoked ${result.counts.revokedLeases} leases, but ${unreachable} could not be ` +
+          'revoked because the store is unavailable; it is retried (revoked leases are skipped)',
+        { revoked: result.counts.revokedLeases, unreachable },
       );
     }
   }
@@ -203,28 +431,6 @@ export class BreakGlass {
     return cancelled;
   }
 
-  private async collect(
-    s: Selector,
-    done: Set<string>,
-  ): Promise<{ selected: Unrevoked[]; others: Map<string, ProviderRevokeCommand[]> }> {
-    const selected: Unrevoked[] = [];
-    const others = new Map<string, ProviderRevokeCommand[]>();
-    for await (const batch of this.store.unrevokedLeases(BATCH)) {
-      for (const item of batch) {
-        if (matches(s, item.lease)) {
-          if (!done.has(item.lease.id)) {
-            selected.push(item);
-          }
-        } else if (this.widerMeasure(item.lease.provider)) {
-          const list = others.get(item.lease.provider) ?? [];
-          list.push(toCommand(item));
-          others.set(item.lease.provider, list);
-        }
-      }
-    }
-    return { selected, others };
-  }
-
   /** The provider's break-glass measure wider than one lease, if it has one (AWS role cut-off). */
   private widerMeasure(kind: Lease['provider']): CredentialProvider['breakGlass'] {
     return this.providers.has(kind) ? this.providers.get(kind).breakGlass?.bind(this.providers.get(kind)) : undefined;
@@ -234,7 +440,7 @@ export class BreakGlass {
   private async providerMeasures(
     selected: Unrevoked[],
     others: Map<string, ProviderRevokeCommand[]>,
-    result: BreakGlassResult,
+    measures: BreakGlassResult['measures'],
   ): Promise<Map<string, RevocationReport>> {
     const covered = new Map<string, RevocationReport>();
     const kinds = [...new Set(selected.map((x) => x.lease.provider))];
@@ -251,7 +457,7 @@ export class BreakGlass {
           covered.set(leaseId, report);
           notes.set(report.note ?? report.effect, (notes.get(report.note ?? report.effect) ?? 0) + 1);
         }
-        notes.forEach((leases, note) => result.measures.push({ provider: kind, kind: 'cut_off', leases, note }));
+        notes.forEach((leases, note) => measures.push({ provider: kind, kind: 'cut_off', leases, note }));
       } catch (err) {
         this.logger.error('break glass: provider-wide measure failed; revoking lease by lease', {
           provider: kind,
@@ -265,8 +471,8 @@ export class BreakGlass {
   private async revokeAll(
     selected: Unrevoked[],
     covered: Map<string, RevocationReport>,
-    actor: { id: string; channel: Channel },
-    result: BreakGlassResult,
+    actor: Actor,
+    tally: Tally,
     seen: { unreachable: string[]; unrecallable: Map<string, Lease[]> },
   ): Promise<void> {
     const queue = [...selected];
@@ -299,7 +505,11 @@ export class BreakGlass {
         }
         // 'failed' is quarantined as revocation_failed, which the reconciler keeps retrying.
         const settled = outcome.outcome !== 'retry' && outcome.outcome !== 'failed';
-        (settled ? result.revokedLeases : result.pendingLeases).push(id);
+        if (settled) {
+          tally.revoked(id);
+        } else {
+          tally.pending(id);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
@@ -309,7 +519,7 @@ export class BreakGlass {
 /** Says plainly what break glass could not stop (GCP access tokens), so nobody believes it dead. */
 function unrecallableMeasures(unrecallable: Map<string, Lease[]>): BreakGlassResult['measures'] {
   return [...unrecallable].map(([provider, leases]) => {
-    const last = new Date(Math.max(...leases.map((l) => l.expiresAt))).toISOString();
+    const last = new Date(leases.reduce((max, l) => Math.max(max, l.expiresAt), 0)).toISOString();
     return {
       provider,
       kind: 'unrecallable' as const,

@@ -7,6 +7,7 @@ import { REVOCATION_SCHEDULER, type RevocationScheduler } from '../revocation/re
 import { NotifyApprovers } from './notify-approvers.service';
 import { RevokeSession } from './revoke-session.use-case';
 import { RecoverInterruptedClaims } from './recover-interrupted-claims.use-case';
+import { ResumeBreakGlass } from './resume-break-glass.use-case';
 
 export interface ReconcileReport {
   overdueLeases: number;
@@ -15,6 +16,8 @@ export interface ReconcileReport {
   idleSessions: number;
   /** Claims whose attempt died mid-claim, recovered (their possible credential revoked, the request freed). */
   recoveredClaims: number;
+  /** Break glass runs whose process died halfway, taken over to be finished. */
+  resumedBreakGlass: number;
 }
 
 const BATCH = 1000;
@@ -23,7 +26,8 @@ const BATCH = 1000;
  * Safety net behind the delayed jobs: enqueues revocation for every lease past its expiry that is
  * still not revoked (a missed or deleted job), retries quarantined leases, and expires requests
  * whose approval timeout or claim window has passed, ends agent sessions idle past their limit, and
- * recovers claims whose attempt died before recording its lease.
+ * recovers claims whose attempt died before recording its lease, and finishes break glass runs
+ * whose process died halfway.
  */
 @Injectable()
 export class Reconcile {
@@ -38,11 +42,14 @@ export class Reconcile {
     private readonly notify: NotifyApprovers,
     private readonly revokeSession: RevokeSession,
     private readonly recoverClaims: RecoverInterruptedClaims,
+    private readonly resumeBreakGlass: ResumeBreakGlass,
   ) {}
 
   async execute(): Promise<ReconcileReport> {
     // First, so a request whose claim died is claimable again (or expired) before requests are expired.
     const { recovered: recoveredClaims } = await this.recoverClaims.execute();
+    // A break glass its process left unfinished goes on in the background (it may cover many leases).
+    const resumedBreakGlass = await this.resumeBreakGlass.execute();
     const now = this.clock.now();
     const overdue = await this.store.overdueLeases(now, BATCH);
     for (const id of overdue) {
@@ -112,6 +119,7 @@ export class Reconcile {
       expiredRequests,
       idleSessions,
       recoveredClaims,
+      resumedBreakGlass,
     };
   }
 }

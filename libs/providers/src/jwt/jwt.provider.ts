@@ -63,6 +63,8 @@ export function signJwt(key: SigningKey, header: Record<string, unknown>, claims
 /** Broker-signed JWTs (EdDSA/ES256); revocation denylists the jti until expiry. */
 export class JwtProvider implements CredentialProvider {
   readonly kind = 'jwt' as const;
+  // Introspection answers active only while the lease record is active; the denylist adds to it.
+  readonly recordOnly = true;
 
   constructor(
     private readonly keys: JwtKeySet,

@@ -1,0 +1,226 @@
+import { fingerprintSecret, RandomIdGenerator } from '@leash/core';
+import { BreakGlassStore, RedisLeaseStore } from '@leash/leases';
+import type { Redis } from 'ioredis';
+import { LeashStack } from '../support/leash-stack';
+
+// Break glass over more leases than its answer names, and a break glass whose process died halfway.
+// Leases are written through the store as a claim writes them (request, claim intent, lease record),
+// thousands at once, without minting a token each.
+describe('break glass at scale: bounded answer, every lease revoked and audited, finished after a crash', () => {
+  const PREFIX = '{leash}';
+  const ids = new RandomIdGenerator();
+  let stack: LeashStack;
+  let client: Redis;
+  let store: RedisLeaseStore;
+  let runs: BreakGlassStore;
+  let admin: string;
+
+  beforeAll(async () => {
+    stack = await LeashStack.start({ name: 'break-glass-scale' });
+    client = stack.redis.client();
+    store = new RedisLeaseStore(client, PREFIX, 3600);
+    runs = new BreakGlassStore(client, PREFIX, 3600);
+    admin = await stack.devToken({ subject: 'admin' });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    client?.disconnect();
+    await stack?.stop();
+  });
+
+  /** `count` active jwt leases of `principal` in `environment`, expiring in an hour. */
+  async function leases(count: number, environment: string, principal: string): Promise<string[]> {
+    const out: string[] = [];
+    for (let start = 0; start < count; start += 250) {
+      const batch = Array.from({ length: Math.min(250, count - start) }, () => ({
+        requestId: ids.requestId(),
+        leaseId: ids.leaseId(),
+      }));
+      await Promise.all(batch.map((l) => one(l.requestId, l.leaseId, environment, principal)));
+      out.push(...batch.map((l) => l.leaseId));
+    }
+    return out;
+  }
+
+  async function one(requestId: string, id: string, environment: string, principal: string): Promise<void> {
+    const now = Date.now();
+    const role = environment === 'staging' ? 'demo-staging-read' : 'demo-prod-write';
+    await store.createRequest({
+      id: requestId,
+      state: 'approved',
+      role,
+      environment,
+      ttlSeconds: 3600,
+      reason: 'break glass at scale',
+      principal,
+      issuer: 'test',
+      context: {},
+      decision: 'auto_approved',
+      approval: { kind: 'auto', claimWindowSeconds: 600 },
+      provider: 'jwt',
+      risk: { level: 'low', reasons: [] },
+      digest: 'd'.repeat(64),
+      policyVersion: 'test',
+      createdAt: now,
+      expiresAt: now + 600_000,
+    });
+    const began = await store.beginClaim(
+      {
+        leaseId: id,
+        requestId,
+        provider: 'jwt',
+        role,
+        environment,
+        principal,
+        identity: {},
+        handle: { jti: id },
+        ttlSeconds: 3600,
+        owner: 'test',
+        startedAt: now,
+        deadline: now + 600_000,
+      },
+      now,
+    );
+    expect(began.ok).toBe(true);
+    const recorded = await store.recordLease(
+      {
+        id,
+        requestId,
+        state: 'active',
+        role,
+        environment,
+        provider: 'jwt',
+        principal,
+        issuedAt: now,
+        expiresAt: now + 3600_000,
+        fingerprint: fingerprintSecret(`secret-${id}`),
+        providerRef: { jti: id },
+        attempts: 0,
+      },
+      { jti: id },
+      now,
+    );
+    expect(recorded.ok).toBe(true);
+  }
+
+  async function states(leaseIds: string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < leaseIds.length; i += 500) {
+      const pipeline = client.pipeline();
+      leaseIds.slice(i, i + 500).forEach((id) => pipeline.hget(`${PREFIX}:lease:${id}`, 'state'));
+      for (const [, state] of (await pipeline.exec()) ?? []) {
+        counts.set(String(state), (counts.get(String(state)) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  /** Every audit event of `action` since `from`, paged with the audit API's cursor. */
+  async function auditEvents(action: string, from: string): Promise<any[]> {
+    const events: any[] = [];
+    let cursor: number | undefined;
+    for (;;) {
+      const q = new URLSearchParams({ action, from, limit: '1000', ...(cursor ? { cursor: String(cursor) } : {}) });
+      const page = await stack.call('GET', `/v1/audit?${q.toString()}`, { token: admin });
+      expect(page.status).toBe(200);
+      events.push(...page.body.events);
+      if (page.body.nextCursor === undefined) {
+        return events;
+      }
+      cursor = page.body.nextCursor as number;
+    }
+  }
+
+  it('revokes and audits every matching lease, counts them all and names a bounded sample', async () => {
+    const staging = await leases(2400, 'staging', 'agent-scale-a');
+    const production = await leases(100, 'production', 'agent-scale-b');
+
+    const res = await stack.call('POST', '/v1/admin/revoke', {
+      token: admin,
+      body: { environment: 'staging', reason: 'break glass at scale' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.counts).toEqual({ revokedLeases: 2400, pendingLeases: 0, cancelledRequests: 0 });
+    expect(res.body.truncated).toBe(true);
+    expect(res.body.revokedLeases).toHaveLength(1000);
+    expect(new Set(res.body.revokedLeases).size).toBe(1000);
+    expect(staging).toEqual(expect.arrayContaining(res.body.revokedLeases));
+    expect(res.body.id).toMatch(/^glass-[a-z2-7]{20}$/);
+
+    // Every staging lease revoked, every production lease untouched and still in the expiry index.
+    expect(await states(staging)).toEqual(new Map([['revoked', 2400]]));
+    expect(await states(production)).toEqual(new Map([['active', 100]]));
+    expect((await client.zrange(`${PREFIX}:leases:expiry`, '0', '-1')).sort()).toEqual([...production].sort());
+
+    // The audit log names every revoked lease once (what the bounded answer leaves out is paged there).
+    const revoked = (await auditEvents('lease.revoked', res.body.startedAt)).filter(
+      (e) => e.details.breakGlass === res.body.id,
+    );
+    expect(revoked).toHaveLength(2400);
+    expect(new Set(revoked.map((e) => e.leaseId))).toEqual(new Set(staging));
+    expect(revoked[0]).toMatchObject({ actor: { id: 'admin' }, details: { reason: 'break_glass' } });
+    const [summary] = (await auditEvents('admin.break_glass', res.body.startedAt)).filter(
+      (e) => e.details.breakGlass === res.body.id,
+    );
+    expect(summary.details).toMatchObject({ revoked: 2400, pendingCount: 0, reason: 'break glass at scale' });
+  }, 120_000);
+
+  it('a break glass whose process died halfway is finished by the reconciler', async () => {
+    const matching = await leases(3000, 'staging', 'agent-scale-c');
+    const spared = await leases(50, 'staging', 'agent-scale-d');
+    // What a broker that dies halfway leaves behind: the run recorded (its heartbeat deadline passed),
+    // the fence raised, and the first batch of leases revoked.
+    const startedAt = Date.now();
+    const run = {
+      id: `glass-${ids.leaseId().slice(6)}`,
+      selector: { principal: 'agent-scale-c' },
+      reason: 'interrupted',
+      actor: { id: 'admin', channel: 'api' as const },
+      startedAt,
+      resumed: 0,
+    };
+    await runs.start(run, 'a-process-that-died', startedAt - 1);
+    const first = await runs.batch(run.id, 'active', '0', 300, {
+      selector: run.selector,
+      recordOnly: ['jwt'],
+      widerMeasure: [],
+      now: startedAt,
+      reason: 'break_glass',
+    });
+    expect(first.cursor).not.toBe('0');
+    expect(first.revoked.length).toBeGreaterThan(0);
+    expect(first.revoked.length).toBeLessThan(matching.length);
+
+    // The worker's reconciler (every second here) takes the run over and finishes it.
+    const deadline = Date.now() + 90_000;
+    while ((await runs.get(run.id))?.state !== 'done' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(await runs.get(run.id)).toMatchObject({ state: 'done', summary: { pendingLeases: 0 } });
+    expect(await states(matching)).toEqual(new Map([['revoked', matching.length]]));
+    expect(await states(spared)).toEqual(new Map([['active', spared.length]]));
+    const [summary] = (await auditEvents('admin.break_glass', new Date(startedAt).toISOString())).filter(
+      (e) => e.details.breakGlass === run.id,
+    );
+    expect(summary).toMatchObject({
+      actor: { id: 'admin' },
+      details: {
+        resumed: 1,
+        revoked: matching.length,
+        selector: { principal: 'agent-scale-c' },
+        reason: 'interrupted',
+      },
+    });
+    // Every lease audited once, those the dead process revoked but never audited included.
+    const audited = (await auditEvents('lease.revoked', new Date(startedAt).toISOString())).filter(
+      (e) => e.details.breakGlass === run.id,
+    );
+    expect(audited).toHaveLength(matching.length);
+    expect(new Set(audited.map((e) => e.leaseId))).toEqual(new Set(matching));
+  }, 180_000);
+
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
+});
