@@ -6,6 +6,7 @@
 //   cp -r dist .test-artifacts/dist-before     # build A (keep it inside the repository: node_modules resolves)
 //   … change, node scripts/build.js …           # build B in dist/
 //   node bench/ab.js --a .test-artifacts/dist-before --b dist --label "what changed" [--seconds 20] [--out FILE]
+//     [--a-node-arg FLAG …] [--b-node-arg FLAG …]   (API node flags of one side, e.g. a V8 heap setting)
 //
 // Prints a markdown block (and appends it to --out): issuance at concurrency 32 and 4 and GET /healthz at 32.
 const { appendFileSync } = require('node:fs');
@@ -26,6 +27,8 @@ async function main() {
       seconds: { type: 'string', default: '20' },
       out: { type: 'string' },
       env: { type: 'string', multiple: true },
+      'a-node-arg': { type: 'string', multiple: true },
+      'b-node-arg': { type: 'string', multiple: true },
     },
   });
   if (!values.a) {
@@ -34,8 +37,8 @@ async function main() {
   const seconds = Number(values.seconds);
   const env = Object.fromEntries((values.env ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
   const loadStart = os.loadavg();
-  const A = await lib.startStack({ dist: resolve(values.a), env });
-  const B = await lib.startStack({ dist: resolve(values.b), env });
+  const A = await lib.startStack({ dist: resolve(values.a), env, nodeArgs: values['a-node-arg'] ?? [] });
+  const B = await lib.startStack({ dist: resolve(values.b), env, nodeArgs: values['b-node-arg'] ?? [] });
   try {
     const tokenA = await lib.devToken(A.url, 'agent-ab');
     const tokenB = await lib.devToken(B.url, 'agent-ab');
@@ -58,7 +61,7 @@ async function main() {
     const md = `
 #### ${values.label || 'A/B'}
 
-\`node bench/ab.js --a ${values.a} --b ${values.b} --seconds ${seconds}\` — ${new Date().toISOString()}, load average ${loadStart.map((l) => l.toFixed(1)).join(' ')} → ${loadEnd.map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores); A and B side by side, in turns of 1 s.
+\`node bench/ab.js --a ${values.a} --b ${values.b} --seconds ${seconds}${nodeArgsText(values)}\` — ${new Date().toISOString()}, load average ${loadStart.map((l) => l.toFixed(1)).join(' ')} → ${loadEnd.map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores); A and B side by side, in turns of 1 s.
 
 | measure | A (before) | B (after) | B ÷ A |
 |---|---|---|---|
@@ -80,6 +83,12 @@ ${line('GET /healthz req/s, concurrency 32', hz.a, hz.b, 'callsPerSecond', 0)}
     await B.stop();
     lib.killStarted();
   }
+}
+
+/** The API node flags of either side, as given on the command line. */
+function nodeArgsText(values) {
+  const side = (name) => (values[`${name}-node-arg`] ?? []).map((arg) => ` --${name}-node-arg=${arg}`).join('');
+  return `${side('a')}${side('b')}`;
 }
 
 // bench/run.js requires every bench/*.js to find scenarios: run only when started as a program.
