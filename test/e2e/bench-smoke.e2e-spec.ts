@@ -77,7 +77,8 @@ describe('benchmarks at tiny scale (npm run bench smoke test)', () => {
       .map((l) => l.split('\t')[0]);
     // TMPDIR: every file and process of the run lives under `dir`, so leftovers can be found.
     result = await run(['--scale', 'tiny', '--results', results, '--json', json], { TMPDIR: dir, BENCH_SCALE: '' });
-  }, 300_000);
+    // A bound for a hung run, not a speed judgement: about 2 minutes on an idle 2-core machine, 5+ under load.
+  }, 900_000);
 
   afterAll(() => {
     for (const pid of processesUnder(dir)) {
