@@ -105,18 +105,17 @@ async function measure(url, approve, { count, concurrency }) {
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
     max: lat[lat.length - 1],
+    lat,
   };
 }
 
-async function runApproval(ctx) {
-  const stack = await ctx.startStack();
-  const count = ctx.num('BENCH_APPROVALS', 6, 400);
-  const concurrency = ctx.pick(2, 8);
-  const alice = await devToken(stack.url, 'alice');
-  const viaApi = await measure(
-    stack.url,
-    async (id) => {
-      const res = await request(`${stack.url}/v1/requests/${id}/approve`, {
+/** The two ways an approver approves on `url`: the API as alice (token) and the console form as bob (session). */
+async function approvers(url) {
+  const alice = await devToken(url, 'alice');
+  const session = await consoleSession(url, 'bob');
+  return {
+    async api(id) {
+      const res = await request(`${url}/v1/requests/${id}/approve`, {
         method: 'POST',
         headers: { authorization: `Bearer ${alice}` },
         body: {},
@@ -126,13 +125,8 @@ async function runApproval(ctx) {
       }
       return res.status;
     },
-    { count, concurrency },
-  );
-  const session = await consoleSession(stack.url, 'bob');
-  const viaConsole = await measure(
-    stack.url,
-    async (id) => {
-      const res = await request(`${stack.url}/console/requests/${id}/approve`, {
+    async console(id) {
+      const res = await request(`${url}/console/requests/${id}/approve`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie },
         body: new URLSearchParams({ _csrf: session.csrf, confirmEnvironment: 'production' }).toString(),
@@ -142,12 +136,20 @@ async function runApproval(ctx) {
       }
       return res.status;
     },
-    { count, concurrency },
-  );
+  };
+}
+
+async function runApproval(ctx) {
+  const stack = await ctx.startStack();
+  const count = ctx.num('BENCH_APPROVALS', 6, 400);
+  const concurrency = ctx.pick(2, 8);
+  const approve = await approvers(stack.url);
+  const viaApi = await measure(stack.url, approve.api, { count, concurrency });
+  const viaConsole = await measure(stack.url, approve.console, { count, concurrency });
   return { count, concurrency, viaApi, viaConsole };
 }
 
-module.exports = { runApproval, consoleSession };
+module.exports = { runApproval, consoleSession, approvers, measure };
 
 module.exports.scenario = {
   name: 'approval',

@@ -6,7 +6,7 @@ const { mkdtempSync, readFileSync } = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
-const { join } = require('node:path');
+const { join, resolve: resolvePath } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 
@@ -62,9 +62,11 @@ const started = new Set();
 
 /**
  * Redis, the API and the worker as processes from dist/. Options: workerConcurrency, env (both processes),
- * apiEnv / workerEnv (one of them), nodeArgs (API node flags, e.g. --cpu-prof), worker (false: no worker),
+ * apiEnv / workerEnv (one of them), nodeArgs / workerNodeArgs (API / worker node flags, e.g. --cpu-prof), worker
+ * (false: no worker),
  * jwtAlg (ES256 default, as scripts/generate-jwt-keys.js), dist (the build to run, default ROOT/dist; a copy must
- * stay inside the repository so that node_modules resolves, e.g. .test-artifacts/dist-base).
+ * stay inside the repository so that node_modules resolves, e.g. .test-artifacts/dist-base; BENCH_DIST sets it for a
+ * whole `node bench/run.js`).
  */
 async function startStack({
   workerConcurrency = 50,
@@ -72,9 +74,10 @@ async function startStack({
   apiEnv = {},
   workerEnv = {},
   nodeArgs = [],
+  workerNodeArgs = [],
   worker = true,
   jwtAlg,
-  dist = join(ROOT, 'dist'),
+  dist = process.env.BENCH_DIST ? resolvePath(process.env.BENCH_DIST) : join(ROOT, 'dist'),
 } = {}) {
   const dir = mkdtempSync(join(os.tmpdir(), 'leash-bench-'));
   const redisPort = await freePort();
@@ -164,7 +167,7 @@ async function startStack({
       stack.worker = await startProcess(
         'worker',
         process.execPath,
-        [join(dist, 'apps/worker/src/main.js')],
+        [...workerNodeArgs, join(dist, 'apps/worker/src/main.js')],
         { ...common, ...workerEnv },
         /leash worker started/,
       );

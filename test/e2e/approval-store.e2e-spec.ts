@@ -135,4 +135,15 @@ describe('lease store: an approval completing the quorum is one write', () => {
     expect(late).toEqual({ ok: false, reason: 'state', state: 'approved' });
     expect((await store.getRequest(r.id))!.approvals).toHaveLength(2);
   });
+  it("lockAndGetRequest on a held lock returns no token; the holder's unlock frees it", async () => {
+    const r = await pending();
+    const first = await store.lockAndGetRequest(r.id, 5000);
+    expect(first.token).toBeDefined();
+    expect(first.found?.request).toMatchObject({ id: r.id, state: 'pending' });
+    expect(await store.lockAndGetRequest(r.id, 5000)).toEqual({});
+    await store.unlockRequest(r.id, 'not-the-token');
+    expect(await store.lockAndGetRequest(r.id, 5000)).toEqual({});
+    await store.unlockRequest(r.id, first.token!);
+    expect((await store.lockAndGetRequest(r.id, 5000)).token).toBeDefined();
+  });
 });

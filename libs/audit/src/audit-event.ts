@@ -81,6 +81,7 @@ export interface AuditPage {
 
 /** Append-only, hash-chained audit log. */
 export interface AuditLog {
+  /** Appends in call order; appends made in the same turn may be committed together. */
   append(event: NewAuditEvent): Promise<AuditEvent>;
   list(query: AuditQuery): Promise<AuditPage>;
   /** Events in seq order from `after` (exclusive), at most `count`. */

@@ -70,6 +70,8 @@ export class RedisStreamAuditLog implements AuditLog {
     }
     this.flushing = true;
     try {
+      // Appends made in the same turn (e.g. an approval and the approval it completes) join one batch: one commit.
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {

@@ -97,10 +97,16 @@ export interface LeaseFilter {
   limit: number;
 }
 
+/** A request as read, with its approvals (oldest first). */
+export interface FoundRequest {
+  request: AccessRequest;
+  approvals: Approval[];
+}
+
 /** Persistence of requests, approvals and leases with atomic state transitions. */
 export interface LeaseStore {
   createRequest(request: AccessRequest): Promise<void>;
-  getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined>;
+  getRequest(id: string): Promise<FoundRequest | undefined>;
   transitionRequest(t: RequestTransition): Promise<TransitionResult>;
   /**
    * Records an approval of the request's current digest. With `completes`, the caller found that this
@@ -196,6 +202,11 @@ export interface LeaseStore {
    * serialized: the second sees the first one's outcome. Returns a token, or undefined when held.
    */
   lockRequest(id: string, ttlMs: number): Promise<string | undefined>;
+  /**
+   * lockRequest, and when the lock is taken, the request as it is under the lock (read after the lock
+   * was set), in one round trip. `found` is undefined when the request does not exist or the lock is held.
+   */
+  lockAndGetRequest(id: string, ttlMs: number): Promise<{ token?: string; found?: FoundRequest }>;
   unlockRequest(id: string, token: string): Promise<void>;
   /**
    * Resolves when the request's state may have changed, or after timeoutMs. `stillWaiting` is

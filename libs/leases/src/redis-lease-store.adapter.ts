@@ -7,6 +7,7 @@ import type {
   BeginRevokeResult,
   DueLeases,
   ClaimIntent,
+  FoundRequest,
   LeaseFilter,
   LeaseStore,
   Narrowing,
@@ -157,11 +158,15 @@ export class RedisLeaseStore implements LeaseStore {
     this.rememberShared(shared.id, shared.text);
   }
 
-  async getRequest(id: string): Promise<{ request: AccessRequest; approvals: Approval[] } | undefined> {
+  async getRequest(id: string): Promise<FoundRequest | undefined> {
     const [rawHash, rawApprovals] = await this.readEach([
       (c) => c.hgetall(this.k.req(id)),
       (c) => c.hvals(this.k.approvals(id)),
     ]);
+    return this.toFound(id, rawHash, rawApprovals);
+  }
+
+  private async toFound(id: string, rawHash: unknown, rawApprovals: unknown): Promise<FoundRequest | undefined> {
     const hash = (rawHash ?? {}) as Record<string, string>;
     const approvals = ((rawApprovals ?? []) as string[]).map((a) => JSON.parse(a) as Approval);
     const request = unpackRequest(id, hash, await this.sharedPart(id, hash));
@@ -225,8 +230,27 @@ export class RedisLeaseStore implements LeaseStore {
     return set === 'OK' ? token : undefined;
   }
 
+  async lockAndGetRequest(id: string, ttlMs: number): Promise<{ token?: string; found?: FoundRequest }> {
+    const token = randomBytes(12).toString('hex');
+    const lock = `${this.k.req(id)}:lock`;
+    if (this.redis.isCluster) {
+      // One after the other: a redirected (MOVED/ASK) command could otherwise overtake the lock.
+      const set = await this.guard(this.redis.set(lock, token, 'PX', ttlMs, 'NX'));
+      return set === 'OK' ? { token, found: await this.getRequest(id) } : {};
+    }
+    // Sent in this order on the one connection, so Redis runs the reads after the lock is taken.
+    const [set, rawHash, rawApprovals] = await this.guard(
+      Promise.all([
+        this.redis.set(lock, token, 'PX', ttlMs, 'NX'),
+        this.redis.hgetall(this.k.req(id)),
+        this.redis.hvals(this.k.approvals(id)),
+      ]),
+    );
+    return set === 'OK' ? { token, found: await this.toFound(id, rawHash, rawApprovals) } : {};
+  }
+
   async unlockRequest(id: string, token: string): Promise<void> {
-    await this.guard(this.redis.eval(scripts.UNLOCK, 1, `${this.k.req(id)}:lock`, token));
+    await this.run('leashUnlock', `${this.k.req(id)}:lock`, token);
   }
 
   async addApproval(
@@ -875,6 +899,7 @@ function defineScripts(redis: Redis | Cluster): void {
     leashBindSession: [scripts.BIND_SESSION, 1],
     leashHeartbeatSession: [scripts.HEARTBEAT_SESSION, 2],
     leashEndSession: [scripts.END_SESSION, 2],
+    leashUnlock: [scripts.UNLOCK, 1],
   } as const)) {
     redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
   }

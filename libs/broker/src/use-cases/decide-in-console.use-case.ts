@@ -68,13 +68,16 @@ export class DecideInConsole {
       ...(cmd.login.mfa ? { amr: [...new Set([...(cmd.principal.amr ?? []), 'mfa'])] } : {}),
       ...(cmd.login.authTime !== undefined ? { authTime: Math.floor(cmd.login.authTime / 1000) } : {}),
     };
-    return this.decide.execute({
-      principal,
-      id: cmd.id,
-      decision: cmd.decision,
-      ...(cmd.comment ? { comment: cmd.comment } : {}),
-      ...(cmd.ttlSeconds !== undefined ? { ttlSeconds: cmd.ttlSeconds } : {}),
-      channel: 'web',
-    });
+    return this.decide.execute(
+      {
+        principal,
+        id: cmd.id,
+        decision: cmd.decision,
+        ...(cmd.comment ? { comment: cmd.comment } : {}),
+        ...(cmd.ttlSeconds !== undefined ? { ttlSeconds: cmd.ttlSeconds } : {}),
+        channel: 'web',
+      },
+      found,
+    );
   }
 }

@@ -18,7 +18,13 @@ import {
   evaluateQuorum,
 } from '@leash/approvals';
 import type { ResolvedIdentity } from '@leash/policy';
-import { LEASE_STORE, type AddApprovalResult, type LeaseStore } from '@leash/leases';
+import {
+  LEASE_STORE,
+  type AddApprovalResult,
+  type FoundRequest,
+  type LeaseStore,
+  type QuorumCompletion,
+} from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
 import { Identities } from '../auth/identities';
@@ -59,8 +65,9 @@ export class DecideRequest {
     private readonly identities: Identities,
   ) {}
 
-  async execute(cmd: DecideCommand): Promise<RequestView> {
-    const found = await this.store.getRequest(cmd.id);
+  /** `known`: the request as the caller just read it (the console checks it first), so it is not read twice. */
+  async execute(cmd: DecideCommand, known?: FoundRequest): Promise<RequestView> {
+    const found = known ?? (await this.store.getRequest(cmd.id));
     if (!found) {
       throw notFound(`request ${cmd.id}`);
     }
@@ -83,10 +90,10 @@ export class DecideRequest {
       const evidence = cmd.slackUser !== undefined ? {} : cmd.principal;
       assertApprovalChannelAndMfa(request.approval, evidence, cmd.channel, this.clock.now());
     }
-    const token = await this.lock(request.id);
+    const { token, locked } = await this.lock(request.id);
     try {
       return cmd.decision === 'approve'
-        ? await this.approve(cmd, request, approver)
+        ? await this.approve(cmd, request, approver, locked?.approvals ?? [])
         : await this.deny(cmd, request, approver);
     } finally {
       await this.store.unlockRequest(request.id, token).catch(() => undefined);
@@ -108,19 +115,27 @@ export class DecideRequest {
     return person;
   }
 
-  /** Serializes decisions on one request, so two approvers at once never both count past the quorum. */
-  private async lock(id: string): Promise<string> {
+  /**
+   * Serializes decisions on one request, so two approvers at once never both count past the quorum.
+   * Returns the request as read under the lock (same round trip as taking it).
+   */
+  private async lock(id: string): Promise<{ token: string; locked?: FoundRequest }> {
     for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt += 1) {
-      const token = await this.store.lockRequest(id, LOCK_TTL_MS);
+      const { token, found } = await this.store.lockAndGetRequest(id, LOCK_TTL_MS);
       if (token) {
-        return token;
+        return { token, locked: found };
       }
       await new Promise((resolve) => setTimeout(resolve, 10 + attempt * 5));
     }
     throw new CoreError(CoreErrorCode.Unavailable, `request ${id} is busy; try again`);
   }
 
-  private async approve(cmd: DecideCommand, original: AccessRequest, approver: ResolvedIdentity): Promise<RequestView> {
+  private async approve(
+    cmd: DecideCommand,
+    original: AccessRequest,
+    approver: ResolvedIdentity,
+    approvalsUnderLock: Approval[],
+  ): Promise<RequestView> {
     const now = this.clock.now();
     const narrowing = cmd.ttlSeconds !== undefined && cmd.ttlSeconds !== original.ttlSeconds;
     const request = narrowing ? this.narrowed(original, cmd.ttlSeconds!, approver.key) : original;
@@ -137,15 +152,17 @@ export class DecideRequest {
     // approvals as they are now (under the lock); the store refuses ('changed') if they moved since.
     let result: AddApprovalResult = { ok: false, reason: 'changed' };
     let quorum: { satisfied: boolean; progress: string } = { satisfied: false, progress: '' };
+    let completes: QuorumCompletion | undefined;
     for (let attempt = 0; attempt < 3 && !result.ok && result.reason === 'changed'; attempt += 1) {
-      const others = ((await this.store.getRequest(original.id))?.approvals ?? []).filter(
-        (a) => a.digest === request.digest && a.approver !== approver.key,
-      );
+      // The first attempt counts the approvals read when the lock was taken; a retry reads them again.
+      const approvals =
+        attempt === 0 ? approvalsUnderLock : ((await this.store.getRequest(original.id))?.approvals ?? []);
+      const others = approvals.filter((a) => a.digest === request.digest && a.approver !== approver.key);
       quorum =
         request.approval.kind === 'quorum'
           ? evaluateQuorum(request.approval.requirements, [...others, approval])
           : { satisfied: true, progress: 'auto' };
-      const completes = quorum.satisfied
+      completes = quorum.satisfied
         ? { counted: others.length, expiresAt: now + request.approval.claimWindowSeconds * 1000, decidedAt: now }
         : undefined;
       result = narrowing
@@ -167,30 +184,36 @@ export class DecideRequest {
       throw this.approvalFailure(result.reason, request, result.state);
     }
     const current = result.approvals.filter((a) => a.digest === request.digest);
-    await this.audit.append({
-      ...this.eventBase(cmd, request),
-      action: 'request.approval_recorded',
-      details: {
-        person: approver.key,
-        progress: quorum.progress,
-        comment: cmd.comment,
-        digest: request.digest,
-        ...(narrowing ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds } : {}),
-      },
-    });
     const approved = result.state === 'approved';
-    if (approved) {
-      await this.audit.append({
+    // Appended together (one commit of the audit chain), in this order.
+    const appended = [
+      this.audit.append({
         ...this.eventBase(cmd, request),
-        action: 'request.approved',
-        decision: 'approved',
+        action: 'request.approval_recorded',
         details: {
-          approvers: current.map((a) => a.approver),
+          person: approver.key,
+          progress: quorum.progress,
+          comment: cmd.comment,
           digest: request.digest,
-          waitMs: now - request.createdAt,
+          ...(narrowing ? { narrowedFromTtlSeconds: original.ttlSeconds, ttlSeconds: request.ttlSeconds } : {}),
         },
-      });
+      }),
+    ];
+    if (approved) {
+      appended.push(
+        this.audit.append({
+          ...this.eventBase(cmd, request),
+          action: 'request.approved',
+          decision: 'approved',
+          details: {
+            approvers: current.map((a) => a.approver),
+            digest: request.digest,
+            waitMs: now - request.createdAt,
+          },
+        }),
+      );
     }
+    await Promise.all(appended);
     this.notify.update(request, {
       kind: 'approved',
       by: approver.key,
@@ -198,7 +221,17 @@ export class DecideRequest {
       progress: quorum.progress,
       approvers: current.map((a) => a.approver),
     });
-    return this.view(request.id);
+    // The request as the script left it (no read back): the approvals it returned and, when this approval
+    // completed the quorum, the state, claim window and decision time it wrote.
+    const after: AccessRequest =
+      approved && completes
+        ? { ...request, state: 'approved', expiresAt: completes.expiresAt, decidedAt: completes.decidedAt }
+        : request;
+    return toRequestView(
+      after,
+      [...result.approvals].sort((a, b) => a.at - b.at),
+      this.publicUrl,
+    );
   }
 
   /** The request with a shorter TTL and its new digest; only shortening within the role's minimum is allowed. */
