@@ -145,8 +145,14 @@ describe('approval integrity: policy reloads and claims racing the end of a sess
       expect(refused.status).toBe(409);
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
       expect(refused.body.type).toBe('https://leash.dev/problems/policy-changed');
-      const closed = await stack.call('GET', `/v1/requests/${pending.id}`, { token: agent });
-      expect(closed.body).toMatchObject({ state: 'expired', closedReason: expect.stringContaining('policy changed') });
+      // The sweep of open requests runs after the reload is logged (and audited): wait for it, not for a time.
+      await eventually(async () => {
+        const closed = await stack.call('GET', `/v1/requests/${pending.id}`, { token: agent });
+        expect(closed.body).toMatchObject({
+          state: 'expired',
+          closedReason: expect.stringContaining('policy changed'),
+        });
+      });
       expect((await claim(pending.id)).body.type).toBe('https://leash.dev/problems/policy-changed');
       // The decision is gone: approving the old request does nothing.
       expect((await stack.call('POST', `/v1/requests/${pending.id}/approve`, { token: alice, body: {} })).status).toBe(

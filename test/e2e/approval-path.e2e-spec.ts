@@ -117,6 +117,48 @@ describe('approval path: concurrent approvers, the approve answer, the audit tra
     expect(verified.body).toMatchObject({ ok: true });
   });
 
+  const longPoll = (id: string) => stack.call('GET', `/v1/requests/${id}?waitSeconds=30`, { token: agent });
+  /** Gives the long-poll time to reach the broker and wait (if it has not, it reads the outcome: same answer). */
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+
+  it('a long-poll answers the approval decided in this process with the request as stored', async () => {
+    const { id } = await create();
+    const poll = longPoll(id);
+    await settle();
+    // The first of two approvals does not end the wait; the completing one does.
+    expect((await approve(id, alice)).status).toBe(200);
+    let answered = false;
+    void poll.then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(false);
+    expect((await approve(id, bob)).status).toBe(200);
+    const res = await poll;
+    expect(res.status).toBe(200);
+    expect(res.body.state).toBe('approved');
+    expect(res.body).toEqual(await read(id));
+  });
+
+  it('a long-poll answers a denial, which it hears of through the store', async () => {
+    const { id } = await create();
+    const poll = longPoll(id);
+    await settle();
+    const denied = await stack.call('POST', `/v1/requests/${id}/deny`, { token: alice, body: { comment: 'no' } });
+    expect(denied.status).toBe(200);
+    const res = await poll;
+    expect(res.body).toMatchObject({ state: 'denied', denial: { by: 'alice' } });
+  });
+
+  it('a refused decision (not an approver, unknown request) leaves no decision lock behind', async () => {
+    const { id } = await create();
+    const refused = await approve(id, agent);
+    expect(refused.status).toBe(403);
+    expect(await redis.exists(`{leash}:req:${id}:lock`)).toBe(0);
+    const unknown = await approve('req-aaaaaaaaaaaaaaaaaaaa', alice);
+    expect(unknown.status).toBe(404);
+    expect(await redis.exists('{leash}:req:req-aaaaaaaaaaaaaaaaaaaa:lock')).toBe(0);
+    expect((await approve(id, alice)).status).toBe(200);
+  });
+
   it('the approved request is claimable, and no issued secret leaks into logs or Redis', async () => {
     const { id } = await create();
     await approve(id, alice);

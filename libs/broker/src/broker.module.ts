@@ -68,6 +68,7 @@ import { REVOCATION_SCHEDULER } from './revocation/revocation-scheduler.port';
 import { CreateAccessRequest } from './use-cases/create-access-request.use-case';
 import { ProviderAvailability } from './providers/provider-availability.service';
 import { GetAccessRequest } from './use-cases/get-access-request.use-case';
+import { LocalRequestUpdates } from './requests/local-request-updates';
 import { DecideRequest } from './use-cases/decide-request.use-case';
 import { ClaimCredential } from './use-cases/claim-credential.use-case';
 import { CancelRequest } from './use-cases/cancel-request.use-case';
@@ -163,6 +164,7 @@ const USE_CASES = [
   AuditExport,
   BrokerStats,
   DrainSignal,
+  LocalRequestUpdates,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */

@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, CoreError, CoreErrorCode, type Clock, type Principal } from '@leash/core';
+import { CLOCK, CoreError, CoreErrorCode, type AccessRequest, type Clock, type Principal } from '@leash/core';
 import type { RequestView } from '@leash/contracts';
 import { ApprovalError, ApprovalErrorCode, checkMfa, mfaRequirementOf, type LoginEvidence } from '@leash/approvals';
-import { LEASE_STORE, type LeaseStore } from '@leash/leases';
-import { notFound } from '../access-control';
 import { DecideRequest } from './decide-request.use-case';
 
 export interface ConsoleDecision {
@@ -31,43 +29,18 @@ export const CONFIRMED_RISK_LEVELS: readonly string[] = ['high', 'critical'];
 @Injectable()
 export class DecideInConsole {
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly decide: DecideRequest,
   ) {}
 
   async execute(cmd: ConsoleDecision): Promise<RequestView> {
-    const found = await this.store.getRequest(cmd.id);
-    if (!found) {
-      throw notFound(`request ${cmd.id}`);
-    }
-    if (cmd.shownDigest !== undefined && cmd.shownDigest !== found.request.digest) {
-      throw new ApprovalError(
-        ApprovalErrorCode.DigestMismatch,
-        'the request changed since it was shown to you; review it again',
-      );
-    }
-    const check = checkMfa(mfaRequirementOf(found.request.approval, cmd.mfaMaxAgeSeconds), cmd.login, this.clock.now());
-    if (!check.ok && cmd.decision === 'approve') {
-      throw new ApprovalError(ApprovalErrorCode.MfaRequired, check.reason);
-    }
-    // A deliberate act, not a reflex: high and critical approvals name the environment they open.
-    if (
-      cmd.decision === 'approve' &&
-      CONFIRMED_RISK_LEVELS.includes(found.request.risk.level) &&
-      cmd.confirmEnvironment?.trim() !== found.request.environment
-    ) {
-      throw new CoreError(
-        CoreErrorCode.Invalid,
-        `not approved: this ${found.request.risk.level}-risk request needs you to type its environment's name (${found.request.environment}) to confirm`,
-      );
-    }
     // The policy's MFA rule reads amr/auth_time from the principal: carry the console login's evidence.
     const principal: Principal = {
       ...cmd.principal,
       ...(cmd.login.mfa ? { amr: [...new Set([...(cmd.principal.amr ?? []), 'mfa'])] } : {}),
       ...(cmd.login.authTime !== undefined ? { authTime: Math.floor(cmd.login.authTime / 1000) } : {}),
     };
+    // The console's checks run on the request as DecideRequest reads it under its lock (one read).
     return this.decide.execute(
       {
         principal,
@@ -77,7 +50,31 @@ export class DecideInConsole {
         ...(cmd.ttlSeconds !== undefined ? { ttlSeconds: cmd.ttlSeconds } : {}),
         channel: 'web',
       },
-      found,
+      (found) => this.check(cmd, found.request),
     );
+  }
+
+  private check(cmd: ConsoleDecision, request: AccessRequest): void {
+    if (cmd.shownDigest !== undefined && cmd.shownDigest !== request.digest) {
+      throw new ApprovalError(
+        ApprovalErrorCode.DigestMismatch,
+        'the request changed since it was shown to you; review it again',
+      );
+    }
+    const check = checkMfa(mfaRequirementOf(request.approval, cmd.mfaMaxAgeSeconds), cmd.login, this.clock.now());
+    if (!check.ok && cmd.decision === 'approve') {
+      throw new ApprovalError(ApprovalErrorCode.MfaRequired, check.reason);
+    }
+    // A deliberate act, not a reflex: high and critical approvals name the environment they open.
+    if (
+      cmd.decision === 'approve' &&
+      CONFIRMED_RISK_LEVELS.includes(request.risk.level) &&
+      cmd.confirmEnvironment?.trim() !== request.environment
+    ) {
+      throw new CoreError(
+        CoreErrorCode.Invalid,
+        `not approved: this ${request.risk.level}-risk request needs you to type its environment's name (${request.environment}) to confirm`,
+      );
+    }
   }
 }

@@ -28,6 +28,7 @@ import {
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
 import { notFound } from '../access-control';
 import { Identities } from '../auth/identities';
+import { LocalRequestUpdates } from '../requests/local-request-updates';
 import { POLICY_HOLDER, PUBLIC_URL } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
 import { requestDigest } from '../request-digest';
@@ -63,14 +64,31 @@ export class DecideRequest {
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     private readonly notify: NotifyApprovers,
     private readonly identities: Identities,
+    private readonly updates: LocalRequestUpdates,
   ) {}
 
-  /** `known`: the request as the caller just read it (the console checks it first), so it is not read twice. */
-  async execute(cmd: DecideCommand, known?: FoundRequest): Promise<RequestView> {
-    const found = known ?? (await this.store.getRequest(cmd.id));
+  /**
+   * The request is read under the decision lock (one round trip with taking it) and checked there;
+   * `check` adds a channel's own checks (the console's), run first on that same read.
+   */
+  async execute(cmd: DecideCommand, check?: (found: FoundRequest) => void): Promise<RequestView> {
+    const { token, locked: found } = await this.lock(cmd.id);
+    try {
+      return await this.decide(cmd, found, check);
+    } finally {
+      await this.store.unlockRequest(cmd.id, token).catch(() => undefined);
+    }
+  }
+
+  private async decide(
+    cmd: DecideCommand,
+    found: FoundRequest | undefined,
+    check?: (found: FoundRequest) => void,
+  ): Promise<RequestView> {
     if (!found) {
       throw notFound(`request ${cmd.id}`);
     }
+    check?.(found);
     const { request } = found;
     const approver = this.approverOf(cmd);
     assertEligibleApprover(request, request.approval, approver);
@@ -90,14 +108,9 @@ export class DecideRequest {
       const evidence = cmd.slackUser !== undefined ? {} : cmd.principal;
       assertApprovalChannelAndMfa(request.approval, evidence, cmd.channel, this.clock.now());
     }
-    const { token, locked } = await this.lock(request.id);
-    try {
-      return cmd.decision === 'approve'
-        ? await this.approve(cmd, request, approver, locked?.approvals ?? [])
-        : await this.deny(cmd, request, approver);
-    } finally {
-      await this.store.unlockRequest(request.id, token).catch(() => undefined);
-    }
+    return cmd.decision === 'approve'
+      ? this.approve(cmd, request, approver, found.approvals)
+      : this.deny(cmd, request, approver);
   }
 
   /** The person deciding, however they act; one person has one key, so quorum counts persons. */
@@ -130,6 +143,7 @@ export class DecideRequest {
     throw new CoreError(CoreErrorCode.Unavailable, `request ${id} is busy; try again`);
   }
 
+  /** `approvalsUnderLock`: the approvals as read when the lock was taken. */
   private async approve(
     cmd: DecideCommand,
     original: AccessRequest,
@@ -185,6 +199,19 @@ export class DecideRequest {
     }
     const current = result.approvals.filter((a) => a.digest === request.digest);
     const approved = result.state === 'approved';
+    // The request as the script left it (no read back): the approvals it returned and, when this approval
+    // completed the quorum, the state, claim window and decision time it wrote. Long-polls of this
+    // process answer with it now (the store already published the change: readers elsewhere see it too).
+    const after: AccessRequest =
+      approved && completes
+        ? { ...request, state: 'approved', expiresAt: completes.expiresAt, decidedAt: completes.decidedAt }
+        : request;
+    const view = toRequestView(
+      after,
+      [...result.approvals].sort((a, b) => a.at - b.at),
+      this.publicUrl,
+    );
+    this.updates.publish(view);
     // Appended together (one commit of the audit chain), in this order.
     const appended = [
       this.audit.append({
@@ -221,17 +248,7 @@ export class DecideRequest {
       progress: quorum.progress,
       approvers: current.map((a) => a.approver),
     });
-    // The request as the script left it (no read back): the approvals it returned and, when this approval
-    // completed the quorum, the state, claim window and decision time it wrote.
-    const after: AccessRequest =
-      approved && completes
-        ? { ...request, state: 'approved', expiresAt: completes.expiresAt, decidedAt: completes.decidedAt }
-        : request;
-    return toRequestView(
-      after,
-      [...result.approvals].sort((a, b) => a.at - b.at),
-      this.publicUrl,
-    );
+    return view;
   }
 
   /** The request with a shorter TTL and its new digest; only shortening within the role's minimum is allowed. */

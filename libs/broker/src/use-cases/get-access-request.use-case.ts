@@ -5,6 +5,7 @@ import type { RequestView } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { capacitiesFor, forbidden, notFound } from '../access-control';
 import { Identities } from '../auth/identities';
+import { LocalRequestUpdates } from '../requests/local-request-updates';
 import { PUBLIC_URL } from '../broker.tokens';
 import { toRequestView } from '../views';
 
@@ -17,6 +18,7 @@ export class GetAccessRequest {
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     private readonly identities: Identities,
     private readonly drain: DrainSignal,
+    private readonly updates: LocalRequestUpdates,
   ) {}
 
   async execute(command: { principal: Principal; id: string; waitSeconds?: number }): Promise<RequestView> {
@@ -31,14 +33,28 @@ export class GetAccessRequest {
     // A shutting-down process answers long-polls with the current state; the client polls again elsewhere.
     while (found && found.request.state === 'pending' && this.clock.now() < deadline && !this.drain.active) {
       const pendingUntil = Math.min(deadline, found.request.expiresAt + 50);
-      await Promise.race([
-        this.store.waitForChange(
-          command.id,
-          Math.max(10, pendingUntil - this.clock.now()),
-          async () => (await this.store.getRequest(command.id))?.request.state === 'pending',
-        ),
-        this.drain.drained,
-      ]);
+      // A decision taken in this process hands its view over directly; the store's change event (any
+      // process) is the guarantee, and is followed by a read.
+      const local = this.updates.next(command.id);
+      let decided: RequestView | undefined;
+      try {
+        decided = await Promise.race([
+          this.store
+            .waitForChange(
+              command.id,
+              Math.max(10, pendingUntil - this.clock.now()),
+              async () => (await this.store.getRequest(command.id))?.request.state === 'pending',
+            )
+            .then(() => undefined),
+          local.view,
+          this.drain.drained.then(() => undefined),
+        ]);
+      } finally {
+        local.cancel();
+      }
+      if (decided && decided.state !== 'pending') {
+        return decided;
+      }
       found = await this.store.getRequest(command.id);
       if (found && found.request.state === 'pending' && this.clock.now() >= found.request.expiresAt) {
         // The approval timeout passed; report it without waiting for the reconciler.
