@@ -105,6 +105,10 @@ describe('record codec', () => {
       fc.property(request, request, (a, b) => {
         const same = {
           ...b,
+          role: a.role,
+          environment: a.environment,
+          provider: a.provider,
+          issuer: a.issuer,
           approval: a.approval,
           policyVersion: a.policyVersion,
           scope: a.scope,
@@ -118,11 +122,19 @@ describe('record codec', () => {
     );
   });
 
-  it('what the policy decided is not in the request record itself', () => {
+  it('what the policy decided and the identity provider are not in the request record itself', () => {
     const r = fc.sample(request, 1)[0];
-    const { fields } = packRequest({ ...r, roleFingerprint: 'f'.repeat(64), scope: { audience: 'demo-api' } });
-    expect(Object.values(fields).join('\n')).not.toContain('f'.repeat(64));
-    expect(Object.values(fields).join('\n')).not.toContain('demo-api');
+    const { fields } = packRequest({
+      ...r,
+      role: 'role-in-common',
+      issuer: 'https://idp.example',
+      roleFingerprint: 'f'.repeat(64),
+      scope: { audience: 'demo-api' },
+    });
+    const written = Object.values(fields).join('\n');
+    for (const shared of ['f'.repeat(64), 'demo-api', 'role-in-common', 'https://idp.example']) {
+      expect(written).not.toContain(shared);
+    }
   });
 
   it('a lease reads back exactly, provider references naming the lease id included (property)', () => {
