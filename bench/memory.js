@@ -96,7 +96,8 @@ async function runMemory(redisUrl, { count }) {
     };
 
     // The schedule before the hand-over: one delayed BullMQ job per active lease.
-    const queue = new Queue('leash-revocations', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: `${PREFIX}:bull` });
+    const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('leash-revocations', { connection: queueConnection, prefix: `${PREFIX}:bull` });
     for (let i = 0; i < leases.length; i += 1000) {
       await queue.addBulk(
         leases.slice(i, i + 1000).map((l) => ({
@@ -108,6 +109,8 @@ async function runMemory(redisUrl, { count }) {
     }
     const afterJobs = await usedMemory(redis);
     await queue.close();
+    // A connection handed to BullMQ stays open after close(): it would retry the stopped Redis for ever.
+    queueConnection.disconnect();
     return {
       count,
       setupSeconds,
