@@ -182,6 +182,11 @@ describe('record codec', () => {
     );
   });
 
+  it('a record naming a shared part is never read without it', () => {
+    const { fields } = packRequest(fc.sample(request, 1)[0]);
+    expect(() => unpackRequest('req-x', fields)).toThrow(/shared part/);
+  });
+
   it('records written before the shared part (every field in the record) read as before', () => {
     const hash = {
       state: 'issued',

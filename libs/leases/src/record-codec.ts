@@ -251,7 +251,11 @@ export function unpackRequest(id: string, hash: Record<string, string>, shared?:
   } else if (hash.ca) {
     base = { ...(hash.x ? (JSON.parse(hash.x) as object) : {}), id };
     // Records written before the shared part hold its fields themselves.
-    const pairs = hash.sh ? (JSON.parse(shared ?? '[]') as string[]) : [];
+    if (hash.sh && shared === undefined) {
+      // A caller that did not read the shared part would answer a request without its role, rule and scope.
+      throw new Error(`request ${id} names shared part ${hash.sh}: read it (sharedPartOf) and pass its text`);
+    }
+    const pairs = hash.sh ? (JSON.parse(shared as string) as string[]) : [];
     const fields: Record<string, string> = { ...hash };
     for (let i = 0; i < pairs.length; i += 2) {
       fields[pairs[i]] = pairs[i + 1];
