@@ -1,7 +1,8 @@
-import { fingerprintSecret, RandomIdGenerator } from '@leash/core';
+import { RandomIdGenerator } from '@leash/core';
 import { BreakGlassStore, RedisLeaseStore } from '@leash/leases';
 import type { Redis } from 'ioredis';
 import { LeashStack } from '../support/leash-stack';
+import { storeLeases } from '../support/store-leases';
 
 // Break glass over more leases than its answer names, and a break glass whose process died halfway.
 // Leases are written through the store as a claim writes them (request, claim intent, lease record),
@@ -29,80 +30,8 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
     await stack?.stop();
   });
 
-  /** `count` active jwt leases of `principal` in `environment`, expiring in an hour. */
-  async function leases(count: number, environment: string, principal: string): Promise<string[]> {
-    const out: string[] = [];
-    for (let start = 0; start < count; start += 250) {
-      const batch = Array.from({ length: Math.min(250, count - start) }, () => ({
-        requestId: ids.requestId(),
-        leaseId: ids.leaseId(),
-      }));
-      await Promise.all(batch.map((l) => one(l.requestId, l.leaseId, environment, principal)));
-      out.push(...batch.map((l) => l.leaseId));
-    }
-    return out;
-  }
-
-  async function one(requestId: string, id: string, environment: string, principal: string): Promise<void> {
-    const now = Date.now();
-    const role = environment === 'staging' ? 'demo-staging-read' : 'demo-prod-write';
-    await store.createRequest({
-      id: requestId,
-      state: 'approved',
-      role,
-      environment,
-      ttlSeconds: 3600,
-      reason: 'break glass at scale',
-      principal,
-      issuer: 'test',
-      context: {},
-      decision: 'auto_approved',
-      approval: { kind: 'auto', claimWindowSeconds: 600 },
-      provider: 'jwt',
-      risk: { level: 'low', reasons: [] },
-      digest: 'd'.repeat(64),
-      policyVersion: 'test',
-      createdAt: now,
-      expiresAt: now + 600_000,
-    });
-    const began = await store.beginClaim(
-      {
-        leaseId: id,
-        requestId,
-        provider: 'jwt',
-        role,
-        environment,
-        principal,
-        identity: {},
-        handle: { jti: id },
-        ttlSeconds: 3600,
-        owner: 'test',
-        startedAt: now,
-        deadline: now + 600_000,
-      },
-      now,
-    );
-    expect(began.ok).toBe(true);
-    const recorded = await store.recordLease(
-      {
-        id,
-        requestId,
-        state: 'active',
-        role,
-        environment,
-        provider: 'jwt',
-        principal,
-        issuedAt: now,
-        expiresAt: now + 3600_000,
-        fingerprint: fingerprintSecret(`secret-${id}`),
-        providerRef: { jti: id },
-        attempts: 0,
-      },
-      { jti: id },
-      now,
-    );
-    expect(recorded.ok).toBe(true);
-  }
+  const leases = (count: number, environment: string, principal: string): Promise<string[]> =>
+    storeLeases(store, count, { environment, principal });
 
   async function states(leaseIds: string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();

@@ -123,7 +123,7 @@ export class BrokerClient {
     return this.call('POST', '/v1/admin/revoke', body, 120_000);
   }
 
-  listLeases(query: Record<string, string | undefined> = {}): Promise<{ leases: LeaseView[] }> {
+  listLeases(query: Record<string, string | undefined> = {}): Promise<{ leases: LeaseView[]; next?: string }> {
     const qs = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
     return this.call('GET', `/v1/leases${qs.size ? `?${qs.toString()}` : ''}`);
   }

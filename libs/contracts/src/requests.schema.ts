@@ -49,6 +49,12 @@ export const ListLeasesQuerySchema = z.strictObject({
   role: idText.optional(),
   state: z.enum(['active', 'revoking', 'revoked', 'revocation_failed']).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
+  /** `next` of the previous page (opaque), with the same filters. */
+  cursor: z
+    .string()
+    .max(400)
+    .regex(/^[A-Za-z0-9_-]+$/, 'a cursor as returned in next')
+    .optional(),
 });
 export type ListLeasesQuery = z.infer<typeof ListLeasesQuerySchema>;
 

@@ -5,8 +5,7 @@ export type TransitionResult = { ok: true } | { ok: false; reason: 'missing' | '
 /** `scheduleNow`: the hand-over to revocation jobs already passed this lease's expiry; schedule its job now. */
 /** `latestFence`: the latest raise time of the fences passed to recordLease, read atomically with the record. */
 export type RecordLeaseResult =
-  | { ok: true; scheduleNow: boolean; latestFence?: number }
-  | Exclude<TransitionResult, { ok: true }>;
+  { ok: true; scheduleNow: boolean; latestFence?: number } | Exclude<TransitionResult, { ok: true }>;
 
 /** Leases of the expiry index reserved for hand-over to revocation jobs, up to `upto` (inclusive). */
 export interface DueLeases {
@@ -169,6 +168,12 @@ export interface LeaseStore {
   commitDue(upto: number): Promise<void>;
   getLease(id: string): Promise<Lease | undefined>;
   listLeases(filter: LeaseFilter): Promise<Lease[]>;
+  /**
+   * One bounded page of leases matching the filter, newest first in the order of the index
+   * `leaseIndexOf(filter)` names: at most `scan` index entries (and lease records) are read from
+   * `cursor` on, so a page may hold fewer than `filter.limit` leases and still have a `next`.
+   */
+  pageLeases(filter: LeaseFilter, cursor: LeaseCursor | undefined, scan: number): Promise<LeasePage>;
   listSessionRequests(sessionId: string): Promise<string[]>;
   /**
    * Every lease not yet revoked (active, revoking, revocation_failed) with its revocation handle,
@@ -236,3 +241,36 @@ export type SessionWriteResult =
   { ok: true } | { ok: false; reason: 'missing' | 'owner' | 'state' | 'deadline'; state?: string };
 
 export const LEASE_STORE = Symbol('LeaseStore');
+
+/** Which index a lease listing walks for a filter (a cursor is valid only for the same one). */
+export type LeaseIndex = 'all' | 'expiry' | 'quarantine' | 'session' | 'principal';
+
+/**
+ * A position in a lease listing: after (score, id) in a sorted-set index, walked from the highest
+ * score down; or a position in a session's or principal's id list (negative: in the set an earlier
+ * version wrote, -1 - how many of it were read).
+ */
+export type LeaseCursor =
+  | { index: 'all' | 'expiry' | 'quarantine'; score: number; id: string }
+  | { index: 'session' | 'principal'; pos: number };
+
+export interface LeasePage {
+  /** Matching leases in index order, each with the cursor that continues right after it. */
+  items: { lease: Lease; after: LeaseCursor }[];
+  /** Continues after the last entry read; absent once the index is exhausted. */
+  next?: LeaseCursor;
+}
+
+/** The index `pageLeases` walks for this filter. */
+export function leaseIndexOf(f: Pick<LeaseFilter, 'session' | 'principal' | 'state'>): LeaseIndex {
+  if (f.session) {
+    return 'session';
+  }
+  if (f.principal) {
+    return 'principal';
+  }
+  if (f.state === 'active' || f.state === 'revoking') {
+    return 'expiry';
+  }
+  return f.state === 'revocation_failed' ? 'quarantine' : 'all';
+}

@@ -8,7 +8,9 @@ import type {
   DueLeases,
   ClaimIntent,
   FoundRequest,
+  LeaseCursor,
   LeaseFilter,
+  LeasePage,
   LeaseStore,
   Narrowing,
   QuorumCompletion,
@@ -17,6 +19,7 @@ import type {
   SessionWriteResult,
   TransitionResult,
 } from './lease-store.port';
+import { leaseIndexOf } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
 import { packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
@@ -527,6 +530,95 @@ export class RedisLeaseStore implements LeaseStore {
       )
       .sort((a, b) => b.issuedAt - a.issuedAt)
       .slice(0, f.limit);
+  }
+
+  /**
+   * One bounded page of leases: reads at most `scan` entries of the filter's index (and their lease
+   * hashes) from `cursor` on, keeps those matching the filter, up to `f.limit`. Newest first: the
+   * all-leases index by issue time, the expiry index by expiry, quarantine by next retry, a
+   * session's or principal's list by recording order.
+   */
+  async pageLeases(f: LeaseFilter, cursor: LeaseCursor | undefined, scan: number): Promise<LeasePage> {
+    const index = leaseIndexOf(f);
+    if (cursor && cursor.index !== index) {
+      throw new LeaseError(LeaseErrorCode.Corrupt, 'the cursor belongs to another listing');
+    }
+    const { entries, next } =
+      index === 'session' || index === 'principal'
+        ? await this.listEntries(f, index, cursor as Extract<LeaseCursor, { pos: number }> | undefined, scan)
+        : await this.zsetEntries(index, cursor as Extract<LeaseCursor, { score: number }> | undefined, scan);
+    const hashes = await this.leaseHashes(entries.map((e) => e.id));
+    const items: LeasePage['items'] = [];
+    for (const [i, hash] of hashes.entries()) {
+      const l = unpackLease(entries[i].id, hash);
+      if (
+        l &&
+        (!f.principal || l.principal === f.principal) &&
+        (!f.environment || l.environment === f.environment) &&
+        (!f.role || l.role === f.role) &&
+        (!f.state || l.state === f.state)
+      ) {
+        items.push({ lease: l, after: entries[i].after });
+        if (items.length >= f.limit) {
+          return { items, ...(i < entries.length - 1 || next ? { next: entries[i].after } : {}) };
+        }
+      }
+    }
+    return { items, ...(next ? { next } : {}) };
+  }
+
+  private async zsetEntries(
+    index: 'all' | 'expiry' | 'quarantine',
+    cursor: Extract<LeaseCursor, { score: number }> | undefined,
+    scan: number,
+  ): Promise<{ entries: { id: string; after: LeaseCursor }[]; next?: LeaseCursor }> {
+    const key = index === 'all' ? this.k.all() : index === 'expiry' ? this.k.expiry() : this.k.quarantine();
+    // Entries sharing the cursor's score that were already listed are skipped: fetch that many more.
+    const want = cursor ? scan * 2 : scan;
+    const raw = await this.guard(
+      this.redis.zrevrangebyscore(key, cursor ? String(cursor.score) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, want),
+    );
+    const entries: { id: string; after: LeaseCursor }[] = [];
+    for (let i = 0; i < raw.length && entries.length < scan; i += 2) {
+      const id = raw[i];
+      const score = Number(raw[i + 1]);
+      // Equal scores come in reverse lexicographic order.
+      if (!cursor || score < cursor.score || id < cursor.id) {
+        entries.push({ id, after: { index, score, id } });
+      }
+    }
+    const more = raw.length / 2 >= want || entries.length >= scan;
+    return { entries, ...(more && entries.length > 0 ? { next: entries[entries.length - 1].after } : {}) };
+  }
+
+  private async listEntries(
+    f: LeaseFilter,
+    index: 'session' | 'principal',
+    cursor: Extract<LeaseCursor, { pos: number }> | undefined,
+    scan: number,
+  ): Promise<{ entries: { id: string; after: LeaseCursor }[]; next?: LeaseCursor }> {
+    const [list, old] =
+      index === 'session'
+        ? [this.k.sessionLeases(f.session ?? ''), this.k.oldSessionLeases(f.session ?? '')]
+        : [this.k.principalLeases(f.principal ?? ''), this.k.oldPrincipalLeases(f.principal ?? '')];
+    const at = (pos: number): LeaseCursor => ({ index, pos });
+    if (cursor && cursor.pos < 0) {
+      // The set an earlier version wrote, after the list (sorted, so positions stay put).
+      const skip = -1 - cursor.pos;
+      const ids = (await this.guard(this.redis.smembers(old))).sort().slice(skip, skip + scan);
+      const entries = ids.map((id, k) => ({ id, after: at(-2 - skip - k) }));
+      const size = await this.guard(this.redis.scard(old));
+      return { entries, ...(skip + ids.length < size ? { next: at(-1 - skip - ids.length) } : {}) };
+    }
+    const start = cursor ? cursor.pos : (await this.guard(this.redis.llen(list))) - 1;
+    const from = Math.max(0, start - scan + 1);
+    const ids = start < 0 ? [] : (await this.guard(this.redis.lrange(list, from, start))).reverse();
+    const entries = ids.map((id, k) => ({ id, after: at(start - k - 1 >= 0 ? start - k - 1 : -1) }));
+    if (from > 0) {
+      return { entries, next: at(from - 1) };
+    }
+    const legacy = await this.guard(this.redis.scard(old));
+    return { entries, ...(legacy > 0 ? { next: at(-1) } : {}) };
   }
 
   async *unrevokedLeases(batchSize: number): AsyncIterable<{ lease: Lease; handle: Record<string, unknown> }[]> {

@@ -29,7 +29,13 @@ import {
 } from '@leash/contracts';
 import { BEARER, body, json, op, params, problems } from './openapi.parts';
 
-const LeaseListSchema = z.object({ leases: z.array(LeaseViewSchema) }).meta({ id: 'LeaseList' });
+const LeaseListSchema = z
+  .object({
+    leases: z.array(LeaseViewSchema),
+    /** Pass as `cursor` (same filters) for the next page; absent on the last one. */
+    next: z.string().optional(),
+  })
+  .meta({ id: 'LeaseList' });
 const SessionEventListSchema = z.object({ events: z.array(SessionEventViewSchema) }).meta({ id: 'SessionEventList' });
 
 /** Requests and their credentials: the agent's loop. */
@@ -87,10 +93,15 @@ export function requestPaths(): ZodOpenApiPathsObject {
     },
     '/v1/leases': {
       get: op('leases', 'listLeases', 'List leases', {
-        description: 'Requesters see their own leases; approvers and admins more.',
+        description:
+          'Requesters see their own leases; approvers and admins more. Paged: pass `next` as `cursor` (same filters) ' +
+          'until it is absent. Each call reads at most 1,000 index entries, so with filters a page may hold fewer ' +
+          'than `limit` leases (even none) and still have a `next`. Order, newest first: by issue time; with ' +
+          '`state=active|revoking` by expiry; with `state=revocation_failed` by next retry; with `session` or a ' +
+          "requester's own listing, by recording order.",
         security: BEARER,
         ...params({ query: ListLeasesQuerySchema }),
-        responses: { 200: json(LeaseListSchema, 'Leases, newest first'), ...problems() },
+        responses: { 200: json(LeaseListSchema, 'One page of leases, newest first'), ...problems() },
       }),
     },
     '/v1/leases/{id}': {

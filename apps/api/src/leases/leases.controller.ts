@@ -20,8 +20,8 @@ export class LeasesController {
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query(new ZodPipe(ListLeasesQuerySchema, 'query')) query: ListLeasesQuery,
-  ): Promise<{ leases: LeaseView[] }> {
-    return { leases: await this.queries.list(principal, query) };
+  ): Promise<{ leases: LeaseView[]; next?: string }> {
+    return this.queries.page(principal, query);
   }
 
   @Get(':id')

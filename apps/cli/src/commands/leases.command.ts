@@ -7,10 +7,11 @@ interface LeasesOptions {
   env?: string;
   role?: string;
   state?: string;
+  cursor?: string;
   json: boolean;
 }
 
-/** `leash leases [--session ID] [--env ENV] [--role ROLE] [--state STATE] [--json]` */
+/** `leash leases [--session ID] [--env ENV] [--role ROLE] [--state STATE] [--cursor NEXT] [--json]` */
 export function leasesCommand(program: Command): void {
   program
     .command('leases')
@@ -22,17 +23,23 @@ export function leasesCommand(program: Command): void {
     .addOption(
       new Option('--state <STATE>', 'only this state').choices(['active', 'revoking', 'revoked', 'revocation_failed']),
     )
+    .option('--cursor <NEXT>', 'the next page (the cursor the previous page printed, same filters)')
     .option('--json', 'JSON instead of a table')
     .addHelpText('after', `\n${EXIT_CODES}\n`)
     .action(
       action(async (options: LeasesOptions) => {
         const { client } = await import('../cli-context.js');
-        const { leases } = await client().listLeases({
+        const { leases, next } = await client().listLeases({
           session: options.session,
           environment: options.env,
           role: options.role,
           state: options.state,
+          cursor: options.cursor,
         });
+        if (next) {
+          // The page is bounded; where a human looks, say how to go on (stdout stays the page itself).
+          process.stderr.write(`leash: more leases: leash leases --cursor ${next} (same filters)\n`);
+        }
         if (options.json) {
           process.stdout.write(`${JSON.stringify(leases, null, 2)}\n`);
           return Exit.Ok;
