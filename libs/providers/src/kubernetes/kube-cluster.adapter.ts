@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeSdk } from './kube-sdk.adapter';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
 
 /** Where the broker finds its clusters, following Kubernetes conventions (read by @leash/config). */
@@ -34,7 +35,7 @@ export class KubeClusterResolver {
   }
 
   resolve(context: string | undefined): ResolvedCluster {
-    const config = new KubeConfig();
+    const config = new (kubeSdk().KubeConfig)();
     if (context === undefined) {
       const ic = this.access.inCluster;
       if (!ic) {
@@ -54,7 +55,7 @@ export class KubeClusterResolver {
     try {
       config.loadFromFile(files[0]);
       for (const file of files.slice(1)) {
-        const more = new KubeConfig();
+        const more = new (kubeSdk().KubeConfig)();
         more.loadFromFile(file);
         // kubectl's merge rule: the first file that names a cluster, user or context wins.
         const has = (list: { name: string }[], name: string): boolean => list.some((x) => x.name === name);

@@ -1,10 +1,5 @@
-import {
-  ApiException,
-  CoreV1Api,
-  RbacAuthorizationV1Api,
-  type V1ObjectMeta,
-  type V1OwnerReference,
-} from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import { kubeSdk } from './kube-sdk.adapter';
 import {
   receiptDigestPrefix,
   type ClaimPlan,
@@ -109,7 +104,7 @@ export class KubernetesProvider implements CredentialProvider {
     try {
       await this.deleteAll(cluster, handle);
       // Receipt: the ServiceAccount is gone, so the API server rejects its tokens (TokenReview → false).
-      const core = cluster.config.makeApiClient(CoreV1Api);
+      const core = cluster.config.makeApiClient(kubeSdk().CoreV1Api);
       const still = await unlessNotFound(
         core.readNamespacedServiceAccount({ name: handle.name, namespace: handle.namespace }),
       );
@@ -158,7 +153,7 @@ export class KubernetesProvider implements CredentialProvider {
     for (const scope of scopes.values()) {
       const where = `${scope.cluster ?? 'in-cluster'}/${scope.namespace}`;
       try {
-        const core = this.clusters.resolve(scope.cluster).config.makeApiClient(CoreV1Api);
+        const core = this.clusters.resolve(scope.cluster).config.makeApiClient(kubeSdk().CoreV1Api);
         const list = await core.listNamespacedServiceAccount({
           namespace: scope.namespace,
           labelSelector: LEASE_LABEL,
@@ -195,8 +190,8 @@ export class KubernetesProvider implements CredentialProvider {
     handle: KubeHandle,
     cmd: IssueCommand,
   ): Promise<IssuedCredential> {
-    const core = cluster.config.makeApiClient(CoreV1Api);
-    const rbac = cluster.config.makeApiClient(RbacAuthorizationV1Api);
+    const core = cluster.config.makeApiClient(kubeSdk().CoreV1Api);
+    const rbac = cluster.config.makeApiClient(kubeSdk().RbacAuthorizationV1Api);
     const { namespace, name } = handle;
     const sa = await core.createNamespacedServiceAccount({
       namespace,
@@ -277,8 +272,8 @@ export class KubernetesProvider implements CredentialProvider {
 
   /** Deletes RoleBinding, Role and ServiceAccount; 404 counts as done. */
   private async deleteAll(cluster: ResolvedCluster, handle: KubeHandle): Promise<void> {
-    const core = cluster.config.makeApiClient(CoreV1Api);
-    const rbac = cluster.config.makeApiClient(RbacAuthorizationV1Api);
+    const core = cluster.config.makeApiClient(kubeSdk().CoreV1Api);
+    const rbac = cluster.config.makeApiClient(kubeSdk().RbacAuthorizationV1Api);
     const ref = { name: handle.name, namespace: handle.namespace };
     await unlessNotFound(rbac.deleteNamespacedRoleBinding(ref));
     if (handle.inlineRole) {
@@ -337,7 +332,7 @@ async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
   try {
     return await call;
   } catch (err) {
-    if (err instanceof ApiException && err.code === 404) {
+    if (err instanceof kubeSdk().ApiException && err.code === 404) {
       return undefined;
     }
     throw err;
@@ -349,7 +344,7 @@ function classify(err: unknown, step: string): ProviderError {
   if (err instanceof ProviderError) {
     return err;
   }
-  if (err instanceof ApiException) {
+  if (err instanceof kubeSdk().ApiException) {
     const status = statusOf(err.body);
     const code = err.code;
     const retryable = code === 429 || code >= 500;
