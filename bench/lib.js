@@ -378,7 +378,8 @@ function row(target, measured, { unit = '', op, goal, note } = {}) {
   if (op === undefined || goal === undefined) {
     return { target, measured, unit, goal: '', ratio: null, verdict: numeric ? 'info' : 'error', note };
   }
-  const ratio = goal === 0 ? (measured === 0 ? 1 : Infinity) : measured / goal;
+  // A ratio against a goal of zero (e.g. leases missed) means nothing: none is given, the verdict says it.
+  const ratio = goal === 0 ? null : measured / goal;
   const ok = numeric && (op === '>=' ? measured >= goal : op === '<=' ? measured <= goal : measured === goal);
   return {
     target,
