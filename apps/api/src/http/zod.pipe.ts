@@ -21,7 +21,8 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
   ) {}
 
   transform(value: unknown): z.infer<S> {
-    const result = this.schema.safeParse(value ?? (this.root === 'body' ? undefined : {}));
+    const input = value ?? (this.root === 'body' ? undefined : {});
+    const result = this.schema.safeParse(input);
     if (!result.success) {
       throw new ValidationProblem(
         result.error.issues.map((issue) => ({
@@ -29,7 +30,7 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
           message:
             issue.code === 'unrecognized_keys'
               ? `unknown field(s): ${issue.keys.join(', ')}`
-              : issue.code === 'invalid_type' && issue.input === undefined
+              : issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined
                 ? 'is required'
                 : issue.message,
         })),
@@ -37,4 +38,16 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
     }
     return result.data;
   }
+}
+
+/** What the caller sent at `path` (zod does not report the input of an issue unless asked to). */
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  let at = value;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object' || !Object.prototype.hasOwnProperty.call(at, key)) {
+      return undefined;
+    }
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
 }
