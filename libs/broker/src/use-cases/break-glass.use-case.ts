@@ -13,6 +13,7 @@ import {
 import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
 import { BreakGlassStore, LEASE_STORE, type BreakGlassRun, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { leaseRevokedEvent } from '../revocation/lease-revoked-event';
 import type {
   CredentialProvider,
   ProviderRegistry,
@@ -331,22 +332,13 @@ export class BreakGlass {
     const now = this.clock.now();
     await Promise.all(
       leases.map((lease) =>
-        this.audit.append({
-          actor: run.actor,
-          action: 'lease.revoked',
-          requestId: lease.requestId,
-          leaseId: lease.id,
-          sessionId: lease.sessionId,
-          role: lease.role,
-          environment: lease.environment,
-          provider: lease.provider,
-          providerRef: lease.providerRef,
-          details: {
+        this.audit.append(
+          leaseRevokedEvent(lease, run.actor, {
             reason: now >= lease.expiresAt ? 'expired' : 'break_glass',
             breakGlass: run.id,
             ...(now >= lease.expiresAt ? { lagMs: now - lease.expiresAt } : {}),
-          },
-        }),
+          }),
+        ),
       ),
     );
     await this.runs.audited(

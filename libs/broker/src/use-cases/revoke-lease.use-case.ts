@@ -3,6 +3,7 @@ import { CLOCK, type Clock, type Lease } from '@leash/core';
 import type { RevokeReason } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { leaseRevokedEvent } from '../revocation/lease-revoked-event';
 import { ProviderError, type ProviderRegistry, type RevocationReport } from '@leash/providers';
 import { notFound } from '../access-control';
 import { BROKER_LOGGER, PROVIDER_REGISTRY, QUARANTINE_RETRY_MS, type BrokerLogger } from '../broker.tokens';
@@ -80,22 +81,13 @@ export class RevokeLease {
     }
     const lagMs = Math.max(0, now - lease.expiresAt);
     const expiredFirst = now >= lease.expiresAt;
-    await this.audit.append({
-      actor: cmd.actor,
-      action: 'lease.revoked',
-      requestId: lease.requestId,
-      leaseId: lease.id,
-      sessionId: lease.sessionId,
-      role: lease.role,
-      environment: lease.environment,
-      provider: lease.provider,
-      providerRef: lease.providerRef,
-      details: {
+    await this.audit.append(
+      leaseRevokedEvent(lease, cmd.actor, {
         reason: expiredFirst ? 'expired' : cmd.reason,
         lagMs: expiredFirst ? lagMs : undefined,
         ...(report ? { effect: report.effect, note: report.note } : {}),
-      },
-    });
+      }),
+    );
     const request = await this.store.getRequest(lease.requestId).catch(() => undefined);
     if (request) {
       this.notify.update(request.request, { kind: 'revoked', leaseId: lease.id });
