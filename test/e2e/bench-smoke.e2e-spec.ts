@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,7 +37,10 @@ function run(
   });
 }
 
-/** Pids of processes whose command line names `dir` (the bench's Redis, API and worker live under it). */
+/**
+ * Pids of processes whose command line, environment or working directory names `dir` (the bench's Redis, API and
+ * worker live under it; redis-server rewrites its command line and environment, so its working directory tells).
+ */
 function processesUnder(dir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -47,7 +50,8 @@ function processesUnder(dir: string): number[] {
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (cmdline.includes(dir) || environ.includes(dir)) {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cmdline.includes(dir) || environ.includes(dir) || cwd.startsWith(dir)) {
         pids.push(Number(entry));
       }
     } catch {
