@@ -158,6 +158,23 @@ describe('hand-over of due leases to revocation jobs', () => {
     expect((await jobOf(lease.id))?.data.leaseId).toBe(lease.id);
   });
 
+  it('catch-up (every reconciler pass): nothing while the hand-over keeps up, a run once it fell behind (its worker died)', async () => {
+    const catchUp = () => new HandOverDueRevocations(store, clock, scheduler).catchUp();
+    await handOver();
+    const lease = await record(now + 8000);
+    // The hand-over's job ran a moment ago: the reconciler leaves it alone.
+    now += 1000;
+    expect(await catchUp()).toBeUndefined();
+    expect(await jobOf(lease.id)).toBeUndefined();
+    // Its job stopped (held by a killed worker until BullMQ's stalled check): the next pass runs it, and the
+    // lease gets its job before it is due.
+    now += 2000;
+    expect(await catchUp()).toMatchObject({ handedOver: 1 });
+    expect((await jobOf(lease.id))?.data.leaseId).toBe(lease.id);
+    expect(await (await jobOf(lease.id))?.isDelayed()).toBe(true);
+    expect(await catchUp()).toBeUndefined();
+  });
+
   it('a claim recording a lease inside a range already reserved schedules its own job', async () => {
     // Before any hand-over ran (a worker of an earlier version), every claim schedules its job itself.
     expect((await record(now + 60_000)).scheduleNow).toBe(true);

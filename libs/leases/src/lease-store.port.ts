@@ -166,6 +166,8 @@ export interface LeaseStore {
   reserveDue(until: number, limit: number): Promise<DueLeases>;
   /** Marks the leases up to `upto` as handed over; call only once their jobs exist. */
   commitDue(upto: number): Promise<void>;
+  /** How far (a time) the hand-over has committed revocation jobs; undefined before its first run. */
+  handedOverUpTo(): Promise<number | undefined>;
   getLease(id: string): Promise<Lease | undefined>;
   listLeases(filter: LeaseFilter): Promise<Lease[]>;
   /**

@@ -378,6 +378,11 @@ export class RedisLeaseStore implements LeaseStore {
     await this.run('leashCommitDue', this.k.handover(), Math.floor(upto));
   }
 
+  async handedOverUpTo(): Promise<number | undefined> {
+    const done = await this.guard(this.redis.hget(this.k.handover(), 'done'));
+    return done === null ? undefined : Number(done);
+  }
+
   /**
    * Records the lease and WAITs for the replicas on one dedicated connection (WAIT counts the
    * writes of its own connection, and blocks it, so the shared one is never held up by it).

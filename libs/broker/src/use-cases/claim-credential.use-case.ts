@@ -363,11 +363,7 @@ export class ClaimCredential {
    * Records the lease; if that fails the minted credential is revoked at once (fail closed). Returns the latest
    * fence that would end the lease (session end, break glass), read atomically with the record.
    */
-  private async record(
-    lease: Lease,
-    issued: IssuedCredential,
-    kind: Lease['provider'],
-  ): Promise<number | undefined> {
+  private async record(lease: Lease, issued: IssuedCredential, kind: Lease['provider']): Promise<number | undefined> {
     let scheduleNow = true;
     let fenced: number | undefined;
     try {

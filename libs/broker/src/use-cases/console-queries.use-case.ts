@@ -1,5 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, CoreError, CoreErrorCode, type AccessRequest, type Approval, type Clock, type Principal, type RiskLevel } from '@leash/core';
+import {
+  CLOCK,
+  CoreError,
+  CoreErrorCode,
+  type AccessRequest,
+  type Approval,
+  type Clock,
+  type Principal,
+  type RiskLevel,
+} from '@leash/core';
 import type { LeaseView, RequestView } from '@leash/contracts';
 import {
   ApprovalError,

@@ -8,6 +8,8 @@ export const HAND_OVER_LEAD_MS = 5000;
 /** How often the worker runs the hand-over (a BullMQ job scheduler). */
 export const HAND_OVER_EVERY_MS = 1000;
 const BATCH = 10_000;
+/** The hand-over counts as behind when it has not committed for this long (two of its periods and a half). */
+const HAND_OVER_BEHIND_MS = 2500;
 
 export interface HandOverReport {
   handedOver: number;
@@ -27,6 +29,19 @@ export class HandOverDueRevocations {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(REVOCATION_SCHEDULER) private readonly scheduler: RevocationScheduler,
   ) {}
+
+  /**
+   * Runs the hand-over if its job has fallen behind (the worker running it died, its job waits for
+   * BullMQ's stalled check): called by every worker's reconciler, so leases due within the lead still
+   * get their job before they are due. Two runs at once are harmless (jobs are keyed by lease id).
+   */
+  async catchUp(): Promise<HandOverReport | undefined> {
+    const upto = await this.store.handedOverUpTo();
+    if (upto !== undefined && upto >= this.clock.now() + HAND_OVER_LEAD_MS - HAND_OVER_BEHIND_MS) {
+      return undefined;
+    }
+    return this.execute();
+  }
 
   async execute(): Promise<HandOverReport> {
     let handedOver = 0;

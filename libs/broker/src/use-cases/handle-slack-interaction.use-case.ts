@@ -108,7 +108,10 @@ export class HandleSlackInteraction {
         case ApprovalErrorCode.SelfApproval:
           return { reason: err.code, text: `:no_entry: You cannot decide this request: ${escapeMrkdwn(err.message)}.` };
         case ApprovalErrorCode.NotApprover:
-          return { reason: err.code, text: `:no_entry: You are not an approver for this request: ${escapeMrkdwn(err.message)}.` };
+          return {
+            reason: err.code,
+            text: `:no_entry: You are not an approver for this request: ${escapeMrkdwn(err.message)}.`,
+          };
         case ApprovalErrorCode.ChannelNotAllowed:
         case ApprovalErrorCode.MfaRequired:
           return {
@@ -118,7 +121,10 @@ export class HandleSlackInteraction {
         case ApprovalErrorCode.InvalidNarrowing:
           return { reason: err.code, text: `Leash could not apply this decision: ${escapeMrkdwn(err.message)}.` };
         case ApprovalErrorCode.NotPending:
-          return { reason: err.code, text: `This request is already ${escapeMrkdwn(String(err.details.state))}; nothing to do.` };
+          return {
+            reason: err.code,
+            text: `This request is already ${escapeMrkdwn(String(err.details.state))}; nothing to do.`,
+          };
         case ApprovalErrorCode.AlreadyDecided:
           return { reason: err.code, text: 'You have already approved this request.' };
         case ApprovalErrorCode.DigestMismatch:

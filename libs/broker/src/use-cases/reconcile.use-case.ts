@@ -8,6 +8,7 @@ import { NotifyApprovers } from './notify-approvers.service';
 import { RevokeSession } from './revoke-session.use-case';
 import { RecoverInterruptedClaims } from './recover-interrupted-claims.use-case';
 import { ResumeBreakGlass } from './resume-break-glass.use-case';
+import { HandOverDueRevocations } from './hand-over-due-revocations.use-case';
 
 export interface ReconcileReport {
   overdueLeases: number;
@@ -43,6 +44,7 @@ export class Reconcile {
     private readonly revokeSession: RevokeSession,
     private readonly recoverClaims: RecoverInterruptedClaims,
     private readonly resumeBreakGlass: ResumeBreakGlass,
+    private readonly handOver: HandOverDueRevocations,
   ) {}
 
   async execute(): Promise<ReconcileReport> {
@@ -50,6 +52,11 @@ export class Reconcile {
     const { recovered: recoveredClaims } = await this.recoverClaims.execute();
     // A break glass its process left unfinished goes on in the background (it may cover many leases).
     const resumedBreakGlass = await this.resumeBreakGlass.execute();
+    // The hand-over's own job may be held by a worker that died: leases due soon still get their job in time.
+    const caughtUp = await this.handOver.catchUp();
+    if (caughtUp) {
+      this.logger.warn('revocation hand-over was behind; the reconciler ran it', { ...caughtUp });
+    }
     const now = this.clock.now();
     const overdue = await this.store.overdueLeases(now, BATCH);
     for (const id of overdue) {

@@ -30,7 +30,12 @@ export class RevokeLeaseNow {
   ) {
     pending.register('lease', async (job) => {
       try {
-        const result = await this.revoke.execute({ leaseId: job.leaseId, reason: job.reason, actor: job.actor, final: false });
+        const result = await this.revoke.execute({
+          leaseId: job.leaseId,
+          reason: job.reason,
+          actor: job.actor,
+          final: false,
+        });
         if (result.outcome === 'retry') {
           await this.scheduler.revokeSoon(job.leaseId, job.reason);
         }
