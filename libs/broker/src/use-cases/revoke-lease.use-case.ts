@@ -3,7 +3,7 @@ import { CLOCK, type Clock, type Lease } from '@leash/core';
 import type { RevokeReason } from '@leash/contracts';
 import { LEASE_STORE, type LeaseStore } from '@leash/leases';
 import { AUDIT_LOG, type AuditLog } from '@leash/audit';
-import { leaseRevokedEvent } from '../revocation/lease-revoked-event';
+import { leaseEvent, leaseRevokedEvent } from '../revocation/lease-revoked-event';
 import { ProviderError, type ProviderRegistry, type RevocationReport } from '@leash/providers';
 import { notFound } from '../access-control';
 import { BROKER_LOGGER, PROVIDER_REGISTRY, QUARANTINE_RETRY_MS, type BrokerLogger } from '../broker.tokens';
@@ -131,17 +131,13 @@ export class RevokeLease {
     const error = err instanceof ProviderError ? `${err.providerCode}: ${err.message}` : 'provider error';
     const now = this.clock.now();
     await this.store.failRevoke(lease.id, error, final, now, now + this.quarantineRetryMs);
-    await this.audit.append({
-      actor: cmd.actor,
-      action: final ? 'lease.revocation_failed' : 'lease.revoke_failed',
-      requestId: lease.requestId,
-      leaseId: lease.id,
-      sessionId: lease.sessionId,
-      role: lease.role,
-      environment: lease.environment,
-      provider: lease.provider,
-      details: { error, attempt: lease.attempts, final },
-    });
+    await this.audit.append(
+      leaseEvent(lease, cmd.actor, final ? 'lease.revocation_failed' : 'lease.revoke_failed', {
+        error,
+        attempt: lease.attempts,
+        final,
+      }),
+    );
     const after = (await this.store.getLease(lease.id)) ?? lease;
     if (final) {
       this.logger.error('lease revocation failed; lease quarantined as revocation_failed', {
