@@ -29,6 +29,19 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     await stack?.stop();
   });
 
+  /** Runs `during` while Redis is full (maxmemory 1 MB, once the API reports it), then gives the memory back. */
+  async function whileRedisIsFull(during: () => Promise<void>): Promise<void> {
+    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
+    try {
+      await eventually(
+        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
+        20_000,
+      );
+      await during();
+    } finally {
+      redisCli('CONFIG', 'SET', 'maxmemory', '0');
+    }
+  }
   const introspect = async (token: string): Promise<boolean> => (await stack.introspect(token)).body.active as boolean;
   const ready = async () => stack.call('GET', '/readyz');
 
@@ -81,12 +94,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
   });
 
   it('out of memory: readiness fails, leash_redis_oom is 1 and issuance answers 503', async () => {
-    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
-    try {
-      await eventually(
-        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
-        20_000,
-      );
+    await whileRedisIsFull(async () => {
       expect(await gauge(stack.workerMetricsUrl, 'leash_redis_oom')).toBe(1);
       const r = await ready();
       expect(r.status).toBe(503);
@@ -97,9 +105,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
         body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 600, reason: 'oom' },
       });
       expectProblem(created, 503);
-    } finally {
-      redisCli('CONFIG', 'SET', 'maxmemory', '0');
-    }
+    });
     await eventually(async () => ((await ready()).status === 200 ? true : undefined), 20_000);
   });
 
@@ -108,12 +114,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     const glass = await claim();
     expect([early.status, glass.status]).toEqual([201, 201]);
     const [earlyId, glassId] = [early.body.lease.id as string, glass.body.lease.id as string];
-    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
-    try {
-      await eventually(
-        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
-        20_000,
-      );
+    await whileRedisIsFull(async () => {
       // Redis refuses the write: the revocation is accepted as pending, not failed ("no credential was issued").
       const revoked = await stack.call('DELETE', `/v1/leases/${earlyId}`, { token: agent });
       expect(revoked.status).toBe(202);
@@ -138,9 +139,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
         body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 600, reason: 'oom' },
       });
       expectProblem(created, 503);
-    } finally {
-      redisCli('CONFIG', 'SET', 'maxmemory', '0');
-    }
+    });
     // Memory back: both revocations are recorded and audited, as their callers asked for.
     const revokedLease = async (id: string) =>
       eventually(async () => {
@@ -177,12 +176,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
     const issued = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
     expect(issued.status).toBe(201);
     const leaseId = issued.body.lease.id as string;
-    redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
-    try {
-      await eventually(
-        async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
-        20_000,
-      );
+    await whileRedisIsFull(async () => {
       const ended = await stack.call('DELETE', `/v1/sessions/${session}`, { token: agent });
       expect(ended.status).toBe(202);
       expect(ended.headers.get('content-type')).toContain('application/problem+json');
@@ -194,9 +188,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
       });
       expect(await introspect(issued.body.credential.token)).toBe(false);
       expect(redisCli('HGET', `{leash}:lease:${leaseId}`, 'state')).toBe('active');
-    } finally {
-      redisCli('CONFIG', 'SET', 'maxmemory', '0');
-    }
+    });
     const lease = await eventually(async () => {
       const l = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agent });
       return l.body.state === 'revoked' ? l.body : undefined;
@@ -227,12 +219,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
       const [early, kept] = [await claim(), await claim()];
       expect([early.status, kept.status]).toEqual([201, 201]);
       expect(await other.introspect(early.body.credential.token)).toMatchObject({ body: { active: true } });
-      redisCli('CONFIG', 'SET', 'maxmemory', '1mb');
-      try {
-        await eventually(
-          async () => ((await gauge(stack.metricsUrl, 'leash_redis_oom')) === 1 ? true : undefined),
-          20_000,
-        );
+      await whileRedisIsFull(async () => {
         const revoked = await stack.call('DELETE', `/v1/leases/${early.body.lease.id}`, { token: agent });
         expect(revoked.status).toBe(202);
         // The replica never saw the DELETE and Redis still says active; the announcement reached it.
@@ -242,9 +229,7 @@ describe('store faults: a wiped, misconfigured or full Redis is detected and fai
           return res.status === 200 && res.body.active === false ? true : undefined;
         }, 10_000);
         expect((await other.introspect(kept.body.credential.token)).body.active).toBe(true);
-      } finally {
-        redisCli('CONFIG', 'SET', 'maxmemory', '0');
-      }
+      });
       await eventually(async () => {
         const l = await stack.call('GET', `/v1/leases/${early.body.lease.id}`, { token: agent });
         return l.body.state === 'revoked' ? true : undefined;
