@@ -8,7 +8,8 @@
 //   node bench/ab.js --a .test-artifacts/dist-before --b dist --label "what changed" [--seconds 20] [--out FILE]
 //     [--a-node-arg FLAG …] [--b-node-arg FLAG …]   (API node flags of one side, e.g. a V8 heap setting)
 //
-// Prints a markdown block (and appends it to --out): issuance at concurrency 32 and 4 and GET /healthz at 32.
+// Prints a markdown block (and appends it to --out): issuance at concurrency 32 and 4 and GET /healthz at 32, and
+// the CPU each side's API and Redis spent per issuance during its own turns (/proc/<pid>/stat).
 const { appendFileSync } = require('node:fs');
 const os = require('node:os');
 const { resolve } = require('node:path');
@@ -51,13 +52,21 @@ async function main() {
       }
       return 1;
     };
+    // CPU of each side's API and Redis during its own turns: per issuance, less noisy than rates on a shared machine.
+    const cpu = lib.cpuMeter({ apiA: A.api.pid, apiB: B.api.pid, redisA: A.redis.pid, redisB: B.redis.pid });
     await lib.interleaved({ a: issueA, b: issueB }, { concurrency: 32, seconds: 4 }); // warm-up
-    const c32 = await lib.interleaved({ a: issueA, b: issueB }, { concurrency: 32, seconds });
-    const c4 = await lib.interleaved({ a: issueA, b: issueB }, { concurrency: 4, seconds: seconds / 2 });
+    const c32 = await lib.interleaved({ a: issueA, b: issueB }, { concurrency: 32, seconds, cpu });
+    const c4 = await lib.interleaved({ a: issueA, b: issueB }, { concurrency: 4, seconds: seconds / 2, cpu });
     const hz = await lib.interleaved({ a: health(A.url), b: health(B.url) }, { concurrency: 32, seconds: seconds / 4 });
     const loadEnd = os.loadavg();
     const line = (name, a, b, key, d = 1) =>
       `| ${name} | ${fmt(a[key], d)} | ${fmt(b[key], d)} | ${fmt(b[key] / a[key], 2)} |`;
+    // µs of CPU per issuance of one side's process, over that side's turns.
+    const cpuLine = (name, m, proc) => {
+      const a = (m.a.cpu[`${proc}A`] / m.a.count) * 1e6;
+      const b = (m.b.cpu[`${proc}B`] / m.b.count) * 1e6;
+      return `| ${name} | ${fmt(a, 0)} | ${fmt(b, 0)} | ${fmt(b / a, 2)} |`;
+    };
     const md = `
 #### ${values.label || 'A/B'}
 
@@ -72,6 +81,9 @@ ${line('issuances/s, concurrency 4', c4.a, c4.b, 'perSecond')}
 ${line('issuance p50 ms, concurrency 4', c4.a, c4.b, 'p50')}
 ${line('issuance p99 ms, concurrency 4', c4.a, c4.b, 'p99')}
 ${line('GET /healthz req/s, concurrency 32', hz.a, hz.b, 'callsPerSecond', 0)}
+${cpuLine('API CPU µs per issuance, concurrency 32', c32, 'api')}
+${cpuLine('Redis CPU µs per issuance, concurrency 32', c32, 'redis')}
+${cpuLine('API CPU µs per issuance, concurrency 4', c4, 'api')}
 | errors A / B | ${c32.a.errors + c4.a.errors + hz.a.errors} | ${c32.b.errors + c4.b.errors + hz.b.errors} | |
 `;
     process.stdout.write(md);

@@ -9,7 +9,7 @@ const { createPrivateKey, sign: cryptoSign } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const net = require('node:net');
 const { join } = require('node:path');
-const { request, closedLoop, interleaved, devToken, freePort, rssKb, fmt } = require('./lib');
+const { request, closedLoop, interleaved, devToken, freePort, rssKb, fmt, cpuMeter } = require('./lib');
 
 const ROLE = { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 3600, reason: 'bench' };
 
@@ -57,7 +57,7 @@ async function startBareFastify() {
     child.stdout.on('data', (c) => /listening/.test(c.toString()) && resolve());
   });
   child.removeAllListeners('exit');
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill('SIGKILL') };
 }
 
 /** Signatures per second over `ms` of the stack's own key: jose (what the provider uses) and node:crypto. */
@@ -225,17 +225,24 @@ async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env 
     await closedLoop(() => healthOnce(bare.url), { concurrency, seconds: warm });
     ctx.log(`bare fastify, healthz, issuance at concurrency ${concurrency}, in turns of 1 s, ${seconds} s each`);
     const rssBefore = rssKb(stack.api.pid);
+    // CPU of every process of the machine's work, per load: where an issuance's cost lands.
+    const cpu = cpuMeter({
+      api: stack.api.pid,
+      redis: stack.redis.pid,
+      worker: stack.worker?.pid,
+      'bare Fastify': bare.pid,
+    });
     const { fastify, health, issuance } = await interleaved(
       {
         fastify: () => healthOnce(bare.url),
         health: () => healthOnce(stack.url),
         issuance: () => issueOnce(stack.url, token),
       },
-      { concurrency, seconds },
+      { concurrency, seconds, cpu },
     );
     const rssAfter = rssKb(stack.api.pid);
     bare.stop();
-    const c4 = await closedLoop(() => issueOnce(stack.url, token), { concurrency: 4, seconds });
+    const c4 = await closedLoop(() => issueOnce(stack.url, token), { concurrency: 4, seconds, cpu });
     const signing = await signingRates(join(stack.dir, 'jwt-keys.json'), ctx.pick(500, 3000));
     const commands = await commandsOfOneIssuance(stack, token);
     const redis = redisBenchmark(stack.redisPort, Object.keys(commands.by), ctx.pick(5000, 30000));
@@ -271,6 +278,10 @@ function rowsOf(ctx, r, label = '') {
     row(`1. GET /healthz rate ÷ bare Fastify rate${label}`, r.health.callsPerSecond / r.fastify.callsPerSecond, {
       unit: '×',
     }),
+    row(`1. API CPU per issuance, concurrency ${r.concurrency}${label}`, cpuPer(r.issuance, 'api'), { unit: 'µs' }),
+    row(`1. server CPU (API + Redis + worker) per HTTP call, /healthz ÷ issuance${label}`, serverCpuRatio(r), {
+      unit: '×',
+    }),
   ];
 }
 
@@ -300,10 +311,55 @@ ${line('issuance, concurrency 4', r.c4)}
     .map(([k, v]) => `${k} ${fmt(v, 0)}`)
     .join(', ')} |
 | API RSS before / after the concurrency-${r.concurrency} issuance (MiB) | ${fmt(r.apiRssKb[0] / 1024)} / ${fmt(r.apiRssKb[1] / 1024)} |
+
+${cpuTable(r)}`;
+}
+
+const CPU_PROCESSES = ['api', 'redis', 'worker', 'client', 'bare Fastify'];
+const SERVER_PROCESSES = ['api', 'redis', 'worker'];
+
+/** µs of CPU per operation of one process over a load (NaN when it was not measured or is gone). */
+function cpuPer(m, name) {
+  const s = m.cpu?.[name];
+  return typeof s === 'number' && Number.isFinite(s) && m.count > 0 ? (s / m.count) * 1e6 : NaN;
+}
+const sumOf = (xs) => xs.reduce((a, x) => a + (Number.isFinite(x) ? x : 0), 0);
+
+/**
+ * The target's ratio as the server alone would give it: CPU of API + Redis + worker per HTTP call of GET /healthz
+ * ÷ the same per HTTP call of issuance. The measured ratio also carries the load generator's CPU, which shares the
+ * machine's cores.
+ */
+function serverCpuRatio(r) {
+  const perCall = (m, calls) => sumOf(SERVER_PROCESSES.map((p) => cpuPer(m, p))) / calls;
+  return perCall(r.health, 1) / perCall(r.issuance, 2);
+}
+
+/**
+ * CPU per operation by process (µs of user + system time, /proc/<pid>/stat; the client is this bench process),
+ * per load: whether the API, Redis, the worker or the load generator pays for an issuance, against a health check.
+ */
+function cpuTable(r) {
+  const loads = [
+    [`bare Fastify GET /healthz, c=${r.concurrency} (per request)`, r.fastify],
+    [`Leash GET /healthz, c=${r.concurrency} (per request)`, r.health],
+    [`issuance, c=${r.concurrency} (per issuance = 2 HTTP calls)`, r.issuance],
+    ['issuance, c=4 (per issuance)', r.c4],
+  ];
+  const lines = loads.map(([name, m]) => {
+    const per = CPU_PROCESSES.map((p) => cpuPer(m, p));
+    const busy = sumOf(CPU_PROCESSES.map((p) => m.cpu?.[p])) / m.seconds;
+    return `| ${name} | ${per.map((x) => (Number.isFinite(x) ? fmt(x, 0) : '')).join(' | ')} | ${fmt(sumOf(per), 0)} | ${fmt(busy * 100, 0)} % |`;
+  });
+  return `CPU per operation by process (µs of user + system time over the load's own turns, from /proc/<pid>/stat; client = the bench process generating the load; 10 ms ticks, so tiny runs are coarse). The load generator shares the machine's cores: the issuance ÷ /healthz ratio of rates is the ratio of these totals when the machine is the limit. Server CPU (API + Redis + worker) per HTTP call, /healthz ÷ issuance: ${fmt(serverCpuRatio(r), 2)}.
+
+| load | ${CPU_PROCESSES.join(' µs | ')} µs | total µs | CPU used (100 % = one core) |
+|---|${CPU_PROCESSES.map(() => '---|').join('')}---|---|
+${lines.join('\n')}
 `;
 }
 
-module.exports = { runIssuance, issueOnce, load, rowsOf, section, signingRates };
+module.exports = { runIssuance, issueOnce, load, rowsOf, section, signingRates, cpuTable, cpuPer };
 
 module.exports.scenario = {
   name: 'issuance',

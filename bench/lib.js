@@ -261,7 +261,8 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
 }
 
 /** Runs `op` in a closed loop from `concurrency` workers for `seconds`; adds to `acc`. */
-async function collect(op, { concurrency, seconds }, acc) {
+async function collect(op, { concurrency, seconds, cpu }, acc) {
+  const cpu0 = cpu?.();
   const t0 = performance.now();
   const end = Date.now() + seconds * 1000;
   await Promise.all(
@@ -280,14 +281,54 @@ async function collect(op, { concurrency, seconds }, acc) {
     }),
   );
   acc.elapsed += (performance.now() - t0) / 1000;
+  if (cpu0) {
+    const cpu1 = cpu();
+    acc.cpu ??= {};
+    for (const [name, s] of Object.entries(cpu1)) {
+      acc.cpu[name] = (acc.cpu[name] ?? 0) + (s - (cpu0[name] ?? s));
+    }
+  }
   return acc;
 }
 
 const emptyAcc = () => ({ latencies: [], calls: 0, errors: 0, firstError: undefined, elapsed: 0 });
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * A CPU meter over named processes for closedLoop / interleaved ({ cpu }): `pids` is { name: pid }; the bench's own
+ * process (the load generator) is counted as `client` (process.cpuUsage). Returns a function giving CPU seconds so far.
+ */
+function cpuMeter(pids) {
+  return () => {
+    const out = {};
+    for (const [name, pid] of Object.entries(pids)) {
+      if (pid) {
+        out[name] = cpuSeconds(pid);
+      }
+    }
+    const own = process.cpuUsage();
+    out.client = (own.user + own.system) / 1e6;
+    return out;
+  };
+}
+
 function summary(acc) {
   const latencies = acc.latencies.sort((a, b) => a - b);
   return {
+    cpu: acc.cpu,
     count: latencies.length,
     errors: acc.errors,
     firstError: acc.firstError,
@@ -304,8 +345,8 @@ function summary(acc) {
  * Closed loop: `concurrency` workers call `op()` (resolves to the number of HTTP calls it made, default 1) for
  * `seconds`. Returns operations per second, HTTP calls per second, latency percentiles (ms per operation), errors.
  */
-async function closedLoop(op, { concurrency, seconds }) {
-  return summary(await collect(op, { concurrency, seconds }, emptyAcc()));
+async function closedLoop(op, { concurrency, seconds, cpu }) {
+  return summary(await collect(op, { concurrency, seconds, cpu }, emptyAcc()));
 }
 
 /**
@@ -313,12 +354,12 @@ async function closedLoop(op, { concurrency, seconds }) {
  * machine every load then sees the same background, so their ratios hold even when absolute rates wander.
  * `ops` is { name: op }; returns { name: summary }.
  */
-async function interleaved(ops, { concurrency, seconds, slice = 1 }) {
+async function interleaved(ops, { concurrency, seconds, slice = 1, cpu }) {
   const accs = Object.fromEntries(Object.keys(ops).map((k) => [k, emptyAcc()]));
   const rounds = Math.max(1, Math.round(seconds / slice));
   for (let r = 0; r < rounds; r += 1) {
     for (const [name, op] of Object.entries(ops)) {
-      await collect(op, { concurrency, seconds: slice }, accs[name]);
+      await collect(op, { concurrency, seconds: slice, cpu }, accs[name]);
     }
   }
   return Object.fromEntries(Object.entries(accs).map(([k, acc]) => [k, summary(acc)]));
@@ -472,6 +513,8 @@ module.exports = {
   percentile,
   slope,
   rssKb,
+  cpuSeconds,
+  cpuMeter,
   machine,
   freePort,
   fmt,
