@@ -20,6 +20,35 @@ function buildChain(n: number): ChainedEvent[] {
 }
 
 describe('audit hash chain', () => {
+  it('hashes an event as chains already stored were hashed (pinned), hash written last, the input left alone', () => {
+    const input = {
+      seq: 7,
+      time: '2026-11-30T10:00:00.000Z',
+      action: 'credential.issued',
+      actor: { principal: 'agent-7', issuer: 'https://idp.example' },
+      requestId: 'req_7',
+      leaseId: 'lease_7',
+      detail: { scope: ['read'], ttlSeconds: 3600, note: undefined, ünï: 'ß' },
+    };
+    const sut = chainEvent(input, { seq: 6, hash: 'a'.repeat(64) });
+    // Computed with the implementation before the one-copy chainEvent and one-pass canonicalJson.
+    expect(sut.hash).toBe('f5cbf5e81932cfed27b44ba480b8cc59e54070f70cde947252e031d5952e8f0b');
+    expect(Object.keys(sut)).toEqual([
+      'seq',
+      'time',
+      'action',
+      'actor',
+      'requestId',
+      'leaseId',
+      'detail',
+      'prevHash',
+      'hash',
+    ]);
+    expect(input).not.toHaveProperty('hash');
+    // A stale hash handed in is not part of what is hashed, and is replaced.
+    expect(chainEvent({ ...input, hash: 'f'.repeat(64) }, { seq: 6, hash: 'a'.repeat(64) }).hash).toBe(sut.hash);
+  });
+
   it('verifies a clean chain of 100,000 events', () => {
     const chain = buildChain(100_000);
     const sut = verifyAuditChain(chain);

@@ -62,9 +62,14 @@ export function chainEvent<T extends Record<string, unknown>>(
   event: T & { seq: number },
   previous: ChainPoint | undefined,
 ): T & ChainedEvent {
+  // One copy of the event (two audit events per issuance): hashed without `hash`, which is then added last, the
+  // field order the stored JSON always had. `delete` only when there is a hash to drop (it slows the object down).
   const linked = { ...event, prevHash: previous?.hash ?? GENESIS_HASH } as T & ChainedEvent;
-  delete (linked as Partial<ChainedEvent>).hash;
-  return { ...linked, hash: auditEventHash(linked) };
+  if ('hash' in linked) {
+    delete (linked as Partial<ChainedEvent>).hash;
+  }
+  linked.hash = sha256Hex(canonicalJson(linked));
+  return linked;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
