@@ -86,7 +86,8 @@ async function runMemory(redisUrl, { count }) {
     }
     const usage = async (key) => Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
     const expiryIndex = await usage(`${PREFIX}:leases:expiry`);
-    const allIndex = await usage(`${PREFIX}:leases:all`);
+    // The index of every lease: a list in recording order (the sorted set by issue time before).
+    const allIndex = (await usage(`${PREFIX}:leases:recorded`)) + (await usage(`${PREFIX}:leases:all`));
     const sessionSets = await keysUsage(redis, `${PREFIX}:session:*:lease*`);
     const principalSets = await keysUsage(redis, `${PREFIX}:principal:*:lease*`);
     const sessionRequestSets = await keysUsage(redis, `${PREFIX}:session:*:req*`);

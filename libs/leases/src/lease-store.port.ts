@@ -176,6 +176,12 @@ export interface LeaseStore {
    * `cursor` on, so a page may hold fewer than `filter.limit` leases and still have a `next`.
    */
   pageLeases(filter: LeaseFilter, cursor: LeaseCursor | undefined, scan: number): Promise<LeasePage>;
+  /**
+   * Drops index entries of every lease whose records are gone (retention passed), at most about `limit`;
+   * returns how many. The index holds the leases in recording order and is trimmed from its oldest end, so it
+   * never grows past the records of the oldest lease still kept and those recorded after it.
+   */
+  trimLeaseIndex(limit: number): Promise<number>;
   listSessionRequests(sessionId: string): Promise<string[]>;
   /**
    * Every lease not yet revoked (active, revoking, revocation_failed) with its revocation handle,
@@ -250,11 +256,13 @@ export type LeaseIndex = 'all' | 'expiry' | 'quarantine' | 'session' | 'principa
 /**
  * A position in a lease listing: after (score, id) in a sorted-set index, walked from the highest
  * score down; or a position in a session's or principal's id list (negative: in the set an earlier
- * version wrote, -1 - how many of it were read).
+ * version wrote, -1 - how many of it were read); or, listing every lease, a position in the list of
+ * every lease counted from the first one ever recorded (-1, or one already trimmed: the sorted set by
+ * issue time an earlier version wrote follows, walked with (score, id) positions).
  */
 export type LeaseCursor =
   | { index: 'all' | 'expiry' | 'quarantine'; score: number; id: string }
-  | { index: 'session' | 'principal'; pos: number };
+  | { index: 'session' | 'principal' | 'all'; pos: number };
 
 export interface LeasePage {
   /** Matching leases in index order, each with the cursor that continues right after it. */

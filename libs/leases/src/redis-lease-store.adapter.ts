@@ -34,6 +34,9 @@ const FENCE_TTL_MS = 24 * 3600 * 1000;
 /** Shared request parts kept in process (immutable: named by their digest); few exist per policy version. */
 const SHARED_CACHE_SIZE = 1000;
 
+/** Entries of the list of every lease checked per trim step (their lease records are keys of one script call). */
+const TRIM_BATCH = 500;
+
 /** RECORD_LEASE's fixed keys; the fences to read follow them. */
 const RECORD_LEASE_KEYS = 10;
 
@@ -78,6 +81,12 @@ export class RedisLeaseStore implements LeaseStore {
     oldPrincipalLeases: (p: string) => `${this.prefix}:principal:${p}:leases`,
     lease: (id: string) => `${this.prefix}:lease:${id}`,
     expiry: () => `${this.prefix}:leases:expiry`,
+    // Every lease in recording order (a list, its head trimmed once the records it names are gone), and how
+    // many entries were trimmed from it so far (list positions count from the first lease ever recorded).
+    recorded: () => `${this.prefix}:leases:recorded`,
+    recordedTrimmed: () => `${this.prefix}:leases:recorded:trimmed`,
+    // The sorted set of every lease by issue time that earlier versions wrote (never trimmed): read, trimmed, no
+    // longer written.
     all: () => `${this.prefix}:leases:all`,
     quarantine: () => `${this.prefix}:leases:quarantine`,
     handover: () => `${this.prefix}:leases:handover`,
@@ -325,7 +334,7 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.deadlines(),
       this.k.lease(lease.id),
       this.k.expiry(),
-      this.k.all(),
+      this.k.recorded(),
       this.k.sessionLeases(lease.sessionId ?? '-'),
       this.k.principalLeases(lease.principal),
       this.k.handover(),
@@ -521,7 +530,11 @@ export class RedisLeaseStore implements LeaseStore {
     } else if (f.state === 'revocation_failed') {
       ids = await this.guard(this.redis.zrange(this.k.quarantine(), '0', '9999'));
     } else {
-      ids = await this.guard(this.redis.zrevrange(this.k.all(), 0, 9999));
+      const [recorded, legacy] = (await this.readEach([
+        (c) => c.lrange(this.k.recorded(), -10000, -1),
+        (c) => c.zrevrange(this.k.all(), 0, 9999),
+      ])) as [string[] | null, string[] | null];
+      ids = [...(recorded ?? []).reverse(), ...(legacy ?? [])].slice(0, 10000);
     }
     return (await this.leaseHashes(ids))
       .map((hash, i) => unpackLease(ids[i], hash))
@@ -539,9 +552,9 @@ export class RedisLeaseStore implements LeaseStore {
 
   /**
    * One bounded page of leases: reads at most `scan` entries of the filter's index (and their lease
-   * hashes) from `cursor` on, keeps those matching the filter, up to `f.limit`. Newest first: the
-   * all-leases index by issue time, the expiry index by expiry, quarantine by next retry, a
-   * session's or principal's list by recording order.
+   * hashes) from `cursor` on, keeps those matching the filter, up to `f.limit`. Newest first: every
+   * lease by recording order (then those an earlier version indexed by issue time), the expiry index
+   * by expiry, quarantine by next retry, a session's or principal's list by recording order.
    */
   async pageLeases(f: LeaseFilter, cursor: LeaseCursor | undefined, scan: number): Promise<LeasePage> {
     const index = leaseIndexOf(f);
@@ -551,7 +564,9 @@ export class RedisLeaseStore implements LeaseStore {
     const { entries, next } =
       index === 'session' || index === 'principal'
         ? await this.listEntries(f, index, cursor as Extract<LeaseCursor, { pos: number }> | undefined, scan)
-        : await this.zsetEntries(index, cursor as Extract<LeaseCursor, { score: number }> | undefined, scan);
+        : index === 'all' && (!cursor || 'pos' in cursor)
+          ? await this.recordedEntries(cursor?.pos, scan)
+          : await this.zsetEntries(index, cursor as Extract<LeaseCursor, { score: number }> | undefined, scan);
     const hashes = await this.leaseHashes(entries.map((e) => e.id));
     const items: LeasePage['items'] = [];
     for (const [i, hash] of hashes.entries()) {
@@ -572,28 +587,117 @@ export class RedisLeaseStore implements LeaseStore {
     return { items, ...(next ? { next } : {}) };
   }
 
+  /**
+   * Entries of the list of every lease, newest first from absolute position `pos` (absent: the newest).
+   * Past the list's head (a position already trimmed, or -1) come the leases an earlier version indexed in
+   * its sorted set, walked with score cursors as that version did (so its cursors still continue there).
+   */
+  private async recordedEntries(
+    pos: number | undefined,
+    scan: number,
+  ): Promise<{ entries: { id: string; after: LeaseCursor }[]; next?: LeaseCursor }> {
+    const reply = (await this.run(
+      'leashRecordedPage',
+      this.k.recorded(),
+      this.k.recordedTrimmed(),
+      pos === undefined ? '' : pos,
+      scan,
+    )) as unknown as string[];
+    const trimmed = Number(reply[0]);
+    const lo = Number(reply[1]);
+    const ids = reply.slice(2);
+    if (ids.length === 0) {
+      return this.zsetEntries('all', undefined, scan);
+    }
+    const entries = ids
+      .map((id, k): { id: string; after: LeaseCursor } => ({
+        id,
+        after: { index: 'all', pos: Math.max(-1, lo + k - 1) },
+      }))
+      .reverse();
+    if (lo > trimmed) {
+      return { entries, next: { index: 'all', pos: lo - 1 } };
+    }
+    const legacy = await this.guard(this.redis.exists(this.k.all()));
+    return { entries, ...(legacy > 0 ? { next: { index: 'all', pos: -1 } } : {}) };
+  }
+
+  async trimLeaseIndex(limit: number): Promise<number> {
+    let trimmed = 0;
+    while (trimmed < limit) {
+      const head = await this.guard(this.redis.lrange(this.k.recorded(), 0, TRIM_BATCH - 1));
+      if (head.length === 0) {
+        break;
+      }
+      const done = Number(
+        await this.run(
+          'leashTrimRecorded',
+          2 + head.length,
+          this.k.recorded(),
+          this.k.recordedTrimmed(),
+          ...head.map((id) => this.k.lease(id)),
+          ...head,
+        ),
+      );
+      trimmed += done;
+      // A record still kept (or another trimmer that came first) ends this pass.
+      if (done < head.length) {
+        break;
+      }
+    }
+    // The sorted set an earlier version wrote: its oldest entries whose records are gone.
+    const old = await this.guard(this.redis.zrange(this.k.all(), '0', String(TRIM_BATCH - 1)));
+    if (old.length > 0) {
+      const exists = (await this.readEach(old.map((id) => (c) => c.exists(this.k.lease(id))))) as number[];
+      const gone = old.filter((_, i) => Number(exists[i]) === 0);
+      if (gone.length > 0) {
+        trimmed += await this.guard(this.redis.zrem(this.k.all(), ...gone));
+      }
+    }
+    return trimmed;
+  }
+
   private async zsetEntries(
     index: 'all' | 'expiry' | 'quarantine',
     cursor: Extract<LeaseCursor, { score: number }> | undefined,
     scan: number,
   ): Promise<{ entries: { id: string; after: LeaseCursor }[]; next?: LeaseCursor }> {
     const key = index === 'all' ? this.k.all() : index === 'expiry' ? this.k.expiry() : this.k.quarantine();
-    // Entries sharing the cursor's score that were already listed are skipped: fetch that many more.
-    const want = cursor ? scan * 2 : scan;
-    const raw = await this.guard(
-      this.redis.zrevrangebyscore(key, cursor ? String(cursor.score) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, want),
-    );
-    const entries: { id: string; after: LeaseCursor }[] = [];
-    for (let i = 0; i < raw.length && entries.length < scan; i += 2) {
-      const id = raw[i];
-      const score = Number(raw[i + 1]);
-      // Equal scores come in reverse lexicographic order.
-      if (!cursor || score < cursor.score || id < cursor.id) {
-        entries.push({ id, after: { index, score, id } });
+    const take = (raw: string[], from = 0): { id: string; after: LeaseCursor }[] => {
+      const out: { id: string; after: LeaseCursor }[] = [];
+      for (let i = from; i < raw.length; i += 2) {
+        out.push({ id: raw[i], after: { index, score: Number(raw[i + 1]), id: raw[i] } });
       }
+      return out;
+    };
+    if (!cursor) {
+      const raw = await this.guard(this.redis.zrevrangebyscore(key, '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, scan));
+      const entries = take(raw);
+      return { entries, ...(entries.length >= scan ? { next: entries[entries.length - 1].after } : {}) };
     }
-    const more = raw.length / 2 >= want || entries.length >= scan;
-    return { entries, ...(more && entries.length > 0 ? { next: entries[entries.length - 1].after } : {}) };
+    // The entries right after the cursor's own, by rank, while it is still in the index with its score.
+    const ranked = (await this.run('leashZsetPage', key, cursor.score, cursor.id, scan)) as unknown as string[] | null;
+    if (ranked) {
+      const entries = take(ranked);
+      return { entries, ...(entries.length >= scan ? { next: entries[entries.length - 1].after } : {}) };
+    }
+    // It left the index: skip the entries of its score it was listed with (equal scores come in reverse
+    // lexicographic order, so those at or above its id come first), however many share that score.
+    for (let offset = 0; ;) {
+      const raw = await this.guard(
+        this.redis.zrevrangebyscore(key, String(cursor.score), '-inf', 'WITHSCORES', 'LIMIT', offset, scan),
+      );
+      let first = 0;
+      while (first < raw.length && Number(raw[first + 1]) === cursor.score && raw[first] >= cursor.id) {
+        first += 2;
+      }
+      const entries = take(raw, first);
+      if (entries.length > 0 || raw.length / 2 < scan) {
+        // Fewer than a full batch read: the index ends here.
+        return { entries, ...(raw.length / 2 >= scan ? { next: entries[entries.length - 1].after } : {}) };
+      }
+      offset += raw.length / 2;
+    }
   }
 
   private async listEntries(
@@ -997,6 +1101,9 @@ function defineScripts(redis: Redis | Cluster): void {
     leashHeartbeatSession: [scripts.HEARTBEAT_SESSION, 2],
     leashEndSession: [scripts.END_SESSION, 2],
     leashUnlock: [scripts.UNLOCK, 1],
+    leashRecordedPage: [scripts.RECORDED_PAGE, 2],
+    leashZsetPage: [scripts.ZSET_PAGE, 1],
+    leashTrimRecorded: [scripts.TRIM_RECORDED, undefined],
   } as const)) {
     redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
   }

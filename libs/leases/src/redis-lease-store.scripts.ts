@@ -135,7 +135,9 @@ redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[4])))
 redis.call('HSET', KEYS[3], 'state', 'active', 'handle', ARGV[5])
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
-redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])
+-- Every lease, in recording order (a list: ~30 B an entry against ~120 B in a sorted set); its head is trimmed
+-- once the records it names are gone (TRIM_RECORDED).
+redis.call('RPUSH', KEYS[5], ARGV[2])
 -- Session and principal indexes are lists (a lease is recorded once: the claim intent guards it); each
 -- keeps the longest lifetime any of its leases needs (a shorter lease recorded later does not cut it).
 local keep = tonumber(ARGV[10])
@@ -321,6 +323,57 @@ if ARGV[3] == '1' then
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 end
 return {'ok'}
+`;
+
+/**
+ * A page of the list of every lease (KEYS: list, count of entries trimmed from its head), newest first from
+ * absolute position ARGV[1] ('' = the newest), at most ARGV[2] entries. Positions count from the first entry
+ * ever pushed, so trimming the head never moves them. Returns the trimmed count, the position of the first
+ * id returned, then the ids, oldest first.
+ */
+export const RECORDED_PAGE = `
+local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
+local top = trimmed + redis.call('LLEN', KEYS[1]) - 1
+local from = top
+if ARGV[1] ~= '' and tonumber(ARGV[1]) < top then from = tonumber(ARGV[1]) end
+if from < trimmed then return {string.format('%d', trimmed), string.format('%d', trimmed)} end
+local lo = math.max(trimmed, from - tonumber(ARGV[2]) + 1)
+local ids = redis.call('LRANGE', KEYS[1], lo - trimmed, from - trimmed)
+return {string.format('%d', trimmed), string.format('%d', lo), unpack(ids)}
+`;
+
+/**
+ * The entries of a sorted set after a listing's cursor (ARGV: its score and member), walking from the highest
+ * score down, at most ARGV[3] (with scores): by the member's rank, so however many entries share its score none
+ * is skipped or listed twice. False when the member left the set or has another score (the caller then skips
+ * the entries of that score at or above it).
+ */
+export const ZSET_PAGE = `
+local s = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not s or tonumber(s) ~= tonumber(ARGV[1]) then return false end
+local r = redis.call('ZREVRANK', KEYS[1], ARGV[2])
+return redis.call('ZREVRANGE', KEYS[1], r + 1, r + tonumber(ARGV[3]), 'WITHSCORES')
+`;
+
+/**
+ * Trims the head of the list of every lease (KEYS: list, trimmed count, then the lease records of ARGV, the ids
+ * the caller read at its head): the entries up to the first whose record still exists (or that is no longer
+ * where the caller read it: another trimmer came first) go, counted as trimmed. A lease record once gone never
+ * comes back (ids are not reused), so the list never names a record past the first one still kept.
+ * Returns how many were trimmed.
+ */
+export const TRIM_RECORDED = `
+local head = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
+local n = 0
+for i = 1, #head do
+  if head[i] ~= ARGV[i] or redis.call('EXISTS', KEYS[i + 2]) == 1 then break end
+  n = i
+end
+if n > 0 then
+  redis.call('LTRIM', KEYS[1], n, -1)
+  redis.call('INCRBY', KEYS[2], n)
+end
+return n
 `;
 
 /** Releases a lock only if this holder still owns it. */

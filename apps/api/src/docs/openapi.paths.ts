@@ -96,7 +96,7 @@ export function requestPaths(): ZodOpenApiPathsObject {
         description:
           'Requesters see their own leases; approvers and admins more. Paged: pass `next` as `cursor` (same filters) ' +
           'until it is absent. Each call reads at most 1,000 index entries, so with filters a page may hold fewer ' +
-          'than `limit` leases (even none) and still have a `next`. Order, newest first: by issue time; with ' +
+          'than `limit` leases (even none) and still have a `next`. Order, newest first: by recording order; with ' +
           '`state=active|revoking` by expiry; with `state=revocation_failed` by next retry; with `session` or a ' +
           "requester's own listing, by recording order.",
         security: BEARER,

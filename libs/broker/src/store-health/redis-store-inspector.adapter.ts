@@ -69,6 +69,9 @@ export class RedisStoreInspector {
     auditAnchor: () => `${this.prefix}:audit:anchor`,
     data: () => [
       `${this.prefix}:leases:all`,
+      // The list of every lease is emptied by trimming; its trimmed count stays once anything was recorded.
+      `${this.prefix}:leases:recorded`,
+      `${this.prefix}:leases:recorded:trimmed`,
       `${this.prefix}:req:deadlines`,
       `${this.prefix}:leases:expiry`,
       `${this.prefix}:sessions:idle`,

@@ -17,6 +17,8 @@ const CursorSchema = z.union([
     id: z.string().max(100),
   }),
   z.strictObject({ index: z.enum(['session', 'principal']), pos: z.number().int().min(-1e9).max(1e9) }),
+  // A position in the list of every lease, counted from the first lease ever recorded.
+  z.strictObject({ index: z.literal('all'), pos: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER) }),
 ]);
 
 function encodeCursor(c: LeaseCursor): string {

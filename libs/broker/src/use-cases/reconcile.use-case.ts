@@ -19,16 +19,21 @@ export interface ReconcileReport {
   recoveredClaims: number;
   /** Break glass runs whose process died halfway, taken over to be finished. */
   resumedBreakGlass: number;
+  /** Entries of the index of every lease dropped because their lease records are gone (retention passed). */
+  trimmedLeaseIndex: number;
 }
 
 const BATCH = 1000;
+
+/** Index entries of finished leases dropped per pass at most (a pass every few seconds). */
+const TRIM_LIMIT = 20_000;
 
 /**
  * Safety net behind the delayed jobs: enqueues revocation for every lease past its expiry that is
  * still not revoked (a missed or deleted job), retries quarantined leases, and expires requests
  * whose approval timeout or claim window has passed, ends agent sessions idle past their limit, and
- * recovers claims whose attempt died before recording its lease, and finishes break glass runs
- * whose process died halfway.
+ * recovers claims whose attempt died before recording its lease, finishes break glass runs
+ * whose process died halfway, and trims the index of every lease of entries whose records are gone.
  */
 @Injectable()
 export class Reconcile {
@@ -114,6 +119,8 @@ export class Reconcile {
         this.logger.log('idle agent session ended', { sessionId: id, revokedLeases: ended.revokedLeases.length });
       }
     }
+    // The index of every lease names no record retention removed (beyond the oldest still kept).
+    const trimmedLeaseIndex = await this.store.trimLeaseIndex(TRIM_LIMIT);
     if (overdue.length > 0 || quarantined.length > 0) {
       this.logger.log('reconciler enqueued revocations', {
         overdue: overdue.length,
@@ -127,6 +134,7 @@ export class Reconcile {
       idleSessions,
       recoveredClaims,
       resumedBreakGlass,
+      trimmedLeaseIndex,
     };
   }
 }
