@@ -45,6 +45,7 @@ function startProcess(name, cmd, args, env, ready) {
       if (ready.test(out)) {
         clearTimeout(timer);
         ready = /$^/; // resolve once
+        child.startupOutput = out; // what it printed until ready (e.g. --inspect=…:0's "Debugger listening on ws://…")
         resolve(child);
       }
     };
@@ -145,7 +146,7 @@ async function startStack({
         process.execPath,
         [...nodeArgs, join(dist, 'apps/api/src/main.js')],
         { ...common, ...apiEnv },
-        /listening/,
+        /leash api listening/, // not /listening/: --inspect prints "Debugger listening on …" first
       );
       started.add(stack.api);
       return stack.api;

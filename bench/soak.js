@@ -2,20 +2,26 @@
 // Issue 19 target 5, soak: API and worker memory sampled during a mixed load (issue, approve, revoke, expire) of
 // BENCH_SOAK_SECONDS (600 full, 20 tiny).
 //
-// A garbage-collected process's RSS is a sawtooth: it climbs between collections and falls after them, so a slope
-// over raw samples says more about where the window happened to end than about a leak (a 10-minute run once read
-// +3.96 MiB/min on a sawtooth of 360–480 MiB). What a leak moves is the floor the process returns to after its
-// collections. So, with nothing added to the processes (no --expose-gc): every sample reads RSS from /proc and
-// V8's heapUsed and count of major (mark-compact) collections from the process's own Prometheus endpoint
-// (prom-client default metrics); after the warm-up (first fifth) the samples are cut into windows (60 s, shorter
-// when the run is: at least 4) and each window contributes its minimum — the post-GC floor when the window saw a major collection.
-// The verdict is on the least-squares slope of those floors (MiB/min) with its 95 % confidence interval: flat =
-// |slope| ≤ BOUND for both processes. The raw-sample slope stays as an info row.
+// A garbage-collected process's RSS is a sawtooth: it climbs between collections and falls after them, and V8 gives
+// old-generation pages back to the system only when it shrinks the heap, so neither raw samples nor per-window
+// minima (the earlier method: ±13 MiB/min over 10 minutes) can tell a leak of 1 MiB/min. So the bench starts both
+// processes with `--inspect=127.0.0.1:0` (the bench only; nothing is added to the product) and, every
+// BENCH_SOAK_GC_SECONDS (15 full, 2 tiny), forces a full collection from outside over the inspector protocol
+// (`HeapProfiler.collectGarbage`: V8's low-memory notification, which also compacts and releases free pages) and
+// reads `process.memoryUsage()` right after it (`Runtime.evaluate`): RSS, heapUsed, external and arrayBuffers as
+// they are with nothing collectable left. The verdict is on the least-squares slope of RSS after GC over the samples
+// after the warm-up (first fifth), with its 95 % confidence interval (Student's t, widened for the samples'
+// lag-1 autocorrelation): flat = the whole interval within ±BOUND MiB/min, for both processes. The same slope is
+// reported for heapUsed, external and arrayBuffers after GC; the raw RSS samples (/proc, every second) stay as an
+// info row. The forced collections pause each process (0.1–1 s, depending on the machine's load) every 15 s: the
+// load is measured with them. BENCH_SOAK_ENV="K=V,…" sets extra environment for both processes (e.g.
+// MALLOC_ARENA_MAX=2).
 //
 // BENCH_SOAK_SNAPSHOTS=1 also starts both processes with --heapsnapshot-signal and writes a heap snapshot (which
 // collects garbage first) at the end of the warm-up and 8 s after the load, then lists the constructors whose
-// objects grew most between the two: what a leak is made of. BENCH_SOAK_SAMPLES=FILE writes every sample as JSON. Writing one stops a process for seconds and leaves its
-// RSS higher, so the load pauses meanwhile and the RSS rows of such a run are not comparable: it is for diagnosis.
+// objects grew most between the two: what a leak is made of. BENCH_SOAK_SAMPLES=FILE writes every sample as JSON.
+// Writing a snapshot stops a process for seconds and leaves its RSS higher, so the load pauses meanwhile and the
+// RSS rows of such a run are not comparable: it is for diagnosis.
 const { readdirSync, statSync, readFileSync, mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { request, devToken, rssKb, slope, fmt } = require('./lib');
@@ -59,61 +65,101 @@ async function step(url, tokens, i) {
   return kind;
 }
 
-/** V8 heapUsed (MiB) and major collections so far, from a process's /metrics (prom-client default metrics). */
-async function heapOf(metricsUrl) {
-  try {
-    const { text } = await request(metricsUrl);
-    const heap = /^leash_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    const major = /^leash_nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(text);
-    const total = /^leash_nodejs_heap_size_total_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    const external = /^leash_nodejs_external_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    const mib = (m) => (m ? Number(m[1]) / 2 ** 20 : NaN);
-    return { heap: mib(heap), major: major ? Number(major[1]) : 0, total: mib(total), external: mib(external) };
-  } catch {
-    return { heap: NaN, major: NaN, total: NaN, external: NaN };
+/**
+ * A Chrome DevTools Protocol session with one process's inspector (started with --inspect=127.0.0.1:0, so the kernel
+ * picks a free port and no other process can hold it): its WebSocket URL is the one it printed at start; commands go
+ * over the `ws` client. Loopback only, this bench only.
+ */
+async function inspect(child) {
+  const WebSocket = require('ws');
+  const url = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(child.startupOutput ?? '')?.[1];
+  if (!url) {
+    throw new Error(`no inspector URL in the output of pid ${child.pid}`);
   }
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let nextId = 0;
+  const pending = new Map();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data));
+    const p = pending.get(msg.id);
+    if (p) {
+      pending.delete(msg.id);
+      if (msg.error) {
+        p.reject(new Error(`${p.method}: ${msg.error.message}`));
+      } else {
+        p.resolve(msg.result);
+      }
+    }
+  });
+  ws.on('close', () => {
+    for (const p of pending.values()) {
+      p.reject(new Error('inspector closed'));
+    }
+    pending.clear();
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      nextId += 1;
+      pending.set(nextId, { resolve, reject, method });
+      ws.send(JSON.stringify({ id: nextId, method, params }));
+    });
+  return {
+    /** Full GC, then process.memoryUsage() (MiB) and how long the collection took (ms). */
+    async afterGc() {
+      const t = performance.now();
+      await send('HeapProfiler.collectGarbage');
+      const gcMs = performance.now() - t;
+      const { result } = await send('Runtime.evaluate', {
+        expression: 'JSON.stringify(process.memoryUsage())',
+        returnByValue: true,
+      });
+      const m = JSON.parse(result.value);
+      const mib = (x) => x / 2 ** 20;
+      return {
+        rss: mib(m.rss),
+        heap: mib(m.heapUsed),
+        heapTotal: mib(m.heapTotal),
+        external: mib(m.external),
+        arrayBuffers: mib(m.arrayBuffers),
+        gcMs,
+      };
+    },
+    close: () => ws.close(),
+  };
 }
 
 // Two-sided 97.5 % quantiles of Student's t for 1..12 degrees of freedom (more: ≈ 2.1 down to 1.96).
 const T975 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18];
 
-/** Least-squares slope of ys over xs with the half-width of its 95 % confidence interval. */
+/**
+ * Least-squares slope of ys over xs with the half-width of its 95 % confidence interval. Samples a few seconds apart
+ * are not independent (a process's RSS after GC moves in steps that last several samples), so the standard error is
+ * widened by sqrt((1 + r) / (1 − r)) for the residuals' lag-1 autocorrelation r > 0 (the AR(1) effective sample
+ * size); `r` is returned.
+ */
 function fit(xs, ys) {
-  const n = xs.length;
-  const b = slope(xs, ys);
+  const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const n = pts.length;
+  const b = slope(
+    pts.map((p) => p[0]),
+    pts.map((p) => p[1]),
+  );
   if (n < 3 || !Number.isFinite(b)) {
-    return { slope: b, ci: NaN, n };
+    return { slope: b, ci: NaN, n, r: NaN };
   }
-  const mx = xs.reduce((a, x) => a + x, 0) / n;
-  const my = ys.reduce((a, y) => a + y, 0) / n;
-  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  const sse = xs.reduce((a, x, i) => a + (ys[i] - (my + b * (x - mx))) ** 2, 0);
+  const mx = pts.reduce((a, p) => a + p[0], 0) / n;
+  const my = pts.reduce((a, p) => a + p[1], 0) / n;
+  const sxx = pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+  const res = pts.map(([x, y]) => y - (my + b * (x - mx)));
+  const sse = res.reduce((a, e) => a + e * e, 0);
+  const r = sse === 0 ? 0 : res.slice(1).reduce((a, e, i) => a + e * res[i], 0) / sse;
+  const widen = r > 0 ? Math.sqrt((1 + r) / (1 - Math.min(r, 0.95))) : 1;
   const t = T975[n - 3] ?? (n < 30 ? 2.1 : 1.96);
-  return { slope: b, ci: t * Math.sqrt(sse / (n - 2) / sxx), n };
-}
-
-/** Per window after the warm-up: the minimum of each series (the post-GC floor) and the major GCs it saw. */
-function floors(samples, warmFrom, windowMin) {
-  const end = samples[samples.length - 1].t;
-  const windows = [];
-  for (let from = warmFrom; from + windowMin <= end + 1e-9; from += windowMin) {
-    const inside = samples.filter((s) => s.t >= from && s.t < from + windowMin);
-    if (inside.length === 0) {
-      continue;
-    }
-    const min = (key) => Math.min(...inside.map((s) => s[key]).filter(Number.isFinite));
-    const gcs = (key) => inside[inside.length - 1][key] - inside[0][key];
-    windows.push({
-      t: from + windowMin / 2,
-      api: min('api'),
-      worker: min('worker'),
-      apiHeap: min('apiHeap'),
-      workerHeap: min('workerHeap'),
-      apiMajor: gcs('apiMajor'),
-      workerMajor: gcs('workerMajor'),
-    });
-  }
-  return windows;
+  return { slope: b, ci: t * Math.sqrt(sse / (n - 2) / sxx) * widen, n, r };
 }
 
 /** SIGUSR2 → a heap snapshot in `dir` (the process was started with --heapsnapshot-signal); waits until written. */
@@ -172,55 +218,66 @@ function heapGrowth(firstPath, lastPath) {
     .slice(0, 12);
 }
 
+const SERIES = ['rss', 'heap', 'external', 'arrayBuffers'];
+
 async function runSoak(ctx) {
   const seconds = ctx.num('BENCH_SOAK_SECONDS', 20, 600);
+  const gcEvery = ctx.num('BENCH_SOAK_GC_SECONDS', 2, 15);
   const snapshots = process.env.BENCH_SOAK_SNAPSHOTS === '1';
+  const env = Object.fromEntries(
+    (process.env.BENCH_SOAK_ENV ?? '')
+      .split(',')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => kv.split(/=(.*)/s).slice(0, 2)),
+  );
   const heapDir = join(ctx.artifacts, 'heap-soak');
   const dirs = { api: join(heapDir, 'api'), worker: join(heapDir, 'worker') };
   if (snapshots) {
     Object.values(dirs).forEach((d) => mkdirSync(d, { recursive: true }));
   }
-  const flag = (d) => (snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${d}`] : []);
+  const flags = (which) => [
+    '--inspect=127.0.0.1:0',
+    ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dirs[which]}`] : []),
+  ];
   const concurrency = 4;
-  const stack = await ctx.startStack({ nodeArgs: flag(dirs.api), workerNodeArgs: flag(dirs.worker) });
-  const metrics = {
-    api: `http://127.0.0.1:${stack.env.LEASH_METRICS_PORT}/metrics`,
-    worker: `http://127.0.0.1:${stack.env.LEASH_WORKER_METRICS_PORT}/metrics`,
-  };
+  const stack = await ctx.startStack({ env, nodeArgs: flags('api'), workerNodeArgs: flags('worker') });
+  const inspectors = { api: await inspect(stack.api), worker: await inspect(stack.worker) };
   const tokens = {
     agent: await devToken(stack.url, 'agent-soak'),
     alice: await devToken(stack.url, 'alice'),
     admin: await devToken(stack.url, 'admin'),
   };
-  const samples = [];
+  const raw = [];
+  const gc = [];
   const t0 = Date.now();
-  // One sample at a time: a tick that finds the previous one still scraping (loaded machine) is skipped.
+  const minute = () => (Date.now() - t0) / 60000;
+  // Raw RSS from /proc every second (cheap); a forced-GC sample every gcEvery seconds, one at a time (a tick that
+  // finds the previous one still running, on a loaded machine, is skipped).
+  const rawTimer = setInterval(
+    () => {
+      try {
+        raw.push({ t: minute(), api: rssKb(stack.api.pid) / 1024, worker: rssKb(stack.worker.pid) / 1024 });
+      } catch {
+        // process gone: the load's errors say so
+      }
+    },
+    ctx.pick(250, 1000),
+  );
   let sampling;
-  const takeSample = async () => {
-    const t = (Date.now() - t0) / 60000;
-    const [api, worker] = await Promise.all([heapOf(metrics.api), heapOf(metrics.worker)]);
-    samples.push({
-      t,
-      api: rssKb(stack.api.pid) / 1024,
-      worker: rssKb(stack.worker.pid) / 1024,
-      apiHeap: api.heap,
-      workerHeap: worker.heap,
-      apiMajor: api.major,
-      workerMajor: worker.major,
-      apiTotal: api.total,
-      workerTotal: worker.total,
-      apiExternal: api.external,
-      workerExternal: worker.external,
-    });
-  };
-  const sample = () => {
-    sampling ??= takeSample().finally(() => {
-      sampling = undefined;
-    });
+  const gcSample = () => {
+    sampling ??= (async () => {
+      const t = minute();
+      const [api, worker] = await Promise.all([inspectors.api.afterGc(), inspectors.worker.afterGc()]);
+      gc.push({ t, api, worker });
+    })()
+      .catch((err) => ctx.log(`soak: GC sample failed: ${err.message}`))
+      .finally(() => {
+        sampling = undefined;
+      });
     return sampling;
   };
-  await sample();
-  const sampler = setInterval(sample, ctx.pick(250, 1000));
+  await gcSample();
+  const gcTimer = setInterval(gcSample, gcEvery * 1000);
   const counts = { expire: 0, revoke: 0, approve: 0 };
   let errors = 0;
   let firstError;
@@ -267,54 +324,66 @@ async function runSoak(ctx) {
       })(),
     ]);
   } finally {
-    clearInterval(sampler);
+    clearInterval(rawTimer);
+    clearInterval(gcTimer);
   }
   await sampling;
-  await sample();
+  await gcSample();
   if (snapshots) {
     // Let the last leases expire and be revoked, so the second snapshot holds no more in-flight work than the first.
     await new Promise((r) => setTimeout(r, 8000));
     await snapshotBoth();
   }
+  inspectors.api.close();
+  inspectors.worker.close();
   if (process.env.BENCH_SOAK_SAMPLES) {
-    writeFileSync(process.env.BENCH_SOAK_SAMPLES, JSON.stringify(samples));
+    writeFileSync(process.env.BENCH_SOAK_SAMPLES, JSON.stringify({ env, gcEvery, gc, raw }));
   }
-  const warmFrom = samples[samples.length - 1].t / 5;
-  const warm = samples.filter((s) => s.t >= warmFrom);
+  const warmFrom = gc[gc.length - 1].t / 5;
+  const warm = gc.filter((s) => s.t >= warmFrom);
   const xs = warm.map((s) => s.t);
-  const raw = {
-    api: slope(
-      xs,
-      warm.map((s) => s.api),
-    ),
-    worker: slope(
-      xs,
-      warm.map((s) => s.worker),
-    ),
-  };
-  // Windows of 60 s, fewer seconds when the run is short: at least 4 windows after the warm-up.
-  const windowMin = Math.min(1, (samples[samples.length - 1].t - warmFrom) / 4);
-  const win = floors(samples, warmFrom, windowMin);
-  const wx = win.map((w) => w.t);
-  const floor = {};
-  for (const key of ['api', 'worker', 'apiHeap', 'workerHeap']) {
-    floor[key] = fit(
-      wx,
-      win.map((w) => w[key]),
+  const after = {};
+  for (const proc of ['api', 'worker']) {
+    after[proc] = Object.fromEntries(
+      SERIES.map((k) => [
+        k,
+        fit(
+          xs,
+          warm.map((s) => s[proc][k]),
+        ),
+      ]),
     );
   }
+  const rawWarm = raw.filter((s) => s.t >= warmFrom);
+  const rawSlope = Object.fromEntries(
+    ['api', 'worker'].map((proc) => [
+      proc,
+      slope(
+        rawWarm.map((s) => s.t),
+        rawWarm.map((s) => s[proc]),
+      ),
+    ]),
+  );
+  const gcMs = Object.fromEntries(
+    ['api', 'worker'].map((proc) => {
+      const ms = warm.map((s) => s[proc].gcMs).sort((x, y) => x - y);
+      return [proc, { median: ms[Math.floor(ms.length / 2)], max: ms[ms.length - 1] }];
+    }),
+  );
   const growth = snapshots
     ? { api: heapGrowth(snaps.api[0], snaps.api[1]), worker: heapGrowth(snaps.worker[0], snaps.worker[1]) }
     : undefined;
   return {
     seconds,
+    gcEvery,
+    env,
     concurrency,
-    samples,
-    warm: warm.length,
+    gc,
+    warm,
     raw,
-    windowMin,
-    win,
-    floor,
+    rawSlope,
+    after,
+    gcMs,
     counts,
     errors,
     firstError,
@@ -323,9 +392,11 @@ async function runSoak(ctx) {
   };
 }
 
-module.exports = { runSoak, BOUND_MIB_PER_MIN, fit, floors };
+module.exports = { runSoak, BOUND_MIB_PER_MIN, fit };
 
 const ci = (f) => `${fmt(f.slope, 3)} ± ${fmt(f.ci, 3)}`;
+/** The largest |slope| the 95 % interval allows: flat when ≤ the bound. */
+const upper = (f) => Math.abs(f.slope) + f.ci;
 
 function growthTable(rows) {
   return `| constructor | objects added | bytes added | bytes at the end |
@@ -340,47 +411,62 @@ module.exports.scenario = {
   async run(ctx) {
     const r = await runSoak(ctx);
     const { row } = ctx;
-    const every = Math.max(1, Math.floor(r.samples.length / 30));
-    const shown = r.samples.filter((_, i) => i % every === 0);
+    const every = Math.max(1, Math.floor(r.warm.length / 24));
+    const shown = r.warm.filter((_, i) => i % every === 0);
     const ops = r.counts.expire + r.counts.revoke + r.counts.approve;
-    const within = (f) => Math.abs(f.slope) + f.ci <= BOUND_MIB_PER_MIN;
-    const verdictNote = (f) =>
-      `signed ${fmt(f.slope, 3)}, 95 % CI ± ${fmt(f.ci, 3)} over ${f.n} windows${within(f) ? '' : ', CI reaches past the bound'}`;
-    const withGc = (key) => r.win.filter((w) => w[key] > 0).length;
+    const note = (f) =>
+      `signed slope ${fmt(f.slope, 3)} ± ${fmt(f.ci, 3)} MiB/min (95 % CI) over ${f.n} samples, lag-1 autocorrelation ${fmt(f.r, 2)}`;
+    const envText = Object.keys(r.env).length
+      ? ` Extra environment of both processes: ${Object.entries(r.env)
+          .map(([k, v]) => `\`${k}=${v}\``)
+          .join(', ')}.`
+      : '';
+    const line = (proc) => {
+      const a = r.after[proc];
+      const first = r.warm[0][proc];
+      const last = r.warm[r.warm.length - 1][proc];
+      return `| ${proc === 'api' ? 'API' : 'worker'} | ${ci(a.rss)} | ${ci(a.heap)} | ${ci(a.external)} | ${ci(a.arrayBuffers)} | ${fmt(r.rawSlope[proc], 2)} | ${fmt(first.rss, 0)} / ${fmt(last.rss, 0)} | ${fmt(first.heap, 1)} / ${fmt(last.heap, 1)} | ${fmt(r.gcMs[proc].median, 0)} / ${fmt(r.gcMs[proc].max, 0)} |`;
+    };
     return {
       rows: [
-        row('5. API RSS slope of the post-GC floor (per-window minima), |MiB/min|', Math.abs(r.floor.api.slope), {
+        row('5. API RSS slope after a forced full GC: 95 % upper bound of |slope|', upper(r.after.api.rss), {
           unit: 'MiB/min',
           op: '<=',
           goal: BOUND_MIB_PER_MIN,
-          note: verdictNote(r.floor.api),
+          note: note(r.after.api.rss),
         }),
-        row('5. worker RSS slope of the post-GC floor (per-window minima), |MiB/min|', Math.abs(r.floor.worker.slope), {
+        row('5. worker RSS slope after a forced full GC: 95 % upper bound of |slope|', upper(r.after.worker.rss), {
           unit: 'MiB/min',
           op: '<=',
           goal: BOUND_MIB_PER_MIN,
-          note: verdictNote(r.floor.worker),
+          note: note(r.after.worker.rss),
         }),
-        row('5. API V8 heapUsed floor slope', r.floor.apiHeap.slope, { unit: 'MiB/min', note: ci(r.floor.apiHeap) }),
-        row('5. worker V8 heapUsed floor slope', r.floor.workerHeap.slope, {
+        row('5. API heapUsed after GC: slope', r.after.api.heap.slope, { unit: 'MiB/min', note: ci(r.after.api.heap) }),
+        row('5. worker heapUsed after GC: slope', r.after.worker.heap.slope, {
           unit: 'MiB/min',
-          note: ci(r.floor.workerHeap),
+          note: ci(r.after.worker.heap),
         }),
-        row('5. API raw RSS samples: slope (sawtooth)', r.raw.api, { unit: 'MiB/min' }),
-        row('5. worker raw RSS samples: slope (sawtooth)', r.raw.worker, { unit: 'MiB/min' }),
+        row('5. API external memory after GC: slope', r.after.api.external.slope, {
+          unit: 'MiB/min',
+          note: ci(r.after.api.external),
+        }),
+        row('5. worker external memory after GC: slope', r.after.worker.external.slope, {
+          unit: 'MiB/min',
+          note: ci(r.after.worker.external),
+        }),
+        row('5. API raw RSS samples: slope (sawtooth)', r.rawSlope.api, { unit: 'MiB/min' }),
+        row('5. worker raw RSS samples: slope (sawtooth)', r.rawSlope.worker, { unit: 'MiB/min' }),
         row('5. soak operations that failed', r.errors, { op: '<=', goal: 0 }),
       ],
-      markdown: `${r.seconds} s of mixed load, ${r.concurrency} clients in a closed loop: ${ops} operations (${fmt(ops / r.seconds)}/s) — ${r.counts.expire} issuances of 5 s leases left to expire (the worker revokes them), ${r.counts.revoke} issuances revoked at once with \`DELETE /v1/leases/:id\`, ${r.counts.approve} production requests approved by a human through the API and claimed (5 s leases); ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}.
-Sampled every ${r.seconds > 60 ? 1 : 0.25} s: RSS (/proc) and V8 heapUsed and major-GC count (the process's /metrics). After the warm-up (first fifth), each window of ${fmt(r.windowMin * 60, 0)} s gives its minimum (the floor the process returns to after a collection); slope = least squares over the ${r.win.length} window floors, ± the half-width of its 95 % confidence interval (Student's t). Windows that saw a major GC: API ${withGc('apiMajor')} of ${r.win.length}, worker ${withGc('workerMajor')} of ${r.win.length} (a window without one gives a floor from minor collections only). Flat: |slope| ≤ ${BOUND_MIB_PER_MIN} MiB/min.
+      markdown: `${r.seconds} s of mixed load, ${r.concurrency} clients in a closed loop: ${ops} operations (${fmt(ops / r.seconds)}/s) — ${r.counts.expire} issuances of 5 s leases left to expire (the worker revokes them), ${r.counts.revoke} issuances revoked at once with \`DELETE /v1/leases/:id\`, ${r.counts.approve} production requests approved by a human through the API and claimed (5 s leases); ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}.${envText}
+Every ${r.gcEvery} s both processes were made to run a full GC over their inspector (\`HeapProfiler.collectGarbage\`, both started with \`--inspect\` on loopback by the bench) and \`process.memoryUsage()\` was read right after it; ${r.gc.length} such samples, ${r.warm.length} after the warm-up (first fifth). Slopes: least squares over those, ± the half-width of the 95 % confidence interval (Student's t, widened for lag-1 autocorrelation). Flat: the whole interval of the RSS slope within ±${BOUND_MIB_PER_MIN} MiB/min.
 
-| | RSS floor slope (MiB/min) | heapUsed floor slope (MiB/min) | raw RSS slope (MiB/min) | RSS first / last sample (MiB) | heapUsed first / last floor (MiB) |
-|---|---|---|---|---|---|
-| API | ${ci(r.floor.api)} | ${ci(r.floor.apiHeap)} | ${fmt(r.raw.api, 3)} | ${fmt(r.samples[0].api)} / ${fmt(r.samples[r.samples.length - 1].api)} | ${fmt(r.win[0]?.apiHeap)} / ${fmt(r.win[r.win.length - 1]?.apiHeap)} |
-| worker | ${ci(r.floor.worker)} | ${ci(r.floor.workerHeap)} | ${fmt(r.raw.worker, 3)} | ${fmt(r.samples[0].worker)} / ${fmt(r.samples[r.samples.length - 1].worker)} | ${fmt(r.win[0]?.workerHeap)} / ${fmt(r.win[r.win.length - 1]?.workerHeap)} |
+| | RSS after GC (MiB/min) | heapUsed after GC | external after GC | arrayBuffers after GC | raw RSS slope (sawtooth) | RSS after GC, first / last (MiB) | heapUsed after GC, first / last (MiB) | forced GC ms, median / max |
+|---|---|---|---|---|---|---|---|---|
+${line('api')}
+${line('worker')}
 
-Window floors (minute: API RSS / heapUsed, worker RSS / heapUsed, MiB; major GCs API/worker): ${r.win.map((w) => `${fmt(w.t, 1)}: ${fmt(w.api, 0)}/${fmt(w.apiHeap, 0)}, ${fmt(w.worker, 0)}/${fmt(w.workerHeap, 0)} (${w.apiMajor}/${w.workerMajor})`).join('; ')}
-
-Raw samples (minute: API / worker RSS MiB): ${shown.map((s) => `${fmt(s.t, 1)}: ${fmt(s.api, 0)}/${fmt(s.worker, 0)}`).join(', ')}
+After-GC samples (minute: API RSS / heapUsed / external, worker RSS / heapUsed / external, MiB): ${shown.map((s) => `${fmt(s.t, 1)}: ${fmt(s.api.rss, 0)}/${fmt(s.api.heap, 0)}/${fmt(s.api.external, 1)}, ${fmt(s.worker.rss, 0)}/${fmt(s.worker.heap, 0)}/${fmt(s.worker.external, 1)}`).join('; ')}
 ${
   r.growth
     ? `
