@@ -1,6 +1,13 @@
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import type * as Sts from '@aws-sdk/client-sts';
+import type * as Iam from '@aws-sdk/client-iam';
+import { lazySdk } from '../lazy-sdk';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
+
+// The STS and IAM clients (and the SDK's core under them), loaded by the first aws call, not at start.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sts = lazySdk('aws', () => require('@aws-sdk/client-sts') as typeof Sts);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const iam = lazySdk('aws', () => require('@aws-sdk/client-iam') as typeof Iam);
 import type { AssumedRole, AssumeRoleInput, AwsApi } from './aws-api.port';
 
 const THROTTLING = new Set([
@@ -29,6 +36,9 @@ interface SdkErrorShape {
 
 /** Classifies an SDK failure: throttling, 5xx and network errors are retryable; the rest permanent. */
 export function classifyAwsError(operation: string, err: unknown): ProviderError {
+  if (err instanceof ProviderError) {
+    return err; // already classified (e.g. the client library could not be loaded)
+  }
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorShape;
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
@@ -62,18 +72,21 @@ export function classifyAwsError(operation: string, err: unknown): ProviderError
  * Clients hold only the broker's own identity, never a lease's credentials.
  */
 export class AwsSdkApi implements AwsApi {
-  private readonly sts = new Map<string, STSClient>();
-  private readonly iam: IAMClient;
+  private readonly stsClients = new Map<string, Sts.STSClient>();
+  private iamClient?: Iam.IAMClient;
 
-  constructor(private readonly options: { iamRegion: string; maxAttempts: number }) {
-    this.iam = new IAMClient({ region: options.iamRegion, maxAttempts: options.maxAttempts });
+  constructor(private readonly options: { iamRegion: string; maxAttempts: number }) {}
+
+  private get iam(): Iam.IAMClient {
+    this.iamClient ??= new (iam().IAMClient)({ region: this.options.iamRegion, maxAttempts: this.options.maxAttempts });
+    return this.iamClient;
   }
 
-  private stsFor(region: string): STSClient {
-    let client = this.sts.get(region);
+  private stsFor(region: string): Sts.STSClient {
+    let client = this.stsClients.get(region);
     if (!client) {
-      client = new STSClient({ region, maxAttempts: this.options.maxAttempts });
-      this.sts.set(region, client);
+      client = new (sts().STSClient)({ region, maxAttempts: this.options.maxAttempts });
+      this.stsClients.set(region, client);
     }
     return client;
   }
@@ -82,7 +95,7 @@ export class AwsSdkApi implements AwsApi {
     let out;
     try {
       out = await this.stsFor(input.region).send(
-        new AssumeRoleCommand({
+        new (sts().AssumeRoleCommand)({
           RoleArn: input.roleArn,
           RoleSessionName: input.roleSessionName,
           DurationSeconds: input.durationSeconds,
@@ -111,7 +124,7 @@ export class AwsSdkApi implements AwsApi {
 
   async getRolePolicy(roleName: string, policyName: string): Promise<string | undefined> {
     try {
-      const out = await this.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+      const out = await this.iam.send(new (iam().GetRolePolicyCommand)({ RoleName: roleName, PolicyName: policyName }));
       // IAM returns the document URL-encoded (RFC 3986).
       return out.PolicyDocument ? decodeURIComponent(out.PolicyDocument) : undefined;
     } catch (err) {
@@ -125,7 +138,7 @@ export class AwsSdkApi implements AwsApi {
   async putRolePolicy(roleName: string, policyName: string, document: string): Promise<void> {
     try {
       await this.iam.send(
-        new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }),
+        new (iam().PutRolePolicyCommand)({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }),
       );
     } catch (err) {
       throw classifyAwsError('PutRolePolicy', err);
@@ -134,7 +147,7 @@ export class AwsSdkApi implements AwsApi {
 
   async deleteRolePolicy(roleName: string, policyName: string): Promise<void> {
     try {
-      await this.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+      await this.iam.send(new (iam().DeleteRolePolicyCommand)({ RoleName: roleName, PolicyName: policyName }));
     } catch (err) {
       if ((err as SdkErrorShape).name === 'NoSuchEntityException' || (err as SdkErrorShape).name === 'NoSuchEntity') {
         return;
@@ -145,7 +158,7 @@ export class AwsSdkApi implements AwsApi {
 
   async callerIdentity(region: string): Promise<{ arn: string }> {
     try {
-      const out = await this.stsFor(region).send(new GetCallerIdentityCommand({}));
+      const out = await this.stsFor(region).send(new (sts().GetCallerIdentityCommand)({}));
       return { arn: out.Arn ?? '' };
     } catch (err) {
       throw classifyAwsError('GetCallerIdentity', err);

@@ -1,5 +1,11 @@
-import { IAMCredentialsClient } from '@google-cloud/iam-credentials';
+import type * as IamCredentials from '@google-cloud/iam-credentials';
+import type { IAMCredentialsClient } from '@google-cloud/iam-credentials';
+import { lazySdk } from '../lazy-sdk';
 import { ProviderError, ProviderErrorCode } from '../provider.errors';
+
+/** The IAM Credentials library (and google-gax under it), loaded by the first gcp call, not at start. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const iamCredentials = lazySdk('gcp', () => require('@google-cloud/iam-credentials') as typeof IamCredentials);
 import type { GcpApi, GenerateAccessTokenInput } from './gcp-api.port';
 
 // gRPC status codes, and the HTTP statuses the REST transport may report instead.
@@ -34,6 +40,9 @@ interface GaxErrorShape {
 
 /** Classifies a client failure: throttling, 5xx/UNAVAILABLE and network errors are retryable. */
 export function classifyGcpError(err: unknown): ProviderError {
+  if (err instanceof ProviderError) {
+    return err; // already classified (e.g. the client library could not be loaded)
+  }
   const e = (typeof err === 'object' && err !== null ? err : {}) as GaxErrorShape;
   const message = e.message ?? '';
   if (/could not load the default credentials|unable to detect a project id/i.test(message)) {
@@ -78,7 +87,7 @@ export class GcpIamCredentialsApi implements GcpApi {
     const url = this.endpoint ? new URL(this.endpoint) : undefined;
     const client =
       this.current ??
-      new IAMCredentialsClient({
+      new (iamCredentials().IAMCredentialsClient)({
         fallback: true,
         ...(url
           ? {
