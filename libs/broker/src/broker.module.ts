@@ -69,6 +69,7 @@ import { CreateAccessRequest } from './use-cases/create-access-request.use-case'
 import { ProviderAvailability } from './providers/provider-availability.service';
 import { GetAccessRequest } from './use-cases/get-access-request.use-case';
 import { LocalRequestUpdates } from './requests/local-request-updates';
+import { RecentAutoApproved } from './requests/recent-auto-approved';
 import { DecideRequest } from './use-cases/decide-request.use-case';
 import { ClaimCredential } from './use-cases/claim-credential.use-case';
 import { CancelRequest } from './use-cases/cancel-request.use-case';
@@ -165,6 +166,7 @@ const USE_CASES = [
   BrokerStats,
   DrainSignal,
   LocalRequestUpdates,
+  RecentAutoApproved,
 ];
 
 /** Wires policy, providers, leases, approvals and audit into the broker's use cases. */

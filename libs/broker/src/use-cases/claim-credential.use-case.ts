@@ -42,6 +42,7 @@ import { fencesOf, sessionFence } from '../revocation/fences';
 import type { StoreHealth } from '../store-health/store-health.service';
 import { STORE_HEALTH } from '../store-health/store-health.tokens';
 import { NotifyApprovers } from './notify-approvers.service';
+import { RecentAutoApproved } from '../requests/recent-auto-approved';
 import { RevokeLease } from './revoke-lease.use-case';
 
 /**
@@ -73,12 +74,16 @@ export class ClaimCredential {
     private readonly revoke: RevokeLease,
     @Inject(STORE_HEALTH) private readonly storeHealth: StoreHealth,
     @Inject(CLAIM_DEAD_AFTER_MS) private readonly deadAfterMs: number,
+    private readonly recent: RecentAutoApproved,
   ) {}
 
   async execute(cmd: { principal: Principal; id: string }): Promise<ClaimResponse> {
     // Fail closed: no credential while Redis lost its data or cannot record the lease.
     this.storeHealth.assertIssuable();
-    const found = await this.store.getRequest(cmd.id);
+    // An auto-approved request this process just created is not read back: what the claim takes from it never
+    // changes, and whether it can be claimed is decided by beginClaim below, atomically, as for any request.
+    const recent = this.recent.take(cmd.id, this.clock.now());
+    const found = recent ? { request: recent, approvals: [] } : await this.store.getRequest(cmd.id);
     if (!found) {
       throw notFound(`request ${cmd.id}`);
     }
@@ -261,6 +266,10 @@ export class ClaimCredential {
     const moved = await this.store.beginClaim(intent, now);
     if (moved.ok) {
       return;
+    }
+    if (moved.reason === 'missing') {
+      // Gone from the store (a request taken from this process's recent ones, or deleted since it was read).
+      throw notFound(`request ${request.id}`);
     }
     const state = moved.state ?? request.state;
     if (state === 'expired' || state === 'cancelled') {

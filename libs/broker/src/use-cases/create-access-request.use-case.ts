@@ -11,6 +11,7 @@ import { PolicyDecisions } from '../policy/policy-decisions.service';
 import { requestDigest } from '../request-digest';
 import { roleFingerprint } from '../policy/role-fingerprint';
 import { NotifyApprovers } from './notify-approvers.service';
+import { RecentAutoApproved } from '../requests/recent-auto-approved';
 import { ProviderAvailability } from '../providers/provider-availability.service';
 import { POLICY_HOLDER } from '../broker.tokens';
 import type { PolicyHolder } from '../policy/policy.holder';
@@ -26,6 +27,7 @@ export class CreateAccessRequest {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
     private readonly notify: NotifyApprovers,
+    private readonly recent: RecentAutoApproved,
     private readonly providers: ProviderAvailability,
     @Inject(POLICY_HOLDER) private readonly holder: PolicyHolder,
   ) {}
@@ -126,6 +128,8 @@ export class CreateAccessRequest {
     if (request.state === 'pending') {
       this.notify.broadcast(request, approvalUrlOf(this.publicUrl, id));
     }
+    // Recorded and audited: its claim in this process need not read it back (the store still decides the claim).
+    this.recent.remember(request);
     return toRequestView(request, [], this.publicUrl);
   }
 
