@@ -30,8 +30,25 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
     await stack?.stop();
   });
 
-  const leases = (count: number, environment: string, principal: string): Promise<string[]> =>
-    storeLeases(store, count, { environment, principal });
+  const leases = (count: number, environment: string, principal: string, sessionId?: string): Promise<string[]> =>
+    storeLeases(store, count, { environment, principal, ...(sessionId ? { sessionId } : {}) });
+
+  /** The lease ids the `lease.revoked` events name: their own, or each of the leases a batch event names. */
+  const named = (events: any[]): string[] =>
+    events.flatMap((e) => (e.leases ? e.leases.map((l: { leaseId: string }) => l.leaseId) : [e.leaseId]));
+
+  async function revocationsCounted(): Promise<number> {
+    const text = await (await fetch(stack.metricsUrl)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('leash_revocations_total{') &&
+          l.includes('provider="jwt"') &&
+          l.includes('reason="break_glass"'),
+      );
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
 
   async function states(leaseIds: string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
@@ -62,8 +79,9 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
   }
 
   it('revokes and audits every matching lease, counts them all and names a bounded sample', async () => {
-    const staging = await leases(2400, 'staging', 'agent-scale-a');
+    const staging = await leases(2400, 'staging', 'agent-scale-a', 'sess-scale-a');
     const production = await leases(100, 'production', 'agent-scale-b');
+    const countedBefore = await revocationsCounted();
 
     const res = await stack.call('POST', '/v1/admin/revoke', {
       token: admin,
@@ -82,13 +100,50 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
     expect(await states(production)).toEqual(new Map([['active', 100]]));
     expect((await client.zrange(`${PREFIX}:leases:expiry`, '0', '-1')).sort()).toEqual([...production].sort());
 
-    // The audit log names every revoked lease once (what the bounded answer leaves out is paged there).
+    // The audit log names every revoked lease exactly once (what the bounded answer leaves out is paged there),
+    // a batch of leases per event: each named with its request, session, principal, role and environment.
     const revoked = (await auditEvents('lease.revoked', res.body.startedAt)).filter(
       (e) => e.details.breakGlass === res.body.id,
     );
-    expect(revoked).toHaveLength(2400);
-    expect(new Set(revoked.map((e) => e.leaseId))).toEqual(new Set(staging));
-    expect(revoked[0]).toMatchObject({ actor: { id: 'admin' }, details: { reason: 'break_glass' } });
+    expect(revoked.length).toBeLessThan(100);
+    expect(named(revoked)).toHaveLength(2400);
+    expect(new Set(named(revoked))).toEqual(new Set(staging));
+    expect(revoked[0]).toMatchObject({
+      actor: { id: 'admin' },
+      environment: 'staging',
+      provider: 'jwt',
+      details: { reason: 'break_glass' },
+    });
+    const middle = staging[1234];
+    const record = await store.getLease(middle);
+    expect(revoked.flatMap((e) => e.leases).find((l) => l.leaseId === middle)).toEqual({
+      leaseId: middle,
+      requestId: record?.requestId,
+      sessionId: 'sess-scale-a',
+      principal: 'agent-scale-a',
+      role: 'demo-staging-read',
+      environment: 'staging',
+      provider: 'jwt',
+      providerRef: record?.providerRef,
+    });
+    // A lease's revocation is found by the filters an operator would use: its lease id, its request, its session.
+    for (const filter of [`lease=${middle}`, `request=${record?.requestId}`, 'session=sess-scale-a']) {
+      const page = await stack.call('GET', `/v1/audit?action=lease.revoked&${filter}`, { token: admin });
+      expect(page.status).toBe(200);
+      expect(named(page.body.events)).toContain(middle);
+      expect(page.body.events[0]).toMatchObject({ details: { reason: 'break_glass', breakGlass: res.body.id } });
+    }
+    const otherLease = await stack.call('GET', `/v1/audit?action=lease.revoked&lease=${production[0]}`, {
+      token: admin,
+    });
+    expect(otherLease.body.events).toEqual([]);
+    // Each token's jti (= its lease id) is on the JWT denylist until a minute past its expiry.
+    const sample = [staging[0], middle, staging[2399]];
+    const until = await Promise.all(sample.map((id) => client.pexpiretime(`${PREFIX}:jwt:deny:${id}`)));
+    const expiries = await Promise.all(sample.map(async (id) => (await store.getLease(id))?.expiresAt ?? 0));
+    until.forEach((at, i) => expect(at).toBeGreaterThanOrEqual(expiries[i] + 60_000));
+    // Each lease is one revocation in the metrics, as when revoked one by one.
+    expect((await revocationsCounted()) - countedBefore).toBe(2400);
     const [summary] = (await auditEvents('admin.break_glass', res.body.startedAt)).filter(
       (e) => e.details.breakGlass === res.body.id,
     );
@@ -141,12 +196,12 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
         reason: 'interrupted',
       },
     });
-    // Every lease audited once, those the dead process revoked but never audited included.
+    // Every lease audited exactly once, those the dead process revoked but never audited included.
     const audited = (await auditEvents('lease.revoked', new Date(startedAt).toISOString())).filter(
       (e) => e.details.breakGlass === run.id,
     );
-    expect(audited).toHaveLength(matching.length);
-    expect(new Set(audited.map((e) => e.leaseId))).toEqual(new Set(matching));
+    expect(named(audited)).toHaveLength(matching.length);
+    expect(new Set(named(audited))).toEqual(new Set(matching));
   }, 180_000);
 
   it('leaks no issued secret into logs or Redis', async () => {

@@ -31,6 +31,21 @@ export type AuditAction =
   | 'claim.recovered';
 
 /**
+ * A lease named by an event about many leases: break glass audits the leases it revokes a batch at a
+ * time, one `lease.revoked` event naming each of them (the filters of `GET /v1/audit` look into it).
+ */
+export interface AuditLeaseRef {
+  leaseId: string;
+  requestId: string;
+  sessionId?: string;
+  principal: string;
+  role: string;
+  environment: string;
+  provider: string;
+  providerRef?: Record<string, string>;
+}
+
+/**
  * One audit event. `seq`, `prevHash` and `hash` are assigned by the log on append: `seq` counts
  * from 1 without gaps, `prevHash` is the hash of event `seq - 1`, and `hash` is the SHA-256 of the
  * canonical event (see `auditEventHash` in @leash/core).
@@ -51,6 +66,8 @@ export interface AuditEvent {
   provider?: string;
   /** Provider-side identifiers (JWT jti/kid, AWS SourceIdentity/AssumedRoleId, K8s ServiceAccount uid, GCP account). */
   providerRef?: Record<string, string>;
+  /** The leases of an event about many (break glass, a batch at a time); `leaseId` names one lease only. */
+  leases?: AuditLeaseRef[];
   details?: Record<string, unknown>;
   prevHash: string;
   hash: string;

@@ -62,6 +62,21 @@ export const AuditEventSchema = z
     policyVersion: z.string().optional(),
     provider: z.string().optional(),
     providerRef: z.record(z.string(), z.string()).optional(),
+    /** An event about many leases (break glass: one `lease.revoked` per batch) names each; filters look into it. */
+    leases: z
+      .array(
+        z.object({
+          leaseId: z.string(),
+          requestId: z.string(),
+          sessionId: z.string().optional(),
+          principal: z.string(),
+          role: z.string(),
+          environment: z.string(),
+          provider: z.string(),
+          providerRef: z.record(z.string(), z.string()).optional(),
+        }),
+      )
+      .optional(),
     details: z.record(z.string(), z.unknown()).optional(),
     prevHash: z.string(),
     hash: z.string(),

@@ -115,6 +115,11 @@ export interface CredentialProvider {
    */
   plan?(command: IssueCommand): ClaimPlan;
   revoke(command: RevokeCommand): Promise<RevocationReport | void>;
+  /**
+   * `revoke` for many leases at once (break glass, a batch of record-only leases): the same effect as
+   * calling `revoke` for each, in fewer round trips. Optional; the broker calls `revoke` per lease without it.
+   */
+  revokeMany?(commands: RevokeCommand[]): Promise<void>;
   /** Runs a follow-up a revocation asked for; may ask for another one. Retried on retryable errors. */
   followUp?(data: Record<string, unknown>): Promise<{ followUp?: ProviderFollowUp } | void>;
   /**

@@ -171,8 +171,15 @@ export class BrokerMetrics {
         this.issueFailures.inc({ environment: env });
         return;
       case 'lease.revoked': {
-        const reason = e.details?.reason;
-        this.revocations.inc({ provider, reason: typeof reason === 'string' ? reason : 'unknown' });
+        const reason = typeof e.details?.reason === 'string' ? e.details.reason : 'unknown';
+        if (e.leases) {
+          // One event for a batch of leases (break glass): each is a revocation.
+          const byProvider = new Map<string, number>();
+          e.leases.forEach((l) => byProvider.set(l.provider, (byProvider.get(l.provider) ?? 0) + 1));
+          byProvider.forEach((n, p) => this.revocations.inc({ provider: p, reason }, n));
+          return;
+        }
+        this.revocations.inc({ provider, reason });
         const lag = num(e.details?.lagMs);
         if (lag !== undefined) {
           this.revocationLag.observe({ provider }, lag / 1000);

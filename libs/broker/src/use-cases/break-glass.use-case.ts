@@ -12,7 +12,7 @@ import {
 } from '@leash/core';
 import type { BreakGlassBody, BreakGlassResult } from '@leash/contracts';
 import { BreakGlassStore, LEASE_STORE, type BreakGlassRun, type LeaseStore } from '@leash/leases';
-import { AUDIT_LOG, type AuditLog } from '@leash/audit';
+import { AUDIT_LOG, type AuditLeaseRef, type AuditLog, type NewAuditEvent } from '@leash/audit';
 import { leaseRevokedEvent } from '../revocation/lease-revoked-event';
 import type {
   CredentialProvider,
@@ -50,6 +50,8 @@ const BATCH = 500;
 const SCAN_COUNT = 1000;
 /** Leases revoked at once through their provider; bounded so a large break glass does not flood the providers. */
 const CONCURRENCY = 16;
+/** Leases one `lease.revoked` event of a break glass names (an event per this many, not one per lease). */
+export const BREAK_GLASS_AUDIT_CHUNK = 200;
 /** Ids the answer names per list; the counts say how many there are in all. */
 export const BREAK_GLASS_SAMPLE = 1000;
 
@@ -265,48 +267,78 @@ export class BreakGlass {
     const widerMeasure = all.filter((p) => p.breakGlass !== undefined).map((p) => p.kind);
     const matching: Unrevoked[] = [];
     const others = new Map<string, ProviderRevokeCommand[]>();
-    for (const index of ['active', 'quarantine'] as const) {
-      let cursor = '0';
-      do {
-        if (tally.lost) {
-          throw new CoreError(CoreErrorCode.Conflict, `break glass ${run.id} was taken over by another process`);
-        }
-        const batch = await this.runs.batch(run.id, index, cursor, SCAN_COUNT, {
-          selector: run.selector,
-          recordOnly,
-          widerMeasure,
-          now: this.clock.now(),
-          reason: 'break_glass',
-        });
-        cursor = batch.cursor;
-        await this.recorded(batch.revoked, run, tally);
-        matching.push(...batch.matching);
-        for (const item of batch.others) {
-          const list = others.get(item.lease.provider) ?? [];
-          list.push(toCommand(item));
-          others.set(item.lease.provider, list);
-        }
-      } while (cursor !== '0');
+    // The denylist entries and audit event of one batch are written while the next batch's script runs
+    // (Redis and the API each work at once); the batch's script noted its leases as unaudited first.
+    let previous: Promise<void> = Promise.resolve();
+    try {
+      for (const index of ['active', 'quarantine'] as const) {
+        let cursor = '0';
+        do {
+          if (tally.lost) {
+            throw new CoreError(CoreErrorCode.Conflict, `break glass ${run.id} was taken over by another process`);
+          }
+          const batch = await this.runs.batch(run.id, index, cursor, SCAN_COUNT, {
+            selector: run.selector,
+            recordOnly,
+            widerMeasure,
+            now: this.clock.now(),
+            reason: 'break_glass',
+          });
+          cursor = batch.cursor;
+          await previous;
+          previous = this.recorded(batch.revoked, run, tally);
+          // Awaited above on the next turn (or below); a rejection is not left unhandled meanwhile.
+          previous.catch(() => undefined);
+          matching.push(...batch.matching);
+          for (const item of batch.others) {
+            const list = others.get(item.lease.provider) ?? [];
+            list.push(toCommand(item));
+            others.set(item.lease.provider, list);
+          }
+        } while (cursor !== '0');
+      }
+    } finally {
+      await previous.catch(() => undefined);
     }
+    await previous;
     return { matching, others };
   }
 
-  /** Leases the batch marked revoked: the provider's own revocation (JWT denylist), then one audit event each. */
+  /**
+   * Leases the batch marked revoked: the provider's own revocation (JWT denylist; one call for the
+   * batch where the provider can), then their audit events.
+   */
   private async recorded(revoked: Unrevoked[], run: BreakGlassRun, tally: Tally): Promise<void> {
     if (revoked.length === 0) {
       return;
     }
+    const byProvider = new Map<string, Unrevoked[]>();
+    for (const item of revoked) {
+      const list = byProvider.get(item.lease.provider) ?? [];
+      list.push(item);
+      byProvider.set(item.lease.provider, list);
+    }
+    // The record already says revoked, which is what ends a record-only credential: a failure here is logged.
+    const failed = (leaseIds: string[], err: unknown): void =>
+      this.logger.warn('break glass: provider revocation after the record failed', {
+        leaseIds: leaseIds.slice(0, 10),
+        leases: leaseIds.length,
+        err: String(err),
+      });
     await Promise.all(
-      revoked.map(async ({ lease, handle }) => {
-        try {
-          await this.providers.get(lease.provider).revoke({ leaseId: lease.id, expiresAt: lease.expiresAt, handle });
-        } catch (err) {
-          // The record already says revoked, which is what ends a record-only credential.
-          this.logger.warn('break glass: provider revocation after the record failed', {
-            leaseId: lease.id,
-            err: String(err),
-          });
+      [...byProvider].map(async ([kind, items]) => {
+        const provider = this.providers.get(kind as Lease['provider']);
+        const commands = items.map(({ lease, handle }) => ({ leaseId: lease.id, expiresAt: lease.expiresAt, handle }));
+        if (provider.revokeMany) {
+          await provider.revokeMany(commands).catch((err: unknown) =>
+            failed(
+              commands.map((c) => c.leaseId),
+              err,
+            ),
+          );
+          return;
         }
+        await Promise.all(commands.map((c) => provider.revoke(c).catch((err: unknown) => failed([c.leaseId], err))));
       }),
     );
     await this.auditRevoked(
@@ -327,20 +359,24 @@ export class BreakGlass {
     }
   }
 
-  /** One `lease.revoked` event per lease, then the run's note that they are audited. */
+  /**
+   * `lease.revoked` events, then the run's note that the leases are audited: one event per
+   * BREAK_GLASS_AUDIT_CHUNK leases revoked by the break glass, naming each (`leases`: its id, request,
+   * session, principal, role, environment, provider, provider reference), so `GET /v1/audit?lease=…`
+   * (request, session, environment) finds it; a lease that had expired by then gets an event of its own
+   * with reason `expired` and its lag, as the expiry job writes it.
+   */
   private async auditRevoked(run: BreakGlassRun, leases: Lease[]): Promise<void> {
     const now = this.clock.now();
-    await Promise.all(
-      leases.map((lease) =>
-        this.audit.append(
-          leaseRevokedEvent(lease, run.actor, {
-            reason: now >= lease.expiresAt ? 'expired' : 'break_glass',
-            breakGlass: run.id,
-            ...(now >= lease.expiresAt ? { lagMs: now - lease.expiresAt } : {}),
-          }),
-        ),
-      ),
+    const expired = leases.filter((l) => now >= l.expiresAt);
+    const ended = leases.filter((l) => now < l.expiresAt);
+    const events: NewAuditEvent[] = expired.map((lease) =>
+      leaseRevokedEvent(lease, run.actor, { reason: 'expired', breakGlass: run.id, lagMs: now - lease.expiresAt }),
     );
+    for (let i = 0; i < ended.length; i += BREAK_GLASS_AUDIT_CHUNK) {
+      events.push(batchRevokedEvent(ended.slice(i, i + BREAK_GLASS_AUDIT_CHUNK), run));
+    }
+    await Promise.all(events.map((e) => this.audit.append(e)));
     await this.runs.audited(
       run.id,
       leases.map((l) => l.id),
@@ -521,6 +557,32 @@ function unrecallableMeasures(unrecallable: Map<string, Lease[]>): BreakGlassRes
         `the credentials expire by themselves, the last at ${last}`,
     };
   });
+}
+
+/** The `lease.revoked` event of leases break glass revoked together; what they all share is named once on top. */
+function batchRevokedEvent(leases: Lease[], run: BreakGlassRun): NewAuditEvent {
+  const refs = leases.map((l): AuditLeaseRef => ({
+    leaseId: l.id,
+    requestId: l.requestId,
+    ...(l.sessionId ? { sessionId: l.sessionId } : {}),
+    principal: l.principal,
+    role: l.role,
+    environment: l.environment,
+    provider: l.provider,
+    ...(l.providerRef ? { providerRef: l.providerRef } : {}),
+  }));
+  const shared = (key: 'role' | 'environment' | 'provider'): string | undefined =>
+    refs.every((r) => r[key] === refs[0][key]) ? refs[0][key] : undefined;
+  const [role, environment, provider] = [shared('role'), shared('environment'), shared('provider')];
+  return {
+    actor: run.actor,
+    action: 'lease.revoked',
+    ...(role ? { role } : {}),
+    ...(environment ? { environment } : {}),
+    ...(provider ? { provider } : {}),
+    leases: refs,
+    details: { reason: 'break_glass', breakGlass: run.id, count: refs.length },
+  };
 }
 
 function toCommand(x: Unrevoked): ProviderRevokeCommand {

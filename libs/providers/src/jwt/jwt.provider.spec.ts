@@ -9,6 +9,10 @@ class MemoryDenylist implements JwtDenylist {
     this.denied.add(jti);
     return Promise.resolve();
   }
+  addMany(entries: { jti: string }[]): Promise<void> {
+    entries.forEach((e) => this.denied.add(e.jti));
+    return Promise.resolve();
+  }
   has(jti: string): Promise<boolean> {
     return Promise.resolve(this.denied.has(jti));
   }

@@ -143,6 +143,21 @@ export class JwtProvider implements CredentialProvider {
     }
   }
 
+  async revokeMany(cmds: RevokeCommand[]): Promise<void> {
+    try {
+      await this.denylist.addMany(
+        cmds.map((cmd) => ({
+          jti: typeof cmd.handle.jti === 'string' ? cmd.handle.jti : cmd.leaseId,
+          expiresAtMs: cmd.expiresAt,
+        })),
+      );
+    } catch (cause) {
+      throw new ProviderError(ProviderErrorCode.Retryable, 'jwt', 'DenylistUnavailable', 'denylist write failed', {
+        cause,
+      });
+    }
+  }
+
   private async isDenied(jti: string): Promise<boolean> {
     try {
       return await this.denylist.has(jti);
