@@ -156,11 +156,14 @@ ${rows.join('\n')}
   }
 }
 
-main().then(
-  () => lib.killStarted?.(),
-  async (err) => {
-    console.error(err);
-    await lib.killStarted?.();
-    process.exitCode = 1;
-  },
-);
+// bench/run.js requires every bench/*.js to find scenarios: run only when started as a program.
+if (require.main === module) {
+  main().then(
+    () => lib.killStarted(),
+    (err) => {
+      lib.killStarted();
+      process.stderr.write(`${err.stack}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
