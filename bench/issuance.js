@@ -138,11 +138,20 @@ async function commandsOfOneIssuance(stack, token, n = 5) {
   await new Promise((r) => setTimeout(r, elapsed));
   const idle = buf;
   sock.destroy();
+  // MONITOR writes a script's own commands as `[lua]` lines right after the EVAL/EVALSHA that ran it: they belong
+  // to the client of the last line that was not `[lua]` (the worker's BullMQ and hand-over scripts are not ours).
   const count = (text) => {
     const by = {};
+    let caller = '';
     for (const line of text.split('\r\n')) {
       const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
-      if (m && (clients.has(m[1]) || m[1] === 'lua')) {
+      if (!m) {
+        continue;
+      }
+      if (m[1] !== 'lua') {
+        caller = m[1];
+      }
+      if (clients.has(caller)) {
         const name = m[1] === 'lua' ? `[lua] ${m[2].toUpperCase()}` : m[2].toUpperCase();
         by[name] = (by[name] ?? 0) + 1;
       }
@@ -220,9 +229,12 @@ async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env 
   const bare = await startBareFastify();
   try {
     const token = await devToken(stack.url, 'agent-bench');
-    const warm = ctx.pick(1, 3);
+    // Long enough for V8's optimising compiler to finish with the issuance path: with 3 s it was still compiling
+    // on a background thread for a tenth of the API's CPU 3–11 s into the load (perf, run of 10:40).
+    const warm = ctx.pick(1, 12);
     await closedLoop(() => issueOnce(stack.url, token), { concurrency, seconds: warm });
-    await closedLoop(() => healthOnce(bare.url), { concurrency, seconds: warm });
+    await closedLoop(() => healthOnce(stack.url), { concurrency, seconds: ctx.pick(1, 3) });
+    await closedLoop(() => healthOnce(bare.url), { concurrency, seconds: ctx.pick(1, 3) });
     ctx.log(`bare fastify, healthz, issuance at concurrency ${concurrency}, in turns of 1 s, ${seconds} s each`);
     const rssBefore = rssKb(stack.api.pid);
     // CPU of every process of the machine's work, per load: where an issuance's cost lands.
@@ -288,7 +300,7 @@ function rowsOf(ctx, r, label = '') {
 function section(ctx, r) {
   const line = (name, m, unit = 'req/s') =>
     `| ${name} | ${fmt(m.callsPerSecond, 0)} ${unit} | ${fmt(m.perSecond, 0)} | ${fmt(m.p50)} / ${fmt(m.p99)} | ${m.errors}${m.firstError ? ` (${m.firstError})` : ''} |`;
-  return `Same keep-alive client (node:http Agent) for every line; the three concurrency-${r.concurrency} loads ran in turns of 1 s (bare, healthz, issuance, bare, …) until each had ${r.seconds} s, so they saw the same background load; then issuance at concurrency 4 for ${r.seconds} s.
+  return `Same keep-alive client (node:http Agent) for every line; after a warm-up (issuance 12 s, so V8 has compiled its path; both health checks 3 s), the three concurrency-${r.concurrency} loads ran in turns of 1 s (bare, healthz, issuance, bare, …) until each had ${r.seconds} s, so they saw the same background load; then issuance at concurrency 4 for ${r.seconds} s.
 One issuance = \`POST /v1/requests\` + \`POST /v1/requests/:id/credentials\` (auto-approved jwt, ${r.signing.alg}): two HTTP calls.
 
 | load | HTTP calls/s | operations/s | latency p50 / p99 (ms per operation) | errors |
