@@ -100,7 +100,7 @@ describe('record codec', () => {
     );
   });
 
-  it('requests of one role under one policy version share one part; another scope or rule gets its own', () => {
+  it('requests of one role under one policy version share one part (same decision, risk level, agent); another scope or rule gets its own', () => {
     fc.assert(
       fc.property(request, request, (a, b) => {
         const same = {
@@ -113,7 +113,15 @@ describe('record codec', () => {
           policyVersion: a.policyVersion,
           scope: a.scope,
           roleFingerprint: a.roleFingerprint,
+          decision: a.decision,
+          risk: a.risk,
+          context: a.context,
+          principalGroups: a.principalGroups,
+          session: { ...b.session, id: b.session?.id ?? 'sess-b', agent: a.session?.agent },
         };
+        if (a.session?.agent === undefined) {
+          delete same.session.agent;
+        }
         expect(packRequest(same).shared).toEqual(packRequest(a).shared);
         const other = { ...same, roleFingerprint: `${a.roleFingerprint ?? ''}x` };
         expect(packRequest(other).shared.id).not.toBe(packRequest(a).shared.id);
@@ -180,6 +188,55 @@ describe('record codec', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('values few requests differ in (decision, plain risk, agent, empty context and groups) are not in the record', () => {
+    const r = fc.sample(request, 1)[0];
+    const plain = packRequest({
+      ...r,
+      session: { id: 'sess-1', agent: 'claude-code', host: 'ci-runner' },
+      context: {},
+      principalGroups: [],
+      risk: { level: 'low', reasons: [], findings: [] },
+    });
+    for (const name of ['dc', 'rl', 'sa', 'cx', 'pg']) {
+      expect(plain.fields).not.toHaveProperty(name);
+    }
+    expect(plain.fields).toMatchObject({ si: 'sess-1', sn: 'ci-runner' });
+    // What is particular to one request stays in its record.
+    const particular = packRequest({
+      ...r,
+      context: { ticket: 'OPS-1' },
+      principalGroups: ['sre'],
+      risk: { level: 'high', reasons: ['prod'], findings: [] },
+    });
+    expect(particular.fields).toMatchObject({ cx: '{"ticket":"OPS-1"}', pg: '["sre"]' });
+    expect(JSON.parse(particular.fields.rk)).toEqual({ level: 'high', reasons: ['prod'], findings: [] });
+  });
+
+  it('records of the previous version (decision, risk level, agent in the record) read as before', () => {
+    const r: AccessRequest = {
+      ...fc.sample(request, 1)[0],
+      session: { id: 'sess-1', agent: 'claude-code', host: 'ci-runner' },
+      context: {},
+      principalGroups: [],
+      decision: 'auto_approved',
+      risk: { level: 'low', reasons: [], findings: [] },
+    };
+    const { fields, shared } = packRequest(r);
+    const pairs = JSON.parse(shared.text) as string[];
+    const moved: Record<string, string> = {};
+    const kept: string[] = [];
+    for (let i = 0; i < pairs.length; i += 2) {
+      if (['dc', 'rl', 'sa', 'cx', 'pg'].includes(pairs[i])) {
+        moved[pairs[i]] = pairs[i + 1];
+      } else {
+        kept.push(pairs[i], pairs[i + 1]);
+      }
+    }
+    expect(Object.keys(moved).sort()).toEqual(['cx', 'dc', 'pg', 'rl', 'sa']);
+    // As that version wrote it: those fields in the record, the shared part without them.
+    expect(unpackRequest(r.id, { ...fields, ...moved }, JSON.stringify(kept))).toEqual(JSON.parse(JSON.stringify(r)));
   });
 
   it('a record naming a shared part is never read without it', () => {

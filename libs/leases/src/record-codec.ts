@@ -99,8 +99,11 @@ function unpackRef(id: string, ref: Record<string, string | null>): Record<strin
 const DECISION_CODES: Record<string, string> = { auto_approved: 'a', needs_approval: 'n' };
 const DECISIONS: Record<string, string> = { a: 'auto_approved', n: 'needs_approval' };
 
-/** An agent session as fields of their own (`si`, `sa`, `sn`: id, agent, host), or JSON (`ss`) if it holds more. */
-function packSession(out: string[], session: AccessRequest['session']): void {
+/**
+ * An agent session as fields of their own (`si`, `sa`, `sn`: id, agent, host), or JSON (`ss`) if it holds more.
+ * The agent (a few names: claude-code, …) goes with the shared part (`shared`).
+ */
+function packSession(out: string[], shared: string[], session: AccessRequest['session']): void {
   if (session === undefined) {
     return;
   }
@@ -113,7 +116,7 @@ function packSession(out: string[], session: AccessRequest['session']): void {
   }
   out.push('si', session.id);
   if (session.agent !== undefined) {
-    out.push('sa', session.agent);
+    shared.push('sa', session.agent);
   }
   if (session.host !== undefined) {
     out.push('sn', session.host);
@@ -132,6 +135,10 @@ function unpackSession(hash: Record<string, string>): AccessRequest['session'] {
     ...(hash.sa !== undefined ? { agent: hash.sa } : {}),
     ...(hash.sn !== undefined ? { host: hash.sn } : {}),
   };
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 /** A risk with nothing found (most auto-approved requests) is written as its level alone (`rl`). */
@@ -195,23 +202,28 @@ export function unpackLease(id: string, hash: Record<string, string>): Lease | u
 export function packRequest(r: AccessRequest): { fields: Record<string, string>; shared: SharedRequestPart } {
   const out: string[] = ['state', r.state, 'expiresAt', String(r.expiresAt), 'digest', r.digest];
   const known = new Set<string>(['id', 'state', 'expiresAt', 'digest', 'risk', 'session', 'decision']);
+  // Values few requests differ in (the decision, a risk with nothing found, an empty context or group list, the
+  // agent) go with the shared part: a handful more shared parts per role, ~50 bytes less per request.
+  const sharedOut: string[] = [];
   for (const [prop, name, kind] of REQUEST_FIELDS) {
-    put(out, name, kind, r[prop]);
+    const value = r[prop];
+    const plain =
+      (prop === 'context' && isEmptyObject(value)) ||
+      (prop === 'principalGroups' && Array.isArray(value) && value.length === 0);
+    put(plain ? sharedOut : out, name, kind, value);
     known.add(prop);
   }
-  packSession(out, r.session);
+  packSession(out, sharedOut, r.session);
   if (r.decision !== undefined) {
-    out.push('dc', DECISION_CODES[r.decision] ?? r.decision);
+    sharedOut.push('dc', DECISION_CODES[r.decision] ?? r.decision);
   }
   if (r.risk !== undefined) {
-    put(
-      out,
-      isPlainRisk(r.risk) ? 'rl' : 'rk',
-      isPlainRisk(r.risk) ? 'str' : 'json',
-      isPlainRisk(r.risk) ? r.risk.level : r.risk,
-    );
+    if (isPlainRisk(r.risk)) {
+      sharedOut.push('rl', r.risk.level);
+    } else {
+      put(out, 'rk', 'json', r.risk);
+    }
   }
-  const sharedOut: string[] = [];
   for (const [prop, name, kind] of SHARED_REQUEST_FIELDS) {
     put(sharedOut, name, kind, r[prop]);
     known.add(prop);
@@ -266,15 +278,16 @@ export function unpackRequest(id: string, hash: Record<string, string>, shared?:
         base[prop] = value;
       }
     }
-    if (hash.rl !== undefined) {
-      base.risk = { level: hash.rl, reasons: [], findings: [] };
+    // Plain values are in the shared part (records written before hold them themselves).
+    if (fields.rl !== undefined) {
+      base.risk = { level: fields.rl, reasons: [], findings: [] };
     }
-    const session = unpackSession(hash);
+    const session = unpackSession(fields);
     if (session) {
       base.session = session;
     }
-    if (hash.dc !== undefined) {
-      base.decision = DECISIONS[hash.dc] ?? hash.dc;
+    if (fields.dc !== undefined) {
+      base.decision = DECISIONS[fields.dc] ?? fields.dc;
     }
   } else {
     return undefined;
