@@ -5,6 +5,7 @@ import type { SharedConfig } from '@leash/config';
 import {
   AutoApprovalBudgetStore,
   BreakGlassStore,
+  LeaseCensus,
   LEASE_STORE,
   RedisLeaseStore,
   SessionEventStore,
@@ -215,6 +216,11 @@ export class BrokerModule {
             maxEvents: 500,
             retentionSeconds: config.retentionSeconds,
           }),
+      },
+      {
+        provide: LeaseCensus,
+        inject: [REDIS],
+        useFactory: (redis: Redis | Cluster) => new LeaseCensus(redis, config.redis.prefix),
       },
       {
         provide: BreakGlassStore,

@@ -163,6 +163,7 @@ export class BreakGlassStore {
     runs: () => `${this.prefix}:glass:running`,
     expiry: () => `${this.prefix}:leases:expiry`,
     quarantine: () => `${this.prefix}:leases:quarantine`,
+    deadlines: () => `${this.prefix}:req:deadlines`,
     lease: (id: string) => `${this.prefix}:lease:${id}`,
   };
 
@@ -289,6 +290,15 @@ export class BreakGlassStore {
       (kind === 'r' ? out.revoked : kind === 'm' ? out.matching : out.others).push(item);
     }
     return out;
+  }
+
+  /**
+   * One step of a walk through the open (pending or approved) requests, the deadline index, from
+   * `cursor` ('0' to start): about `count` ids (ZSCAN: a request open for the whole walk is seen).
+   */
+  async openRequests(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }> {
+    const [next, flat] = await this.guard(this.redis.zscan(this.k.deadlines(), cursor, 'COUNT', count));
+    return { cursor: next, ids: flat.filter((_, i) => i % 2 === 0) };
   }
 
   /** Leases this run revoked whose audit event may not be written yet (a process died in between). */

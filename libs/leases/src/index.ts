@@ -5,3 +5,4 @@ export * from './idempotency.store';
 export * from './auto-approval-budget.store';
 export * from './session-event.store';
 export * from './break-glass.store';
+export * from './lease-census.store';

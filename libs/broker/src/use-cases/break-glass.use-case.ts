@@ -69,9 +69,17 @@ class Tally {
   pendingCount = 0;
   readonly revokedLeases: string[] = [];
   readonly pendingLeases: string[] = [];
-  cancelled: string[] = [];
+  cancelledCount = 0;
+  readonly cancelledRequests: string[] = [];
   /** Another process took the run over (this one stopped heartbeating in time). */
   lost = false;
+
+  cancelled(id: string): void {
+    this.cancelledCount += 1;
+    if (this.cancelledRequests.length < BREAK_GLASS_SAMPLE) {
+      this.cancelledRequests.push(id);
+    }
+  }
 
   revoked(id: string): void {
     this.revokedCount += 1;
@@ -99,16 +107,16 @@ class Tally {
       startedAt: new Date(run.startedAt).toISOString(),
       revokedLeases: this.revokedLeases,
       pendingLeases: this.pendingLeases,
-      cancelledRequests: this.cancelled.slice(0, BREAK_GLASS_SAMPLE),
+      cancelledRequests: this.cancelledRequests,
       counts: {
         revokedLeases: this.revokedCount,
         pendingLeases: this.pendingCount,
-        cancelledRequests: this.cancelled.length,
+        cancelledRequests: this.cancelledCount,
       },
       truncated:
         this.revokedCount > this.revokedLeases.length ||
         this.pendingCount > this.pendingLeases.length ||
-        this.cancelled.length > BREAK_GLASS_SAMPLE,
+        this.cancelledCount > this.cancelledRequests.length,
       measures,
       warnings,
     };
@@ -234,15 +242,15 @@ export class BreakGlass {
     heartbeat.unref();
     try {
       // Requests first: an approved request cancelled now cannot be claimed while its siblings are revoked.
-      tally.cancelled = await this.cancelOpenRequests(selector, actor.id);
+      await this.cancelOpenRequests(selector, actor.id, tally);
       // Leases an earlier process of this run revoked but died before auditing.
       await this.auditLeftovers(run, tally);
-      const { matching, others } = await this.walk(run, tally);
+      const unrecallable = new Map<string, Lease[]>();
+      const unreachable: string[] = [];
+      const { matching, others } = await this.walk(run, tally, { unreachable, unrecallable });
       // Providers with a wider measure take it, then their leases are revoked one by one, as the others.
       const measures: BreakGlassResult['measures'] = [];
       const covered = await this.providerMeasures(matching, others, measures);
-      const unrecallable = new Map<string, Lease[]>();
-      const unreachable: string[] = [];
       await this.revokeAll(matching, covered, actor, tally, { unreachable, unrecallable });
       measures.push(...unrecallableMeasures(unrecallable));
       const result = tally.result(run, selector, measures, this.unknownToPolicy(selector));
@@ -255,12 +263,15 @@ export class BreakGlass {
 
   /**
    * One walk through the unrevoked leases, a bounded batch at a time: leases of record-only
-   * providers (JWT) are marked revoked by the batch's script and audited; matching leases of other
-   * providers, and non-matching ones of providers with a wider measure, are returned.
+   * providers (JWT) are marked revoked by the batch's script and audited; matching leases of the
+   * other providers are revoked through their provider with the batch, except those of providers
+   * with a wider measure, which are returned with the non-matching leases of those providers (the
+   * measure needs the whole selection). So only those are held in memory, not every match.
    */
   private async walk(
     run: BreakGlassRun,
     tally: Tally,
+    seen: { unreachable: string[]; unrecallable: Map<string, Lease[]> },
   ): Promise<{ matching: Unrevoked[]; others: Map<string, ProviderRevokeCommand[]> }> {
     const all = this.providers.all();
     const recordOnly = all.filter((p) => p.recordOnly).map((p) => p.kind);
@@ -271,7 +282,9 @@ export class BreakGlass {
     // (Redis and the API each work at once); the batch's script noted its leases as unaudited first.
     let previous: Promise<void> = Promise.resolve();
     try {
-      for (const index of ['active', 'quarantine'] as const) {
+      // Quarantined leases first: a lease whose revocation fails during the active pass is quarantined
+      // then, and is not taken up a second time by this walk.
+      for (const index of ['quarantine', 'active'] as const) {
         let cursor = '0';
         do {
           if (tally.lost) {
@@ -289,7 +302,10 @@ export class BreakGlass {
           previous = this.recorded(batch.revoked, run, tally);
           // Awaited above on the next turn (or below); a rejection is not left unhandled meanwhile.
           previous.catch(() => undefined);
-          matching.push(...batch.matching);
+          const wide = batch.matching.filter((item) => widerMeasure.includes(item.lease.provider));
+          matching.push(...wide);
+          const plain = batch.matching.filter((item) => !widerMeasure.includes(item.lease.provider));
+          await this.revokeAll(plain, new Map(), run.actor, tally, seen);
           for (const item of batch.others) {
             const list = others.get(item.lease.provider) ?? [];
             list.push(toCommand(item));
@@ -438,25 +454,32 @@ export class BreakGlass {
     ];
   }
 
-  private async cancelOpenRequests(s: Selector, by: string): Promise<string[]> {
-    const cancelled: string[] = [];
-    for (const id of await this.store.openRequests(100_000)) {
-      const found = await this.store.getRequest(id);
-      const r = found?.request;
-      if (!r || (r.state !== 'pending' && r.state !== 'approved') || !matches(s, r)) {
-        continue;
-      }
-      try {
-        await this.cancel.execute({ principal: 'system', id, actor: by });
-        cancelled.push(id);
-      } catch (err) {
-        // Decided, claimed or expired meanwhile: a lease it produced is found by the lease pass.
-        if (!(err instanceof CoreError && err.code === CoreErrorCode.Conflict)) {
-          throw err;
+  /**
+   * Cancels every open (pending or approved) request matching the selector, walking the open-request
+   * index a bounded batch at a time (its requests read at once), so any number of them is covered.
+   */
+  private async cancelOpenRequests(s: Selector, by: string, tally: Tally): Promise<void> {
+    let cursor = '0';
+    do {
+      const page = await this.runs.openRequests(cursor, SCAN_COUNT);
+      cursor = page.cursor;
+      const found = await Promise.all(page.ids.map((id) => this.store.getRequest(id)));
+      for (const [i, id] of page.ids.entries()) {
+        const r = found[i]?.request;
+        if (!r || (r.state !== 'pending' && r.state !== 'approved') || !matches(s, r)) {
+          continue;
+        }
+        try {
+          await this.cancel.execute({ principal: 'system', id, actor: by });
+          tally.cancelled(id);
+        } catch (err) {
+          // Decided, claimed or expired meanwhile: a lease it produced is found by the lease pass.
+          if (!(err instanceof CoreError && err.code === CoreErrorCode.Conflict)) {
+            throw err;
+          }
         }
       }
-    }
-    return cancelled;
+    } while (cursor !== '0');
   }
 
   /** The provider's break-glass measure wider than one lease, if it has one (AWS role cut-off). */
