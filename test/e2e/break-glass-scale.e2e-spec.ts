@@ -1,4 +1,5 @@
 import { RandomIdGenerator } from '@leash/core';
+import { RedisStreamAuditLog } from '@leash/audit';
 import { BreakGlassStore, RedisLeaseStore } from '@leash/leases';
 import type { Redis } from 'ioredis';
 import { LeashStack } from '../support/leash-stack';
@@ -156,6 +157,7 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
     // What a broker that dies halfway leaves behind: the run recorded (its heartbeat deadline passed),
     // the fence raised, and the first batch of leases revoked.
     const startedAt = Date.now();
+    const audit = new RedisStreamAuditLog(client, PREFIX);
     const run = {
       id: `glass-${ids.leaseId().slice(6)}`,
       selector: { principal: 'agent-scale-c' },
@@ -163,6 +165,7 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
       actor: { id: 'admin', channel: 'api' as const },
       startedAt,
       resumed: 0,
+      auditFrom: (await audit.head())?.seq ?? 0,
     };
     await runs.start(run, 'a-process-that-died', startedAt - 1);
     const first = await runs.batch(run.id, 'active', '0', 300, {
@@ -175,6 +178,22 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
     expect(first.cursor).not.toBe('0');
     expect(first.revoked.length).toBeGreaterThan(0);
     expect(first.revoked.length).toBeLessThan(matching.length);
+    // It had also written the audit event of some of them, and died before noting that they were audited.
+    const auditedBeforeDying = first.revoked.slice(0, 100).map(({ lease }) => lease);
+    expect(auditedBeforeDying).toHaveLength(100);
+    await audit.append({
+      actor: run.actor,
+      action: 'lease.revoked',
+      leases: auditedBeforeDying.map((l) => ({
+        leaseId: l.id,
+        requestId: l.requestId,
+        principal: l.principal,
+        role: l.role,
+        environment: l.environment,
+        provider: l.provider,
+      })),
+      details: { reason: 'break_glass', breakGlass: run.id, count: 100 },
+    });
 
     // The worker's reconciler (every second here) takes the run over and finishes it.
     const deadline = Date.now() + 90_000;

@@ -22,6 +22,8 @@ export interface BreakGlassRun {
   startedAt: number;
   /** Times this run was taken over from a process that stopped heartbeating it. */
   resumed: number;
+  /** The audit log's head seq when the run started: its audit events follow it (absent on runs recorded before). */
+  auditFrom?: number;
 }
 
 type Unrevoked = { lease: Lease; handle: Record<string, unknown> };

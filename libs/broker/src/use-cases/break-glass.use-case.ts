@@ -50,6 +50,8 @@ const BATCH = 500;
 const SCAN_COUNT = 1000;
 /** Leases revoked at once through their provider; bounded so a large break glass does not flood the providers. */
 const CONCURRENCY = 16;
+/** Audit events read per call when a run taken over looks for what it already audited. */
+const AUDIT_READ = 200;
 /** Leases one `lease.revoked` event of a break glass names (an event per this many, not one per lease). */
 export const BREAK_GLASS_AUDIT_CHUNK = 200;
 /** Ids the answer names per list; the counts say how many there are in all. */
@@ -212,6 +214,8 @@ export class BreakGlass {
       actor,
       startedAt: this.clock.now(),
       resumed: 0,
+      // Where its audit events start: a process that takes the run over reads what it already audited from here.
+      auditFrom: (await this.audit.head())?.seq ?? 0,
     };
     await this.runs.start(run, this.owner, run.startedAt + this.deadAfterMs);
     // Before anything is listed: a claim in flight that records its lease later sees this fence.
@@ -364,14 +368,54 @@ export class BreakGlass {
     revoked.forEach(({ lease }) => tally.revoked(lease.id));
   }
 
+  /**
+   * Leases an earlier process of this run revoked whose audit may not have been noted: those its
+   * events already name (it died between the audit append and the note) are only noted, the others
+   * audited now, so each lease is named once.
+   */
   private async auditLeftovers(run: BreakGlassRun, tally: Tally): Promise<void> {
-    const ids = await this.runs.unaudited(run.id);
+    const unaudited = await this.runs.unaudited(run.id);
+    if (unaudited.length === 0) {
+      return;
+    }
+    const named = await this.namedByRun(run, new Set(unaudited));
+    if (named.size > 0) {
+      await this.runs.audited(run.id, [...named]);
+      named.forEach((id) => tally.revoked(id));
+    }
+    const ids = unaudited.filter((id) => !named.has(id));
     for (let i = 0; i < ids.length; i += BATCH) {
       const leases = await Promise.all(ids.slice(i, i + BATCH).map((id) => this.store.getLease(id)));
       const found = leases.filter((l): l is Lease => l !== undefined);
       await this.auditRevoked(run, found);
       await this.runs.audited(run.id, ids.slice(i, i + BATCH));
       found.forEach((lease) => tally.revoked(lease.id));
+    }
+  }
+
+  /** Which of `ids` the run's `lease.revoked` events already name (read from the audit head at its start). */
+  private async namedByRun(run: BreakGlassRun, ids: Set<string>): Promise<Set<string>> {
+    const named = new Set<string>();
+    if (run.auditFrom === undefined) {
+      return named;
+    }
+    let after = run.auditFrom;
+    for (;;) {
+      const events = await this.audit.range(after, AUDIT_READ);
+      for (const e of events) {
+        after = e.seq;
+        if (e.action !== 'lease.revoked' || e.details?.breakGlass !== run.id) {
+          continue;
+        }
+        for (const id of e.leases ? e.leases.map((l) => l.leaseId) : [e.leaseId]) {
+          if (id !== undefined && ids.has(id)) {
+            named.add(id);
+          }
+        }
+      }
+      if (events.length < AUDIT_READ) {
+        return named;
+      }
     }
   }
 
