@@ -133,29 +133,13 @@ export class JwtProvider implements CredentialProvider {
   }
 
   async revoke(cmd: RevokeCommand): Promise<void> {
-    const jti = typeof cmd.handle.jti === 'string' ? cmd.handle.jti : cmd.leaseId;
-    try {
-      await this.denylist.add(jti, cmd.expiresAt);
-    } catch (cause) {
-      throw new ProviderError(ProviderErrorCode.Retryable, 'jwt', 'DenylistUnavailable', 'denylist write failed', {
-        cause,
-      });
-    }
+    await denylistWrite(() => this.denylist.add(jtiOf(cmd), cmd.expiresAt));
   }
 
   async revokeMany(cmds: RevokeCommand[]): Promise<void> {
-    try {
-      await this.denylist.addMany(
-        cmds.map((cmd) => ({
-          jti: typeof cmd.handle.jti === 'string' ? cmd.handle.jti : cmd.leaseId,
-          expiresAtMs: cmd.expiresAt,
-        })),
-      );
-    } catch (cause) {
-      throw new ProviderError(ProviderErrorCode.Retryable, 'jwt', 'DenylistUnavailable', 'denylist write failed', {
-        cause,
-      });
-    }
+    await denylistWrite(() =>
+      this.denylist.addMany(cmds.map((cmd) => ({ jti: jtiOf(cmd), expiresAtMs: cmd.expiresAt }))),
+    );
   }
 
   private async isDenied(jti: string): Promise<boolean> {
@@ -201,5 +185,21 @@ export class JwtProvider implements CredentialProvider {
       return { active: false };
     }
     return { active: true, token_type: 'Bearer', ...payload };
+  }
+}
+
+/** The token's jti: the revocation handle's, or the lease id (which is what issue sets it to). */
+function jtiOf(cmd: RevokeCommand): string {
+  return typeof cmd.handle.jti === 'string' ? cmd.handle.jti : cmd.leaseId;
+}
+
+/** A denylist write; its failure is retryable (the revocation is tried again). */
+async function denylistWrite(write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (cause) {
+    throw new ProviderError(ProviderErrorCode.Retryable, 'jwt', 'DenylistUnavailable', 'denylist write failed', {
+      cause,
+    });
   }
 }
