@@ -3,7 +3,7 @@ import { RedisStreamAuditLog } from '@leash/audit';
 import { BreakGlassStore, RedisLeaseStore } from '@leash/leases';
 import type { Redis } from 'ioredis';
 import { LeashStack } from '../support/leash-stack';
-import { storeLeases } from '../support/store-leases';
+import { approvedRequest, storeLeases } from '../support/store-leases';
 
 // Break glass over more leases than its answer names, and a break glass whose process died halfway.
 // Leases are written through the store as a claim writes them (request, claim intent, lease record),
@@ -232,25 +232,9 @@ describe('break glass at scale: bounded answer, every lease revoked and audited,
         const now = Date.now();
         await Promise.all(
           batch.map((id) =>
-            store.createRequest({
-              id,
-              state: 'approved',
-              role: environment === 'staging' ? 'demo-staging-read' : 'demo-prod-write',
-              environment,
-              ttlSeconds: 3600,
-              reason: 'open requests written through the store',
-              principal,
-              issuer: 'test',
-              context: {},
-              decision: 'auto_approved',
-              approval: { kind: 'auto', claimWindowSeconds: 600 },
-              provider: 'jwt',
-              risk: { level: 'low', reasons: [] },
-              digest: 'd'.repeat(64),
-              policyVersion: 'test',
-              createdAt: now,
-              expiresAt: now + 600_000,
-            }),
+            store.createRequest(
+              approvedRequest(id, { environment, principal, reason: 'open requests written through the store', now }),
+            ),
           ),
         );
         out.push(...batch);

@@ -5,6 +5,7 @@ import { fingerprintSecret, RandomIdGenerator, type Clock } from '@leash/core';
 import { RedisLeaseStore, type ClaimIntent } from '@leash/leases';
 import { BullmqRevocationScheduler } from '../../libs/broker/src/revocation/bullmq-revocation-scheduler.adapter';
 import { RedisServer } from '../support/redis-server';
+import { approvedRequest } from '../support/store-leases';
 
 /** The claim's intent, recorded before the provider is called (the lease then replaces it). */
 function intentOf(leaseId: string, requestId: string, principal: string): ClaimIntent {
@@ -74,25 +75,9 @@ describe('hand-over of due leases to revocation jobs', () => {
   async function record(expiresAt: number): Promise<{ id: string; scheduleNow: boolean }> {
     const requestId = ids.requestId();
     const id = ids.leaseId();
-    await store.createRequest({
-      id: requestId,
-      state: 'approved',
-      role: 'demo-staging-read',
-      environment: 'staging',
-      ttlSeconds: 3600,
-      reason: 'hand-over',
-      principal: 'agent-handover',
-      issuer: 'test',
-      context: {},
-      decision: 'auto_approved',
-      approval: { kind: 'auto', claimWindowSeconds: 600 },
-      provider: 'jwt',
-      risk: { level: 'low', reasons: [] },
-      digest: 'd'.repeat(64),
-      policyVersion: 'test',
-      createdAt: now,
-      expiresAt: now + 600_000,
-    });
+    await store.createRequest(
+      approvedRequest(requestId, { environment: 'staging', principal: 'agent-handover', reason: 'hand-over', now }),
+    );
     expect((await store.beginClaim(intentOf(id, requestId, 'agent-handover'), now)).ok).toBe(true);
     const recorded = await store.recordLease(
       {

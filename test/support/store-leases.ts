@@ -1,4 +1,5 @@
 import { fingerprintSecret, RandomIdGenerator } from '@leash/core';
+import type { AccessRequest } from '@leash/core';
 import type { RedisLeaseStore } from '@leash/leases';
 
 const ids = new RandomIdGenerator();
@@ -30,19 +31,23 @@ export async function storeLeases(store: RedisLeaseStore, count: number, spec: S
   return out;
 }
 
-async function storeLease(store: RedisLeaseStore, requestId: string, id: string, spec: StoredLeaseSpec): Promise<void> {
-  const now = Date.now();
-  const { environment, principal, sessionId } = spec;
-  const role = environment === 'staging' ? 'demo-staging-read' : 'demo-prod-write';
-  await store.createRequest({
-    id: requestId,
+/**
+ * An auto-approved jwt request as the API records it, ready to be claimed (claim window of 10 min
+ * from `now`): staging asks for demo-staging-read, any other environment demo-prod-write.
+ */
+export function approvedRequest(
+  id: string,
+  r: { environment: string; principal: string; reason: string; now: number; issuer?: string; sessionId?: string },
+): AccessRequest {
+  return {
+    id,
     state: 'approved',
-    role,
-    environment,
+    role: r.environment === 'staging' ? 'demo-staging-read' : 'demo-prod-write',
+    environment: r.environment,
     ttlSeconds: 3600,
-    reason: 'leases written through the store',
-    principal,
-    issuer: spec.issuer ?? 'test',
+    reason: r.reason,
+    principal: r.principal,
+    issuer: r.issuer ?? 'test',
     context: {},
     decision: 'auto_approved',
     approval: { kind: 'auto', claimWindowSeconds: 600 },
@@ -50,10 +55,26 @@ async function storeLease(store: RedisLeaseStore, requestId: string, id: string,
     risk: { level: 'low', reasons: [] },
     digest: 'd'.repeat(64),
     policyVersion: 'test',
-    createdAt: now,
-    expiresAt: now + 600_000,
-    ...(sessionId ? { session: { id: sessionId } } : {}),
-  });
+    createdAt: r.now,
+    expiresAt: r.now + 600_000,
+    ...(r.sessionId ? { session: { id: r.sessionId } } : {}),
+  };
+}
+
+async function storeLease(store: RedisLeaseStore, requestId: string, id: string, spec: StoredLeaseSpec): Promise<void> {
+  const now = Date.now();
+  const { environment, principal, sessionId } = spec;
+  const role = environment === 'staging' ? 'demo-staging-read' : 'demo-prod-write';
+  await store.createRequest(
+    approvedRequest(requestId, {
+      environment,
+      principal,
+      issuer: spec.issuer,
+      sessionId,
+      reason: 'leases written through the store',
+      now,
+    }),
+  );
   const began = await store.beginClaim(
     {
       leaseId: id,
