@@ -9,4 +9,5 @@ export * from './glob';
 export * from './ids';
 export * from './leash-error';
 export * from './json-logger';
+export * from './script-command';
 export * from './termination';

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { scriptCommand } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 const WINDOW_MS = 3600 * 1000;
@@ -28,9 +29,8 @@ export class AutoApprovalBudgetStore {
 
   /** Spends one unit of the budget; false when `limit` were already spent in the last hour. */
   async tryConsume(principal: string, role: string, limit: number, now: number, token: string): Promise<boolean> {
-    const fn = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<number>>)
-      .leashBudgetConsume;
-    const spent = await this.guard(fn.call(this.redis, this.key(principal, role), now, WINDOW_MS, limit, token));
+    const consume = scriptCommand<number>(this.redis, 'leashBudgetConsume');
+    const spent = await this.guard(consume(this.key(principal, role), now, WINDOW_MS, limit, token));
     return spent === 1;
   }
 

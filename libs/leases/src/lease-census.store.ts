@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { scriptCommand } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 /**
@@ -68,11 +69,6 @@ export class LeaseCensus {
     redis.defineCommand('leashCountPending', { lua: COUNT_PENDING });
   }
 
-  private script(name: string): (...args: (string | number)[]) => Promise<unknown> {
-    const fn = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name];
-    return fn.bind(this.redis);
-  }
-
   /** Ids of `index`: all when it holds at most `sample`, else a random sample of that many. */
   private async ids(index: string, total: number, sample: number): Promise<string[]> {
     return total <= sample
@@ -95,7 +91,7 @@ export class LeaseCensus {
       let [pending, found] = [0, 0];
       for (let i = 0; i < ids.length; i += STEP) {
         const keys = ids.slice(i, i + STEP).map((id) => `${this.prefix}:req:${id}`);
-        const [n, f] = (await this.script('leashCountPending')(keys.length, ...keys)) as [number, number];
+        const [n, f] = (await scriptCommand(this.redis, 'leashCountPending')(keys.length, ...keys)) as [number, number];
         pending += Number(n);
         found += Number(f);
       }
@@ -117,7 +113,7 @@ export class LeaseCensus {
       let seen = 0;
       for (let i = 0; i < ids.length; i += STEP) {
         const keys = ids.slice(i, i + STEP).map((id) => `${this.prefix}:lease:${id}`);
-        const flat = (await this.script('leashCountKinds')(keys.length, ...keys)) as (string | number)[];
+        const flat = (await scriptCommand(this.redis, 'leashCountKinds')(keys.length, ...keys)) as (string | number)[];
         for (let j = 0; j < flat.length; j += 3) {
           const [environment, provider, n] = [String(flat[j]), String(flat[j + 1]), Number(flat[j + 2])];
           const key = `${environment}\u0000${provider}`;

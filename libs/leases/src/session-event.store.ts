@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { scriptCommand } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 /** One stored session event (already validated and redacted by the broker). */
@@ -61,11 +62,9 @@ export class SessionEventStore {
     perPrincipal: number,
     now: number,
   ): Promise<'ok' | 'session' | 'principal'> {
-    const fn = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<number>>)
-      .leashSessionEventTake;
+    const take = scriptCommand<number>(this.redis, 'leashSessionEventTake');
     const result = await this.guard(
-      fn.call(
-        this.redis,
+      take(
         `${this.prefix}:rate:session-events:s:${sessionId}`,
         `${this.prefix}:rate:session-events:p:${principalKey}`,
         now,

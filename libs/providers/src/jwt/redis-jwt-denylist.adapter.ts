@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { scriptCommand } from '@leash/core';
 import type { JwtDenylist } from './jwt-denylist.port';
 
 /** SET key '1' PXAT at, for each key (KEYS) and its time (ARGV), in one call. */
@@ -27,16 +28,10 @@ export class RedisJwtDenylist implements JwtDenylist {
   }
 
   async addMany(entries: { jti: string; expiresAtMs: number }[]): Promise<void> {
-    const denyMany = (this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)
-      .leashDenyMany;
+    const denyMany = scriptCommand(this.redis, 'leashDenyMany');
     for (let i = 0; i < entries.length; i += ADD_MANY_CHUNK) {
       const chunk = entries.slice(i, i + ADD_MANY_CHUNK);
-      await denyMany.call(
-        this.redis,
-        chunk.length,
-        ...chunk.map((e) => this.key(e.jti)),
-        ...chunk.map((e) => keepUntil(e.expiresAtMs)),
-      );
+      await denyMany(chunk.length, ...chunk.map((e) => this.key(e.jti)), ...chunk.map((e) => keepUntil(e.expiresAtMs)));
     }
   }
 
