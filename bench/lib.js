@@ -58,6 +58,11 @@ function startProcess(name, cmd, args, env, ready) {
   });
 }
 
+/** The build benches load in-process (store, ids): BENCH_DIST if set (a copy inside the repository), else dist/. */
+function distDir() {
+  return process.env.BENCH_DIST ? resolvePath(process.env.BENCH_DIST) : join(ROOT, 'dist');
+}
+
 /** Every process a bench started, so that run.js can stop them by pid when a scenario fails. */
 const started = new Set();
 
@@ -440,9 +445,9 @@ function row(target, measured, { unit = '', op, goal, note } = {}) {
  * that replaces the intent. Throws when the store refuses a step. `store` is a RedisLeaseStore from dist/.
  */
 async function recordActiveLease(store, { requestId, leaseId, principal, sessionId, now, expiresAt }) {
-  const { fingerprintSecret } = require(join(ROOT, 'dist/libs/core/src/index.js'));
+  const { fingerprintSecret, canonicalDigest } = require(join(distDir(), 'libs/core/src/index.js'));
   const what = { role: 'demo-staging-read', environment: 'staging', provider: 'jwt', principal };
-  await store.createRequest({
+  const request = {
     ...what,
     id: requestId,
     state: 'approved',
@@ -454,14 +459,25 @@ async function recordActiveLease(store, { requestId, leaseId, principal, session
     decision: 'auto_approved',
     approval: { kind: 'auto', claimWindowSeconds: 600 },
     risk: { level: 'low', reasons: [], findings: [] },
-    digest: 'd'.repeat(64),
     policyVersion: 'sha256:0123456789ab',
     principalGroups: [],
     scope: { audience: 'demo-api', scope: ['read'] },
     roleFingerprint: 'f'.repeat(64),
     createdAt: now,
     expiresAt: now + 600000,
+  };
+  // The digest the API computes (libs/core requestDigest; spelled out here for builds from before it moved there).
+  request.digest = canonicalDigest({
+    role: request.role,
+    environment: request.environment,
+    ttlSeconds: request.ttlSeconds,
+    scope: request.scope,
+    roleFingerprint: request.roleFingerprint,
+    context: request.context,
+    principal,
+    session: sessionId,
   });
+  await store.createRequest(request);
   const began = await store.beginClaim(
     {
       ...what,
@@ -494,7 +510,8 @@ async function recordActiveLease(store, { requestId, leaseId, principal, session
       providerRef: { jti: leaseId, kid: 'k-2026-11' },
       attempts: 0,
     },
-    { jti: leaseId, exp: Math.floor(expiresAt / 1000) },
+    // The revocation handle the JWT provider hands back (JwtProvider.issue's revocationHandle).
+    { jti: leaseId },
     Date.now(),
   );
   if (!recorded.ok) {
@@ -505,6 +522,7 @@ async function recordActiveLease(store, { requestId, leaseId, principal, session
 module.exports = {
   ROOT,
   recordActiveLease,
+  distDir,
   interleaved,
   startStack,
   killStarted,

@@ -7,10 +7,10 @@
 // for leases due within seconds) an active lease far from expiry has no job; the row "with a per-lease job" adds the
 // delayed job every lease had before, for comparison.
 const { join } = require('node:path');
-const { ROOT, fmt, recordActiveLease } = require('./lib');
+const { ROOT, distDir, fmt, recordActiveLease } = require('./lib');
 
 const PREFIX = '{leash}';
-const load = (path) => require(join(ROOT, 'dist', path));
+const load = (path) => require(join(distDir(), path));
 
 async function usedMemory(redis) {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);

@@ -324,6 +324,47 @@ describe('core loop: request → approve → credential → lease → revoked at
     ).toBe(404);
   });
 
+  it('a lease and request recorded by the previous version (handle, reference and digest in full) are read, listed and revoked by the worker', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agentToken,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 6, reason: 'written before the upgrade' },
+    });
+    expect(created.status).toBe(201);
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agentToken });
+    expect(claim.status).toBe(201);
+    const { token } = claim.body.credential as { token: string };
+    const leaseId = claim.body.lease.id as string;
+    const kid = claim.body.lease.providerRef.kid as string;
+    // This version writes neither the JWT handle, nor the reference's jti, nor an auto-approved request's digest;
+    // the previous one wrote all three (the reference's jti as null). Back to that shape, as it would have left it.
+    const redis = stack.redis.client();
+    try {
+      const leaseKey = `{leash}:lease:${leaseId}`;
+      const requestKey = `{leash}:req:${created.body.id}`;
+      expect(await redis.hmget(leaseKey, 'handle', 'ref', 'k')).toEqual([null, null, kid]);
+      expect(await redis.hexists(requestKey, 'digest')).toBe(0);
+      await redis.hdel(leaseKey, 'k');
+      await redis.hset(leaseKey, 'ref', JSON.stringify({ jti: null, kid }), 'handle', JSON.stringify({ jti: leaseId }));
+      await redis.hset(requestKey, 'digest', created.body.digest);
+    } finally {
+      redis.disconnect();
+    }
+    const read = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agentToken });
+    expect(read.body).toMatchObject({ id: leaseId, state: 'active', providerRef: { jti: leaseId, kid } });
+    const request = await stack.call('GET', `/v1/requests/${created.body.id}`, { token: agentToken });
+    expect(request.body).toMatchObject({ state: 'issued', digest: created.body.digest, leaseId });
+    const listed = await stack.call('GET', '/v1/leases?state=active&limit=100', { token: agentToken });
+    expect(listed.body.leases.map((l: { id: string }) => l.id)).toContain(leaseId);
+    expect((await introspect(token)).active).toBe(true);
+
+    const revoked = await eventually(async () => {
+      const lease = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agentToken });
+      return lease.body.state === 'revoked' ? lease.body : undefined;
+    }, 20_000);
+    expect(revoked).toMatchObject({ revokeReason: 'expired', providerRef: { jti: leaseId, kid } });
+    expect((await introspect(token)).active).toBe(false);
+  });
+
   it('shows requesters only their own leases', async () => {
     const other = await stack.devToken({ subject: 'agent-other' });
     const mine = await stack.call('GET', '/v1/leases', { token: other });

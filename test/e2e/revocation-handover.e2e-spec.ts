@@ -283,6 +283,62 @@ describe('lease and request records across the encoding change', () => {
     expect(await store.getLease(lease.id)).toMatchObject({ id: lease.id, state: 'revoked', revokedAt: now + 60_000 });
   });
 
+  it('reads and revokes compact records of the previous version: handle, reference and digest stored in full', async () => {
+    const now = Date.now();
+    const id = 'lease-compactv10000000001';
+    const requestId = 'req-compactv100000000001';
+    // As the previous version's claim script wrote them (its handle not the one this version derives).
+    await client.set(
+      `${PREFIX}:req-shared:shared-v1`,
+      JSON.stringify(['dc', 'a', 'rl', 'low', 'cx', '{}', 'ro', 'demo-staging-read', 'e', 'staging', 'p', 'jwt', 'i', 'test']),
+    );
+    await client.hset(`${PREFIX}:req:${requestId}`, {
+      state: 'issued',
+      expiresAt: String(now + 600_000),
+      digest: 'c'.repeat(64),
+      rs: 'written by the previous version',
+      pr: 'agent-v1',
+      ca: String(now - 1000),
+      sh: 'shared-v1',
+      ttlSeconds: '60',
+      leaseId: id,
+    });
+    await client.hset(`${PREFIX}:lease:${id}`, {
+      r: requestId,
+      ro: 'demo-staging-read',
+      e: 'staging',
+      p: 'jwt',
+      pr: 'agent-v1',
+      i: 'test',
+      ia: String(now),
+      ea: String(now + 60_000),
+      ref: JSON.stringify({ jti: null, kid: 'k-v1' }),
+      fl: 'abcd',
+      fs: '0123456789abcdef',
+      state: 'active',
+      handle: JSON.stringify({ jti: 'jti-minted-by-v1', exp: Math.floor((now + 60_000) / 1000) }),
+    });
+    await client.zadd(`${PREFIX}:leases:expiry`, now + 60_000, id);
+    await client.rpush(`${PREFIX}:leases:recorded`, id);
+
+    expect((await store.getRequest(requestId))?.request).toMatchObject({
+      state: 'issued',
+      digest: 'c'.repeat(64),
+      leaseId: id,
+      issuer: 'test',
+    });
+    expect(await store.getLease(id)).toMatchObject({ id, issuer: 'test', providerRef: { jti: id, kid: 'k-v1' } });
+    expect((await store.listLeases({ state: 'active', limit: 10 })).map((l) => l.id)).toEqual([id]);
+    const begun = await store.beginRevoke(id, 'expired', now);
+    expect(begun).toMatchObject({
+      ok: true,
+      lease: { id, state: 'revoking' },
+      handle: { jti: 'jti-minted-by-v1', exp: Math.floor((now + 60_000) / 1000) },
+    });
+    expect(await store.completeRevoke(id, now + 60_000)).toEqual({ ok: true });
+    expect(await store.getLease(id)).toMatchObject({ id, state: 'revoked' });
+  });
+
   it('writes compact records that read back the same and stay in the listpack encoding', async () => {
     await client.config('SET', 'hash-max-listpack-value', '64');
     const ids = new RandomIdGenerator();

@@ -1,17 +1,2 @@
-import { canonicalDigest, type AccessRequest } from '@leash/core';
-
-/** The digest an approval is bound to: what was approved is exactly what gets issued. */
-export function requestDigest(
-  r: Pick<AccessRequest, 'role' | 'environment' | 'ttlSeconds' | 'context' | 'principal' | 'session' | 'scope' | 'roleFingerprint'>,
-): string {
-  return canonicalDigest({
-    role: r.role,
-    environment: r.environment,
-    ttlSeconds: r.ttlSeconds,
-    scope: r.scope ?? {},
-    roleFingerprint: r.roleFingerprint ?? null,
-    context: r.context,
-    principal: r.principal,
-    session: r.session?.id ?? null,
-  });
-}
+/** The request digest lives in the core (the lease store's record codec derives it too). */
+export { requestDigest } from '@leash/core';

@@ -9,5 +9,6 @@ export * from './glob';
 export * from './ids';
 export * from './leash-error';
 export * from './json-logger';
+export * from './request-digest';
 export * from './script-command';
 export * from './termination';

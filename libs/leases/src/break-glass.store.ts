@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Lease } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
-import { unpackLease } from './record-codec';
+import { handleOf, unpackLease } from './record-codec';
 
 /** Which leases a break glass ends (absent fields match everything). */
 export interface GlassSelector {
@@ -288,7 +288,7 @@ export class BreakGlassStore {
       if (!lease) {
         continue;
       }
-      const item = { lease, handle: JSON.parse(hash.handle ?? '{}') as Record<string, unknown> };
+      const item = { lease, handle: handleOf(id, hash) };
       (kind === 'r' ? out.revoked : kind === 'm' ? out.matching : out.others).push(item);
     }
     return out;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { AccessRequest, Lease } from '@leash/core';
-import { packLease, packRequest, unpackLease, unpackRequest } from './record-codec';
+import { requestDigest, type AccessRequest, type Lease } from '@leash/core';
+import { handleOf, packHandle, packLease, packRequest, unpackLease, unpackRequest } from './record-codec';
 
 const text = fc.string({ maxLength: 40 });
 const json = fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<unknown>;
@@ -160,7 +160,11 @@ describe('record codec', () => {
         issuedAt: fc.nat(),
         expiresAt: fc.nat(),
         fingerprint: fc.record({ last4: text, sha256: text }),
-        providerRef: fc.dictionary(text, fc.oneof(text, fc.constant('lease-abc'), fc.constant('null'))),
+        providerRef: fc.oneof(
+          fc.dictionary(text, fc.oneof(text, fc.constant('lease-abc'), fc.constant('null'))),
+          // The JWT provider's reference: written as its key id alone.
+          fc.record({ jti: fc.constant('lease-abc'), kid: text }),
+        ),
       },
       {
         requiredKeys: [
@@ -290,5 +294,76 @@ describe('record codec', () => {
       ttlSeconds: 3600,
       leaseId: 'lease-1',
     });
+  });
+  it('an auto-approved request whose digest derives from it is written without it and reads back the same (property)', () => {
+    fc.assert(
+      fc.property(request, (r0) => {
+        const r = { ...r0, digest: requestDigest(r0) };
+        const { fields } = packRequest(r);
+        expect(roundTrip(r)).toEqual(JSON.parse(JSON.stringify(r)));
+        // Only an auto-approved request goes without: the approval scripts compare a pending request's digest.
+        expect('digest' in fields).toBe(r.state !== 'approved');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a pending request keeps its digest, and a digest that is not the derived one is kept verbatim', () => {
+    const r = { ...fc.sample(request, 1)[0], state: 'approved' as const };
+    const derived = requestDigest(r);
+    expect(packRequest({ ...r, state: 'pending', digest: derived }).fields.digest).toBe(derived);
+    const other = packRequest({ ...r, digest: 'd'.repeat(64) });
+    expect(other.fields.digest).toBe('d'.repeat(64));
+    expect(roundTrip({ ...r, digest: 'd'.repeat(64) })?.digest).toBe('d'.repeat(64));
+    // An approved request narrowed before its approval holds its narrowed digest, read as it is.
+    const narrowed = { ...r, ttlSeconds: r.ttlSeconds + 1, digest: derived };
+    expect(roundTrip(narrowed)?.digest).toBe(derived);
+    const fields = packRequest({ ...r, digest: derived }).fields;
+    expect(fields).not.toHaveProperty('digest');
+    expect(unpackRequest(r.id, { ...fields, digest: 'e'.repeat(64) }, packRequest(r).shared.text)?.digest).toBe(
+      'e'.repeat(64),
+    );
+  });
+
+  it("a JWT lease's revocation handle (its id as jti) is not stored and reads back; any other handle is stored verbatim", () => {
+    expect(packHandle('lease-1', { jti: 'lease-1' })).toBe('');
+    expect(handleOf('lease-1', {})).toEqual({ jti: 'lease-1' });
+    for (const handle of [
+      { jti: 'lease-1', exp: 1796057425 },
+      { jti: 'lease-2' },
+      {},
+      { roleArn: 'arn:aws:iam::123456789012:role/x', sourceIdentity: 'lease-1' },
+      { serviceAccount: 'sa@p.iam.gserviceaccount.com', expireTime: 1 },
+    ]) {
+      const stored = packHandle('lease-1', handle);
+      expect(stored).toBe(JSON.stringify(handle));
+      expect(handleOf('lease-1', { handle: stored })).toEqual(handle);
+    }
+    // Records of earlier versions hold the JWT handle's JSON: read as it is.
+    expect(handleOf('lease-1', { handle: '{"jti":"lease-1"}' })).toEqual({ jti: 'lease-1' });
+  });
+
+  it("the JWT provider's reference is written as its key id alone; records of earlier versions (ref) read as before", () => {
+    const lease = {
+      id: 'lease-1',
+      requestId: 'req-1',
+      role: 'r',
+      environment: 'e',
+      provider: 'jwt' as const,
+      principal: 'p',
+      issuedAt: 1,
+      expiresAt: 2,
+      fingerprint: { last4: 'abcd', sha256: '0123456789abcdef' },
+      providerRef: { jti: 'lease-1', kid: 'k-2026-11' },
+    };
+    const flat = packLease(lease);
+    expect(flat).not.toContain('ref');
+    expect(flat.join(' ')).not.toContain('lease-1');
+    const hash = Object.fromEntries(flat.map((v, i) => [v, flat[i + 1]]).filter((_, i) => i % 2 === 0));
+    expect(unpackLease('lease-1', { ...hash, state: 'active' })?.providerRef).toEqual(lease.providerRef);
+    const { k: _k, ...old } = hash;
+    expect(unpackLease('lease-1', { ...old, ref: '{"jti":null,"kid":"k-2026-11"}', state: 'active' })?.providerRef).toEqual(
+      lease.providerRef,
+    );
   });
 });

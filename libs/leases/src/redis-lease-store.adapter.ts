@@ -22,7 +22,7 @@ import type {
 import { leaseIndexOf } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
-import { packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
+import { handleOf, packHandle, packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 type Reply = [string, ...unknown[]];
@@ -345,7 +345,7 @@ export class RedisLeaseStore implements LeaseStore {
       lease.id,
       now,
       JSON.stringify(packLease(data)),
-      JSON.stringify(handle),
+      packHandle(lease.id, handle),
       lease.expiresAt,
       lease.issuedAt,
       lease.sessionId ? '1' : '0',
@@ -742,7 +742,7 @@ export class RedisLeaseStore implements LeaseStore {
       for (const [j, raw] of (await this.leaseHashes(slice)).entries()) {
         const lease = unpackLease(slice[j], raw);
         if (lease && lease.state !== 'revoked') {
-          batch.push({ lease, handle: JSON.parse(raw.handle ?? '{}') as Record<string, unknown> });
+          batch.push({ lease, handle: handleOf(slice[j], raw) });
         }
       }
       yield batch;
@@ -795,7 +795,7 @@ export class RedisLeaseStore implements LeaseStore {
     return {
       ok: true,
       lease,
-      handle: JSON.parse(hash.handle ?? '{}') as Record<string, unknown>,
+      handle: handleOf(id, hash),
     };
   }
 

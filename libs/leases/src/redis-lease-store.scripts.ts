@@ -132,7 +132,9 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[4])))
 -- No attempts field until the first revocation attempt counts one (HINCRBY): a lease reads 0 without it.
-redis.call('HSET', KEYS[3], 'state', 'active', 'handle', ARGV[5])
+redis.call('HSET', KEYS[3], 'state', 'active')
+-- No handle field when it is derived from the lease id (packHandle).
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], 'handle', ARGV[5]) end
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 -- Every lease, in recording order (a list: ~30 B an entry against ~120 B in a sorted set); its head is trimmed
