@@ -107,6 +107,7 @@ describe('record codec', () => {
           ...b,
           role: a.role,
           environment: a.environment,
+          ttlSeconds: a.ttlSeconds,
           provider: a.provider,
           issuer: a.issuer,
           approval: a.approval,
@@ -234,13 +235,32 @@ describe('record codec', () => {
     for (let i = 0; i < pairs.length; i += 2) {
       if (['dc', 'rl', 'sa', 'cx', 'pg'].includes(pairs[i])) {
         moved[pairs[i]] = pairs[i + 1];
+      } else if (pairs[i] === 'tt') {
+        moved.ttlSeconds = pairs[i + 1];
       } else {
         kept.push(pairs[i], pairs[i + 1]);
       }
     }
-    expect(Object.keys(moved).sort()).toEqual(['cx', 'dc', 'pg', 'rl', 'sa']);
-    // As that version wrote it: those fields in the record, the shared part without them.
+    expect(Object.keys(moved).sort()).toEqual(['cx', 'dc', 'pg', 'rl', 'sa', 'ttlSeconds']);
+    // As that version wrote it: those fields (and the TTL) in the record, the shared part without them.
     expect(unpackRequest(r.id, { ...fields, ...moved }, JSON.stringify(kept))).toEqual(JSON.parse(JSON.stringify(r)));
+  });
+
+  it('the granted TTL goes with the shared part; a narrowed TTL in the record is read first', () => {
+    const r = { ...fc.sample(request, 1)[0], ttlSeconds: 3600 };
+    delete r.narrowed;
+    const { fields, shared } = packRequest(r);
+    expect(fields).not.toHaveProperty('ttlSeconds');
+    expect(JSON.parse(shared.text)).toEqual(expect.arrayContaining(['tt', '3600']));
+    expect(unpackRequest(r.id, fields, shared.text)?.ttlSeconds).toBe(3600);
+    // As NARROW_AND_APPROVE leaves it: the narrowed TTL and its origin in the record.
+    const narrowed = { ...fields, ttlSeconds: '600', narrowed: JSON.stringify({ fromTtlSeconds: 3600, by: 'alice' }) };
+    expect(unpackRequest(r.id, narrowed, shared.text)).toMatchObject({
+      ttlSeconds: 600,
+      narrowed: { fromTtlSeconds: 3600, by: 'alice' },
+    });
+    // Requests granted another TTL name another shared part.
+    expect(packRequest({ ...r, ttlSeconds: 600 }).shared.id).not.toBe(shared.id);
   });
 
   it('a record naming a shared part is never read without it', () => {

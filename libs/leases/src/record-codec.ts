@@ -265,13 +265,19 @@ export function packRequest(r: AccessRequest): { fields: Record<string, string>;
     put(sharedOut, name, kind, r[prop]);
     known.add(prop);
   }
+  // The TTL the policy granted (a role's default or one of the few clients ask for) goes with the shared part too;
+  // a narrowing writes the record's own `ttlSeconds` (NARROW_AND_APPROVE), which is read first.
+  put(sharedOut, 'tt', 'num', r.ttlSeconds);
   const text = JSON.stringify(sharedOut);
   const shared = { id: createHash('sha256').update(text).digest('base64url').slice(0, 22), text };
   out.push('sh', shared.id);
   for (const prop of REQUEST_SCRIPT_FIELDS) {
+    known.add(prop);
+    if (prop === 'ttlSeconds' && typeof r.ttlSeconds === 'number') {
+      continue;
+    }
     const value = r[prop];
     put(out, prop, typeof value === 'object' ? 'json' : 'str', value);
-    known.add(prop);
   }
   const rest = Object.fromEntries(Object.entries(r).filter(([k]) => !known.has(k)));
   if (Object.keys(rest).length > 0) {
@@ -343,6 +349,10 @@ export function unpackRequest(id: string, hash: Record<string, string>, shared?:
     }
     if (fields.dc !== undefined) {
       base.decision = DECISIONS[fields.dc] ?? fields.dc;
+    }
+    // The granted TTL in the shared part; a narrowed one (the record's `ttlSeconds`, below) replaces it.
+    if (fields.tt !== undefined) {
+      base.ttlSeconds = Number(fields.tt);
     }
   } else {
     return undefined;
