@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { CoreError, CoreErrorCode, type AccessRequest, type RiskLevel } from '@leash/core';
+import { CoreError, CoreErrorCode, defineScript, scriptCommand, type AccessRequest, type RiskLevel } from '@leash/core';
 import type { ApprovalNotifier, ApprovalOutcome, MessageRef } from './approval-notifier.port';
 import { groupsOfRule } from './approver-eligibility';
 import type { NotifierLogger, PendingQuery, PendingRequestIndex, PendingSlice } from './pending-request-index.port';
@@ -57,8 +57,6 @@ interface IndexedEntry {
   role: string;
 }
 
-type ListFn = (...args: (string | number)[]) => Promise<[number, string[]]>;
-
 /**
  * Web adapter of the ApprovalNotifier port: a request that needs approval joins the console's
  * pending queue and the operator log names its console URL; a final outcome takes it out again.
@@ -81,7 +79,7 @@ export class WebConsoleNotifier implements ApprovalNotifier, PendingRequestIndex
   ) {
     this.base = `${prefix}:console:queue`;
     this.legacyKey = `${prefix}:console:pending`;
-    redis.defineCommand('leashPendingList', { lua: LIST });
+    defineScript(redis, 'leashPendingList', { lua: LIST });
   }
 
   async broadcast(request: AccessRequest, approvalUrl: string): Promise<MessageRef[]> {
@@ -131,9 +129,9 @@ export class WebConsoleNotifier implements ApprovalNotifier, PendingRequestIndex
         ? ['-inf', '+inf']
         : [String(BANDS[query.risk] * BAND), `(${(BANDS[query.risk] + 1) * BAND}`];
     const keys = [this.key('scratch'), ...audience, ...facets];
-    const fn = (this.redis as unknown as Record<string, ListFn>).leashPendingList;
+    const fn = scriptCommand<[number, string[]]>(this.redis, 'leashPendingList');
     try {
-      const [total, ids] = await fn.call(this.redis, keys.length, ...keys, audience.length, min, max, query.limit);
+      const [total, ids] = await fn(keys.length, ...keys, audience.length, min, max, query.limit);
       return { ids, total: Number(total) };
     } catch (cause) {
       throw new CoreError(CoreErrorCode.Unavailable, 'the approval queue (Redis) is unavailable', {}, { cause });

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { defineScript, scriptCommand } from '@leash/core';
 import type { DeadLetter } from './audit-sink.port';
 import { AuditError } from './audit.errors';
 
@@ -13,15 +14,13 @@ end
 return cur
 `;
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-
 /** Per-sink export state in Redis: acknowledged cursor, pause, dead letters, registered sinks. */
 export class RedisSinkState {
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {
-    redis.defineCommand('leashAuditAdvance', { lua: ADVANCE, numberOfKeys: 1 });
+    defineScript(redis, 'leashAuditAdvance', { lua: ADVANCE, numberOfKeys: 1 });
   }
 
   private k = {
@@ -48,7 +47,7 @@ export class RedisSinkState {
   }
 
   async advance(sink: string, seq: number): Promise<void> {
-    const fn = (this.redis as unknown as Record<string, ScriptFn>).leashAuditAdvance.bind(this.redis);
+    const fn = scriptCommand(this.redis, 'leashAuditAdvance');
     await this.guard(fn(this.k.acked(sink), seq));
   }
 

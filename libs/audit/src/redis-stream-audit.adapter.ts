@@ -1,11 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
-import { AuditChainVerifier, chainEvent, type ChainPoint, type ChainVerification } from '@leash/core';
+import {
+  AuditChainVerifier,
+  chainEvent,
+  defineScript,
+  scriptCommand,
+  type ChainPoint,
+  type ChainVerification,
+} from '@leash/core';
 import type { AuditEvent, AuditLog, AuditObserver, AuditPage, AuditQuery, NewAuditEvent } from './audit-event';
 import { AuditError } from './audit.errors';
 import { matchesQuery } from './audit-query';
 import * as scripts from './redis-stream-audit.scripts';
-
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 interface Pending {
   event: NewAuditEvent & { time: string };
@@ -43,8 +48,8 @@ export class RedisStreamAuditLog implements AuditLog {
     private readonly prefix: string,
     private readonly observers: AuditObserver[] = [],
   ) {
-    redis.defineCommand('leashAuditAppend', { lua: scripts.APPEND, numberOfKeys: 2 });
-    redis.defineCommand('leashAuditTrim', { lua: scripts.TRIM, numberOfKeys: 2 });
+    defineScript(redis, 'leashAuditAppend', { lua: scripts.APPEND, numberOfKeys: 2 });
+    defineScript(redis, 'leashAuditTrim', { lua: scripts.TRIM, numberOfKeys: 2 });
   }
 
   private k = {
@@ -53,8 +58,8 @@ export class RedisStreamAuditLog implements AuditLog {
     anchor: () => `${this.prefix}:audit:anchor`,
   };
 
-  private script(name: string): ScriptFn {
-    return (this.redis as unknown as Record<string, ScriptFn>)[name].bind(this.redis);
+  private script(name: string): (...args: (string | number)[]) => Promise<unknown> {
+    return scriptCommand(this.redis, name);
   }
 
   append(event: NewAuditEvent): Promise<AuditEvent> {

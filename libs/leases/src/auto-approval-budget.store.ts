@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { scriptCommand } from '@leash/core';
+import { defineScript, scriptCommand } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 const WINDOW_MS = 3600 * 1000;
@@ -20,7 +20,7 @@ export class AutoApprovalBudgetStore {
     private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {
-    redis.defineCommand('leashBudgetConsume', { lua: CONSUME, numberOfKeys: 1 });
+    defineScript(redis, 'leashBudgetConsume', { lua: CONSUME, numberOfKeys: 1 });
   }
 
   private key(principal: string, role: string): string {

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Lease } from '@leash/core';
+import { defineScript, scriptCommand, type Lease } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import { handleOf, unpackLease } from './record-codec';
 
@@ -138,8 +138,6 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `;
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-
 /**
  * Break glass over any number of leases: walks the unrevoked-lease indexes (expiry and quarantine
  * sorted sets) with ZSCAN, a bounded batch per call, and records break-glass runs so an
@@ -152,11 +150,11 @@ export class BreakGlassStore {
     private readonly retentionSeconds: number,
   ) {
     // Without numberOfKeys: the key count (2 + one per lease of the batch) is the first argument.
-    redis.defineCommand('leashGlassBatch', { lua: GLASS_BATCH });
-    redis.defineCommand('leashGlassStart', { lua: START_RUN, numberOfKeys: 2 });
-    redis.defineCommand('leashGlassHeartbeat', { lua: HEARTBEAT_RUN, numberOfKeys: 2 });
-    redis.defineCommand('leashGlassTake', { lua: TAKE_RUN, numberOfKeys: 2 });
-    redis.defineCommand('leashGlassFinish', { lua: FINISH_RUN, numberOfKeys: 2 });
+    defineScript(redis, 'leashGlassBatch', { lua: GLASS_BATCH });
+    defineScript(redis, 'leashGlassStart', { lua: START_RUN, numberOfKeys: 2 });
+    defineScript(redis, 'leashGlassHeartbeat', { lua: HEARTBEAT_RUN, numberOfKeys: 2 });
+    defineScript(redis, 'leashGlassTake', { lua: TAKE_RUN, numberOfKeys: 2 });
+    defineScript(redis, 'leashGlassFinish', { lua: FINISH_RUN, numberOfKeys: 2 });
   }
 
   private k = {
@@ -169,8 +167,8 @@ export class BreakGlassStore {
     lease: (id: string) => `${this.prefix}:lease:${id}`,
   };
 
-  private script(name: string): ScriptFn {
-    return (this.redis as unknown as Record<string, ScriptFn>)[name].bind(this.redis);
+  private script(name: string): (...args: (string | number)[]) => Promise<unknown> {
+    return scriptCommand(this.redis, name);
   }
 
   /** Records the run as running by `owner` until `deadline` (it must heartbeat before). */

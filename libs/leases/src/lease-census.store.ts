@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { scriptCommand } from '@leash/core';
+import { defineScript, scriptCommand } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 /**
@@ -65,8 +65,8 @@ export class LeaseCensus {
     private readonly prefix: string,
   ) {
     // Without numberOfKeys: the key count (one per lease) is the first argument.
-    redis.defineCommand('leashCountKinds', { lua: COUNT_KINDS });
-    redis.defineCommand('leashCountPending', { lua: COUNT_PENDING });
+    defineScript(redis, 'leashCountKinds', { lua: COUNT_KINDS });
+    defineScript(redis, 'leashCountPending', { lua: COUNT_PENDING });
   }
 
   /** Ids of `index`: all when it holds at most `sample`, else a random sample of that many. */

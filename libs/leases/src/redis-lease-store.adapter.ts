@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import type { AccessRequest, AgentSession, Approval, Lease, LeaseState } from '@leash/core';
+import {
+  defineScript,
+  scriptCommand,
+  type AccessRequest,
+  type AgentSession,
+  type Approval,
+  type Lease,
+  type LeaseState,
+} from '@leash/core';
 import type {
   AddApprovalResult,
   BeginClaimResult,
@@ -24,7 +32,6 @@ import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
 import { handleOf, packHandle, packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 type Reply = [string, ...unknown[]];
 
 const TERMINAL = new Set(['denied', 'expired', 'cancelled']);
@@ -114,8 +121,7 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   private async run(name: string, ...args: (string | number)[]): Promise<Reply> {
-    const fn = (this.redis as unknown as Record<string, ScriptFn>)[name].bind(this.redis);
-    return (await this.guard(fn(...args))) as Reply;
+    return (await this.guard(scriptCommand(this.redis, name)(...args))) as Reply;
   }
 
   /**
@@ -419,7 +425,7 @@ export class RedisLeaseStore implements LeaseStore {
         ? (this.redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
         : (this.redis as Redis).duplicate({ enableOfflineQueue: true });
       conn.on('error', () => undefined);
-      defineScripts(conn);
+      defineScripts(conn, true);
       this.durable = conn;
     }
     return this.durable;
@@ -1079,7 +1085,11 @@ function toApprovalResult(reply: Reply): AddApprovalResult {
   return { ok: false, reason: reply[0] as 'missing', state: reply[1] as string | undefined };
 }
 
-function defineScripts(redis: Redis | Cluster): void {
+/**
+ * The store's scripts: registered for `scriptCommand` (EVALSHA, auto-pipelined) on the shared connection, defined
+ * as ioredis commands (`asCommands`) on the connection that sends them in explicit pipelines (recordReplicated).
+ */
+function defineScripts(redis: Redis | Cluster, asCommands = false): void {
   for (const [name, lua] of Object.entries({
     leashCreateRequest: [scripts.CREATE_REQUEST, 4],
     leashReqTransition: [scripts.REQUEST_TRANSITION, 3],
@@ -1105,6 +1115,10 @@ function defineScripts(redis: Redis | Cluster): void {
     leashZsetPage: [scripts.ZSET_PAGE, 1],
     leashTrimRecorded: [scripts.TRIM_RECORDED, undefined],
   } as const)) {
-    redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
+    if (asCommands) {
+      redis.defineCommand(name, { lua: lua[0], numberOfKeys: lua[1] });
+    } else {
+      defineScript(redis, name, { lua: lua[0], numberOfKeys: lua[1] });
+    }
   }
 }

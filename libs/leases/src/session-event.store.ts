@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { scriptCommand } from '@leash/core';
+import { defineScript, scriptCommand } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 
 /** One stored session event (already validated and redacted by the broker). */
@@ -47,7 +47,7 @@ export class SessionEventStore {
     private readonly prefix: string,
     readonly limits: SessionEventLimits,
   ) {
-    redis.defineCommand('leashSessionEventTake', { lua: TAKE, numberOfKeys: 2 });
+    defineScript(redis, 'leashSessionEventTake', { lua: TAKE, numberOfKeys: 2 });
   }
 
   private key(sessionId: string): string {

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { defineScript, scriptCommand } from '@leash/core';
 
 /** The store epoch marker (`<prefix>:store:epoch`, a hash). */
 export interface EpochRecord {
@@ -58,8 +59,8 @@ export class RedisStoreInspector {
     private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {
-    redis.defineCommand('leashCreateEpoch', { lua: CREATE_EPOCH, numberOfKeys: 1 });
-    redis.defineCommand('leashLinkChain', { lua: LINK_CHAIN, numberOfKeys: 2 });
+    defineScript(redis, 'leashCreateEpoch', { lua: CREATE_EPOCH, numberOfKeys: 1 });
+    defineScript(redis, 'leashLinkChain', { lua: LINK_CHAIN, numberOfKeys: 2 });
   }
 
   private k = {
@@ -156,8 +157,7 @@ export class RedisStoreInspector {
 
   async createEpoch(record: EpochRecord): Promise<boolean> {
     const fields = Object.entries(record).flatMap(([k, v]) => [k, String(v)]);
-    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<number>>).leashCreateEpoch;
-    return (await fn.call(this.redis, this.k.epoch(), ...fields)) === 1;
+    return (await scriptCommand<number>(this.redis, 'leashCreateEpoch')(this.k.epoch(), ...fields)) === 1;
   }
 
   /** Marks the acknowledgement as audited; true for the one process that does it first. */
@@ -166,7 +166,8 @@ export class RedisStoreInspector {
   }
 
   async linkAuditChain(head: string): Promise<boolean> {
-    const fn = (this.redis as unknown as Record<string, (...a: string[]) => Promise<number>>).leashLinkChain;
-    return (await fn.call(this.redis, this.k.auditHead(), this.k.auditAnchor(), head)) === 1;
+    return (
+      (await scriptCommand<number>(this.redis, 'leashLinkChain')(this.k.auditHead(), this.k.auditAnchor(), head)) === 1
+    );
   }
 }

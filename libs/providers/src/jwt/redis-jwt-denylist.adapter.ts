@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { scriptCommand } from '@leash/core';
+import { defineScript, scriptCommand } from '@leash/core';
 import type { JwtDenylist } from './jwt-denylist.port';
 
 /** SET key '1' PXAT at, for each key (KEYS) and its time (ARGV), in one call. */
@@ -20,7 +20,7 @@ export class RedisJwtDenylist implements JwtDenylist {
     private readonly prefix: string,
   ) {
     // Without numberOfKeys: the key count (one per entry) is the first argument.
-    redis.defineCommand('leashDenyMany', { lua: ADD_MANY });
+    defineScript(redis, 'leashDenyMany', { lua: ADD_MANY });
   }
 
   async add(jti: string, expiresAtMs: number): Promise<void> {
