@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RandomIdGenerator, fingerprintSecret, type AccessRequest, type Lease } from '@leash/core';
-import { LeaseError, RedisLeaseStore } from '@leash/leases';
+import { issuerIdOf, LeaseError, RedisLeaseStore } from '@leash/leases';
 import { RedisServer } from '../support/redis-server';
 
 const PREFIX = '{leash}';
@@ -191,6 +191,64 @@ describe('lease store: compact indexes and records answer as before', () => {
     const sharedTtl = await client.ttl(added[0]);
     for (const l of leases) {
       expect(sharedTtl).toBeGreaterThanOrEqual(await client.ttl(`${PREFIX}:req:${l.requestId}`));
+    }
+  });
+
+  it('one subject under two issuers: each lease names its own issuer by id and reads back that exact issuer', async () => {
+    const principal = `agent-twin-${ids.requestId()}`;
+    const a = 'http://127.0.0.1:8080/dev';
+    const b = 'https://login.example.com/2f0c4e9a-5b7d-4c1e-9a3f-6d8e1b2c3a4f/v2.0';
+    const leaseA = await issue(request({ principal, issuer: a }));
+    const leaseB = await issue(request({ principal, issuer: b }));
+    // The records hold an 8-character id, not the issuer (a 70-byte one would leave the listpack encoding).
+    for (const [lease, issuer] of [
+      [leaseA, a],
+      [leaseB, b],
+    ] as const) {
+      expect(await client.hmget(`${PREFIX}:lease:${lease.id}`, 'i', 'is')).toEqual([null, issuerIdOf(issuer)]);
+      expect(await client.hget(`${PREFIX}:issuers`, issuerIdOf(issuer))).toBe(issuer);
+      expect(await client.object('ENCODING', `${PREFIX}:lease:${lease.id}`)).toBe('listpack');
+    }
+    // Read in this process and in one that never saw them, one by one, listed, and at revocation.
+    const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
+    try {
+      for (const s of [store, fresh]) {
+        expect(await s.getLease(leaseA.id)).toEqual(leaseA);
+        expect(await s.getLease(leaseB.id)).toEqual(leaseB);
+        expect(await s.listLeases({ principal, limit: 10 })).toEqual([leaseB, leaseA]);
+      }
+      const begun = await fresh.beginRevoke(leaseB.id, 'manual', Date.now());
+      expect(begun).toMatchObject({ ok: true, lease: { id: leaseB.id, issuer: b }, handle: { jti: leaseB.id } });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('an issuer whose id another issuer holds is kept in the lease record itself', async () => {
+    const principal = `agent-${ids.requestId()}`;
+    const issuer = `https://collides-${ids.requestId()}.example`;
+    // As if another issuer had the same 8-character id first.
+    await client.hset(`${PREFIX}:issuers`, issuerIdOf(issuer), 'https://first.example');
+    const lease = await issue(request({ principal, issuer }));
+    expect(await client.hmget(`${PREFIX}:lease:${lease.id}`, 'i', 'is')).toEqual([issuer, null]);
+    expect(await client.hget(`${PREFIX}:issuers`, issuerIdOf(issuer))).toBe('https://first.example');
+    const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
+    try {
+      expect(await fresh.getLease(lease.id)).toEqual(lease);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('a lease whose issuer name is gone is reported corrupt, never answered without it', async () => {
+    const issuer = `https://gone-${ids.requestId()}.example`;
+    const lease = await issue(request({ issuer }));
+    await client.hdel(`${PREFIX}:issuers`, issuerIdOf(issuer));
+    const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
+    try {
+      await expect(fresh.getLease(lease.id)).rejects.toBeInstanceOf(LeaseError);
+    } finally {
+      await fresh.close();
     }
   });
 

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { defineScript, scriptCommand, type Lease } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
+import { IssuerNames } from './issuer-names';
 import { handleOf, unpackLease } from './record-codec';
 
 /** Which leases a break glass ends (absent fields match everything). */
@@ -165,7 +166,10 @@ export class BreakGlassStore {
     quarantine: () => `${this.prefix}:leases:quarantine`,
     deadlines: () => `${this.prefix}:req:deadlines`,
     lease: (id: string) => `${this.prefix}:lease:${id}`,
+    issuers: () => `${this.prefix}:issuers`,
   };
+
+  private readonly issuers = new IssuerNames((ids) => this.guard(this.redis.hmget(this.k.issuers(), ...ids)));
 
   private script(name: string): (...args: (string | number)[]) => Promise<unknown> {
     return scriptCommand(this.redis, name);
@@ -277,12 +281,16 @@ export class BreakGlassStore {
         ...ids,
       ),
     );
-    for (const [kind, id, flatHash] of JSON.parse(String(reply)) as [string, string, string[]][]) {
+    const rows = (JSON.parse(String(reply)) as [string, string, string[]][]).map(([kind, id, flatHash]) => {
       const hash: Record<string, string> = {};
       for (let i = 0; i < flatHash.length; i += 2) {
         hash[flatHash[i]] = flatHash[i + 1];
       }
-      const lease = unpackLease(id, hash);
+      return { kind, id, hash };
+    });
+    const issuers = await this.issuers.resolve(rows.map((r) => r.hash));
+    for (const { kind, id, hash } of rows) {
+      const lease = unpackLease(id, hash, issuers);
       if (!lease) {
         continue;
       }

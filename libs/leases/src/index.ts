@@ -6,3 +6,4 @@ export * from './auto-approval-budget.store';
 export * from './session-event.store';
 export * from './break-glass.store';
 export * from './lease-census.store';
+export * from './issuer-names';

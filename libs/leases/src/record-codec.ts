@@ -199,7 +199,15 @@ export function packLease(lease: Omit<Lease, 'state' | 'attempts'>): string[] {
   return out;
 }
 
-export function unpackLease(id: string, hash: Record<string, string>): Lease | undefined {
+/**
+ * The lease of a record. `issuers` holds the names of the issuer ids records name (`is`, see IssuerNames.resolve);
+ * a record naming an issuer that is not in it is refused, never read without its issuer.
+ */
+export function unpackLease(
+  id: string,
+  hash: Record<string, string>,
+  issuers?: ReadonlyMap<string, string>,
+): Lease | undefined {
   let data: Omit<Lease, 'state' | 'attempts'>;
   if (hash.data) {
     data = JSON.parse(hash.data) as Omit<Lease, 'state' | 'attempts'>;
@@ -213,6 +221,14 @@ export function unpackLease(id: string, hash: Record<string, string>): Lease | u
     }
     if (hash.k !== undefined) {
       props.providerRef = { jti: id, kid: hash.k };
+    }
+    if (hash.is !== undefined) {
+      const issuer = issuers?.get(hash.is);
+      if (issuer === undefined) {
+        // Authorization is on (issuer, subject): a lease is never answered without its issuer.
+        throw new Error(`lease ${id} names issuer ${hash.is}: read its name (IssuerNames.resolve) and pass it`);
+      }
+      props.issuer = issuer;
     }
     props.fingerprint = { last4: hash.fl, sha256: hash.fs };
     data = { ...(hash.x ? (JSON.parse(hash.x) as object) : {}), ...props } as Omit<Lease, 'state' | 'attempts'>;

@@ -30,6 +30,7 @@ import type {
 import { leaseIndexOf } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
+import { IssuerNames } from './issuer-names';
 import { handleOf, packHandle, packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
 
 type Reply = [string, ...unknown[]];
@@ -45,7 +46,7 @@ const SHARED_CACHE_SIZE = 1000;
 const TRIM_BATCH = 500;
 
 /** RECORD_LEASE's fixed keys; the fences to read follow them. */
-const RECORD_LEASE_KEYS = 10;
+const RECORD_LEASE_KEYS = 11;
 
 /** How many replicas must acknowledge a lease record (Redis WAIT) before it counts as recorded. */
 export interface LeaseReplication {
@@ -58,6 +59,7 @@ export class RedisLeaseStore implements LeaseStore {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly pendingListeners: ((leaseIds: string[]) => void)[] = [];
   private readonly sharedParts = new Map<string, string>();
+  private readonly issuers: IssuerNames;
   private subscriber?: Redis | Cluster;
   private subscribing?: Promise<void>;
   private durable?: Redis | Cluster;
@@ -69,11 +71,14 @@ export class RedisLeaseStore implements LeaseStore {
     private readonly replication: LeaseReplication = { minReplicas: 0, timeoutMs: 0 },
   ) {
     defineScripts(redis);
+    this.issuers = new IssuerNames((ids) => this.guard(this.redis.hmget(this.k.issuers(), ...ids)));
   }
 
   private k = {
     req: (id: string) => `${this.prefix}:req:${id}`,
     shared: (id: string) => `${this.prefix}:req-shared:${id}`,
+    // Issuer id -> issuer of lease records (IssuerNames); never expires (a handful of entries).
+    issuers: () => `${this.prefix}:issuers`,
     approvals: (id: string) => `${this.prefix}:req:${id}:approvals`,
     deadlines: () => `${this.prefix}:req:deadlines`,
     session: (sid: string) => `${this.prefix}:session:${sid}`,
@@ -330,10 +335,14 @@ export class RedisLeaseStore implements LeaseStore {
     trace?: Record<string, string>,
     fences: string[] = [],
   ): Promise<RecordLeaseResult> {
-    const { state: _state, attempts: _attempts, ...data } = lease;
+    const { state: _state, attempts: _attempts, ...props } = lease;
+    const { issuer, ...rest } = props;
+    // The issuer goes by its id (IssuerNames; the script adds the name); an empty one stays in the record.
+    const named = issuer !== undefined && issuer !== '';
+    const data = named ? rest : props;
     const keep = this.retentionSeconds + Math.ceil((lease.expiresAt - now) / 1000);
     const fenceKeys = fences.map((scope) => this.k.fence(scope));
-    // The script takes a variable number of keys (its fixed ten, then the fences): the count comes first.
+    // The script takes a variable number of keys (its fixed eleven, then the fences): the count comes first.
     const args = [
       RECORD_LEASE_KEYS + fenceKeys.length,
       this.k.req(lease.requestId),
@@ -346,6 +355,7 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.handover(),
       this.k.intent(lease.id),
       this.k.intents(),
+      this.k.issuers(),
       ...fenceKeys,
       lease.requestId,
       lease.id,
@@ -358,6 +368,8 @@ export class RedisLeaseStore implements LeaseStore {
       this.k.events(),
       keep,
       trace && Object.keys(trace).length > 0 ? JSON.stringify(trace) : '',
+      named ? issuer : '',
+      named ? this.issuers.idOf(issuer) : '',
     ];
     if (this.replication.minReplicas === 0) {
       return toRecordResult(await this.run('leashRecordLease', ...args));
@@ -522,7 +534,8 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async getLease(id: string): Promise<Lease | undefined> {
-    return unpackLease(id, await this.guard(this.redis.hgetall(this.k.lease(id))));
+    const hash = await this.guard(this.redis.hgetall(this.k.lease(id)));
+    return unpackLease(id, hash, await this.issuers.resolve([hash]));
   }
 
   async listLeases(f: LeaseFilter): Promise<Lease[]> {
@@ -542,8 +555,10 @@ export class RedisLeaseStore implements LeaseStore {
       ])) as [string[] | null, string[] | null];
       ids = [...(recorded ?? []).reverse(), ...(legacy ?? [])].slice(0, 10000);
     }
-    return (await this.leaseHashes(ids))
-      .map((hash, i) => unpackLease(ids[i], hash))
+    const hashes = await this.leaseHashes(ids);
+    const issuers = await this.issuers.resolve(hashes);
+    return hashes
+      .map((hash, i) => unpackLease(ids[i], hash, issuers))
       .filter((l): l is Lease => l !== undefined)
       .filter(
         (l) =>
@@ -574,9 +589,10 @@ export class RedisLeaseStore implements LeaseStore {
           ? await this.recordedEntries(cursor?.pos, scan)
           : await this.zsetEntries(index, cursor as Extract<LeaseCursor, { score: number }> | undefined, scan);
     const hashes = await this.leaseHashes(entries.map((e) => e.id));
+    const issuers = await this.issuers.resolve(hashes);
     const items: LeasePage['items'] = [];
     for (const [i, hash] of hashes.entries()) {
-      const l = unpackLease(entries[i].id, hash);
+      const l = unpackLease(entries[i].id, hash, issuers);
       if (
         l &&
         (!f.principal || l.principal === f.principal) &&
@@ -745,8 +761,10 @@ export class RedisLeaseStore implements LeaseStore {
     for (let i = 0; i < ids.length; i += batchSize) {
       const batch: { lease: Lease; handle: Record<string, unknown> }[] = [];
       const slice = ids.slice(i, i + batchSize);
-      for (const [j, raw] of (await this.leaseHashes(slice)).entries()) {
-        const lease = unpackLease(slice[j], raw);
+      const hashes = await this.leaseHashes(slice);
+      const issuers = await this.issuers.resolve(hashes);
+      for (const [j, raw] of hashes.entries()) {
+        const lease = unpackLease(slice[j], raw, issuers);
         if (lease && lease.state !== 'revoked') {
           batch.push({ lease, handle: handleOf(slice[j], raw) });
         }
@@ -794,7 +812,7 @@ export class RedisLeaseStore implements LeaseStore {
     for (let i = 0; i < flat.length; i += 2) {
       hash[flat[i]] = flat[i + 1];
     }
-    const lease = unpackLease(id, hash);
+    const lease = unpackLease(id, hash, await this.issuers.resolve([hash]));
     if (!lease) {
       throw new LeaseError(LeaseErrorCode.Corrupt, `lease ${id} has no data`);
     }

@@ -136,6 +136,21 @@ redis.call('HSET', KEYS[3], 'state', 'active')
 -- No handle field when it is derived from the lease id (packHandle).
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], 'handle', ARGV[5]) end
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
+-- The principal's issuer by its id (ARGV[13], derived from the issuer ARGV[12]: IssuerNames): the id -> issuer hash
+-- (KEYS[11]) gains it in this step, so the name exists whenever a lease names it; an id another issuer holds
+-- leaves the issuer in the record itself.
+if ARGV[12] ~= '' then
+  local named = redis.call('HGET', KEYS[11], ARGV[13])
+  if not named then
+    redis.call('HSET', KEYS[11], ARGV[13], ARGV[12])
+    named = ARGV[12]
+  end
+  if named == ARGV[12] then
+    redis.call('HSET', KEYS[3], 'is', ARGV[13])
+  else
+    redis.call('HSET', KEYS[3], 'i', ARGV[12])
+  end
+end
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 -- Every lease, in recording order (a list: ~30 B an entry against ~120 B in a sorted set); its head is trimmed
 -- once the records it names are gone (TRIM_RECORDED).
@@ -150,10 +165,10 @@ end
 redis.call('RPUSH', KEYS[7], ARGV[2])
 if redis.call('TTL', KEYS[7]) < keep then redis.call('EXPIRE', KEYS[7], keep) end
 redis.call('PUBLISH', ARGV[9], ARGV[1])
--- The fences (KEYS[11] on) are read in the same step as the record: a session end or break glass raised
+-- The fences (KEYS[12] on) are read in the same step as the record: a session end or break glass raised
 -- before it is seen here, one raised after it finds the lease when it lists them.
 local fenced = ''
-for i = 11, #KEYS do
+for i = 12, #KEYS do
   local at = redis.call('GET', KEYS[i])
   if at and (fenced == '' or tonumber(at) > tonumber(fenced)) then fenced = at end
 end
