@@ -9,7 +9,7 @@ import { API_CONFIG } from '@leash/config';
 import { BrokerModule, REDIS, type BrokerLogger, type BrokerMetrics } from '@leash/broker';
 import { IdempotencyStore } from '@leash/leases';
 import { RATE_LIMITER } from './http/auth.guard';
-import { IDEMPOTENCY_STORE } from './http/idempotency.interceptor';
+import { IDEMPOTENCY_STORE, IdempotentCalls } from './http/idempotency';
 import { ProblemFilter } from './http/problem.filter';
 import { RateLimiter } from './http/rate-limiter';
 import { RequestsController } from './requests/requests.controller';
@@ -98,6 +98,7 @@ export class AppModule {
           inject: [REDIS],
           useFactory: (redis: Redis | Cluster) => new IdempotencyStore(redis, config.redis.prefix),
         },
+        IdempotentCalls,
         IntrospectionAuthenticator,
         { provide: APP_FILTER, useFactory: () => new ProblemFilter(logger) },
         // Outermost, so the call's span is active in every other interceptor and the handler.

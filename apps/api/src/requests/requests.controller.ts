@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import type { Principal } from '@leash/core';
 import {
   CreateRequestSchema,
@@ -23,14 +12,13 @@ import {
 } from '@leash/contracts';
 import { CancelRequest, ClaimCredential, CreateAccessRequest, DecideRequest, GetAccessRequest } from '@leash/broker';
 import { BearerAuthGuard, CurrentPrincipal } from '../http/auth.guard';
-import { Idempotent, IdempotencyInterceptor } from '../http/idempotency.interceptor';
+import { CurrentCall, IdempotentCalls, type HttpCall } from '../http/idempotency';
 import { ZodPipe } from '../http/zod.pipe';
 
 const idPipe = new ZodPipe(IdParamSchema, 'path.id');
 
 @Controller('v1/requests')
 @UseGuards(BearerAuthGuard)
-@UseInterceptors(IdempotencyInterceptor)
 export class RequestsController {
   constructor(
     private readonly create: CreateAccessRequest,
@@ -38,15 +26,16 @@ export class RequestsController {
     private readonly decide: DecideRequest,
     private readonly claim: ClaimCredential,
     private readonly cancel: CancelRequest,
+    private readonly idempotent: IdempotentCalls,
   ) {}
 
   @Post()
-  @Idempotent({ storeBody: true, status: 201 })
   createRequest(
     @CurrentPrincipal() principal: Principal,
     @Body(new ZodPipe(CreateRequestSchema)) body: CreateRequestBody,
+    @CurrentCall() call: HttpCall,
   ): Promise<RequestView> {
-    return this.create.execute({ principal, body });
+    return this.idempotent.run(call, { storeBody: true, status: 201 }, () => this.create.execute({ principal, body }));
   }
 
   @Get(':id')
@@ -61,51 +50,62 @@ export class RequestsController {
 
   @Post(':id/approve')
   @HttpCode(200)
-  @Idempotent({ storeBody: true, status: 200 })
   approve(
     @CurrentPrincipal() principal: Principal,
     @Param('id', idPipe) id: string,
     @Body(new ZodPipe(DecisionSchema.optional()))
     body: DecisionBody | undefined,
+    @CurrentCall() call: HttpCall,
   ): Promise<RequestView> {
-    return this.decide.execute({
-      principal,
-      id,
-      decision: 'approve',
-      comment: body?.comment,
-      ttlSeconds: body?.ttlSeconds,
-      channel: 'api',
-    });
+    return this.idempotent.run(call, { storeBody: true, status: 200 }, () =>
+      this.decide.execute({
+        principal,
+        id,
+        decision: 'approve',
+        comment: body?.comment,
+        ttlSeconds: body?.ttlSeconds,
+        channel: 'api',
+      }),
+    );
   }
 
   @Post(':id/deny')
   @HttpCode(200)
-  @Idempotent({ storeBody: true, status: 200 })
   deny(
     @CurrentPrincipal() principal: Principal,
     @Param('id', idPipe) id: string,
     @Body(new ZodPipe(DecisionSchema.optional()))
     body: DecisionBody | undefined,
+    @CurrentCall() call: HttpCall,
   ): Promise<RequestView> {
-    return this.decide.execute({
-      principal,
-      id,
-      decision: 'deny',
-      comment: body?.comment,
-      ttlSeconds: body?.ttlSeconds,
-      channel: 'api',
-    });
+    return this.idempotent.run(call, { storeBody: true, status: 200 }, () =>
+      this.decide.execute({
+        principal,
+        id,
+        decision: 'deny',
+        comment: body?.comment,
+        ttlSeconds: body?.ttlSeconds,
+        channel: 'api',
+      }),
+    );
   }
 
   @Post(':id/credentials')
-  @Idempotent({ storeBody: false, status: 201 })
-  claimCredential(@CurrentPrincipal() principal: Principal, @Param('id', idPipe) id: string): Promise<ClaimResponse> {
-    return this.claim.execute({ principal, id });
+  claimCredential(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', idPipe) id: string,
+    @CurrentCall() call: HttpCall,
+  ): Promise<ClaimResponse> {
+    // The answer holds the secret: a repeat of the key is refused, never replayed.
+    return this.idempotent.run(call, { storeBody: false, status: 201 }, () => this.claim.execute({ principal, id }));
   }
 
   @Delete(':id')
-  @Idempotent({ storeBody: true, status: 200 })
-  cancelRequest(@CurrentPrincipal() principal: Principal, @Param('id', idPipe) id: string): Promise<RequestView> {
-    return this.cancel.execute({ principal, id });
+  cancelRequest(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', idPipe) id: string,
+    @CurrentCall() call: HttpCall,
+  ): Promise<RequestView> {
+    return this.idempotent.run(call, { storeBody: true, status: 200 }, () => this.cancel.execute({ principal, id }));
   }
 }

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import type { Principal } from '@leash/core';
 import {
   RegisterSessionSchema,
@@ -31,14 +20,13 @@ import {
   type SessionRevocation,
 } from '@leash/broker';
 import { BearerAuthGuard, CurrentPrincipal } from '../http/auth.guard';
-import { Idempotent, IdempotencyInterceptor } from '../http/idempotency.interceptor';
+import { CurrentCall, IdempotentCalls, type HttpCall } from '../http/idempotency';
 import { ZodPipe } from '../http/zod.pipe';
 
 const sessionIdPipe = new ZodPipe(SessionIdParamSchema, 'path.id');
 
 @Controller('v1/sessions')
 @UseGuards(BearerAuthGuard)
-@UseInterceptors(IdempotencyInterceptor)
 export class SessionsController {
   constructor(
     private readonly registerSession: RegisterSession,
@@ -46,15 +34,18 @@ export class SessionsController {
     private readonly revokeSession: RevokeSession,
     private readonly reportEvent: ReportSessionEvent,
     private readonly dashboards: SessionDashboardQueries,
+    private readonly idempotent: IdempotentCalls,
   ) {}
 
   @Post()
-  @Idempotent({ storeBody: true, status: 201 })
   register(
     @CurrentPrincipal() principal: Principal,
     @Body(new ZodPipe(RegisterSessionSchema)) body: RegisterSessionBody,
+    @CurrentCall() call: HttpCall,
   ): Promise<SessionView> {
-    return this.registerSession.execute({ principal, body });
+    return this.idempotent.run(call, { storeBody: true, status: 201 }, () =>
+      this.registerSession.execute({ principal, body }),
+    );
   }
 
   @Post(':id/heartbeat')
@@ -67,23 +58,27 @@ export class SessionsController {
   }
 
   @Delete(':id')
-  @Idempotent({ storeBody: true, status: 200 })
   revoke(
     @CurrentPrincipal() principal: Principal,
     @Param('id', sessionIdPipe) sessionId: string,
+    @CurrentCall() call: HttpCall,
   ): Promise<SessionRevocation> {
-    return this.revokeSession.execute({ principal, sessionId });
+    return this.idempotent.run(call, { storeBody: true, status: 200 }, () =>
+      this.revokeSession.execute({ principal, sessionId }),
+    );
   }
 
   /** What the agent is doing (workflow step, log line): the session's own principal only. */
   @Post(':id/events')
-  @Idempotent({ storeBody: true, status: 201 })
   event(
     @CurrentPrincipal() principal: Principal,
     @Param('id', sessionIdPipe) sessionId: string,
     @Body(new ZodPipe(SessionEventSchema)) body: SessionEventBody,
+    @CurrentCall() call: HttpCall,
   ): Promise<SessionEventView> {
-    return this.reportEvent.execute({ principal, sessionId, body });
+    return this.idempotent.run(call, { storeBody: true, status: 201 }, () =>
+      this.reportEvent.execute({ principal, sessionId, body }),
+    );
   }
 
   /** The session's events, oldest first (`after` an event id for the ones since). */
