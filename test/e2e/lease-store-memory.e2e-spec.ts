@@ -224,6 +224,83 @@ describe('lease store: compact indexes and records answer as before', () => {
     }
   });
 
+  it('an AWS lease (long reference and handle) and a request with a long reason stay listpacks and read back', async () => {
+    // Production Redis keeps its default: a hash with one value over 64 bytes becomes a hash table (~2× the memory).
+    await client.config('SET', 'hash-max-listpack-value', '64');
+    try {
+      const reason =
+        'rotate the production signing key, then check that the canary fleet picked it up — ticket OPS-4711';
+      const r = request({
+        role: 'aws-admin',
+        provider: 'aws',
+        reason,
+        context: { plan: 'terraform plan -target=module.kms '.repeat(3) },
+      });
+      await store.createRequest(r);
+      const leaseId = ids.leaseId();
+      const now = Date.now();
+      expect(
+        await store.beginClaim(
+          {
+            leaseId,
+            requestId: r.id,
+            provider: 'aws',
+            role: r.role,
+            environment: r.environment,
+            principal: r.principal,
+            identity: {},
+            handle: {},
+            ttlSeconds: 3600,
+            owner: 'test',
+            startedAt: now,
+            deadline: now + 60_000,
+          },
+          now,
+        ),
+      ).toEqual({ ok: true });
+      const lease: Lease = {
+        id: leaseId,
+        requestId: r.id,
+        state: 'active',
+        role: r.role,
+        environment: r.environment,
+        provider: 'aws',
+        principal: r.principal,
+        issuer: r.issuer,
+        sessionId: r.session!.id,
+        issuedAt: now,
+        expiresAt: now + 3_600_000,
+        fingerprint: fingerprintSecret(`secret-${leaseId}`),
+        providerRef: {
+          sourceIdentity: leaseId,
+          accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
+          roleSessionName: `leash-${leaseId}`,
+          assumedRoleArn: `arn:aws:sts::123456789012:assumed-role/leash-production-admin/leash-${leaseId}`,
+        },
+        attempts: 0,
+      };
+      const handle = {
+        roleArn: 'arn:aws:iam::123456789012:role/leash-production-admin',
+        roleName: 'leash-production-admin',
+        sourceIdentity: leaseId,
+        budget: 2048,
+      };
+      expect(await store.recordLease(lease, handle, now)).toMatchObject({ ok: true });
+      expect(await client.object('ENCODING', `${PREFIX}:lease:${leaseId}`)).toBe('listpack');
+      expect(await client.object('ENCODING', `${PREFIX}:req:${r.id}`)).toBe('listpack');
+      const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
+      try {
+        expect(await fresh.getLease(leaseId)).toEqual(lease);
+        expect((await fresh.getRequest(r.id))!.request).toMatchObject({ reason, context: r.context, leaseId });
+        expect(await fresh.beginRevoke(leaseId, 'manual', now)).toMatchObject({ ok: true, handle });
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await client.config('SET', 'hash-max-listpack-value', '1024');
+    }
+  });
+
   it('an issuer whose id another issuer holds is kept in the lease record itself', async () => {
     const principal = `agent-${ids.requestId()}`;
     const issuer = `https://collides-${ids.requestId()}.example`;

@@ -382,8 +382,80 @@ describe('record codec', () => {
     const hash = Object.fromEntries(flat.map((v, i) => [v, flat[i + 1]]).filter((_, i) => i % 2 === 0));
     expect(unpackLease('lease-1', { ...hash, state: 'active' })?.providerRef).toEqual(lease.providerRef);
     const { k: _k, ...old } = hash;
-    expect(unpackLease('lease-1', { ...old, ref: '{"jti":null,"kid":"k-2026-11"}', state: 'active' })?.providerRef).toEqual(
-      lease.providerRef,
+    expect(
+      unpackLease('lease-1', { ...old, ref: '{"jti":null,"kid":"k-2026-11"}', state: 'active' })?.providerRef,
+    ).toEqual(lease.providerRef);
+  });
+});
+
+describe('long values in pieces (the listpack encoding keeps values of at most 64 bytes)', () => {
+  // At most 800 bytes: every long value is pieced (over 1 KiB one stays whole, checked below).
+  const long = fc.string({ minLength: 0, maxLength: 200, unit: 'binary' });
+  const flatten = (pairs: string[]): Record<string, string> =>
+    Object.fromEntries(pairs.map((v, i) => [v, pairs[i + 1]]).filter((_, i) => i % 2 === 0));
+
+  it('a lease with a long reference, handle and owner reads back exactly, no value over 64 bytes (property)', () => {
+    fc.assert(
+      fc.property(long, long, long, (a, b, c) => {
+        const lease = {
+          id: 'lease-abc',
+          requestId: 'req-abc',
+          role: 'aws-admin',
+          environment: 'production',
+          provider: 'aws' as const,
+          principal: 'agent-1',
+          owner: c,
+          issuedAt: 1,
+          expiresAt: 2,
+          fingerprint: { last4: 'abcd', sha256: '0123456789abcdef' },
+          providerRef: { sourceIdentity: 'lease-abc', accessKeyId: a, roleSessionName: `leash-${b}` },
+        };
+        const handle = { roleArn: `arn:aws:iam::123456789012:role/${b}`, roleName: a, sourceIdentity: 'lease-abc' };
+        const flat = packLease(lease, handle);
+        const hash = { ...flatten(flat), state: 'active' };
+        for (const [name, value] of Object.entries(hash)) {
+          if (Buffer.byteLength(value) > 64) {
+            // Only a value too long to piece (over 1 KiB) stays whole.
+            expect(Buffer.byteLength(value)).toBeGreaterThan(1024);
+            expect(name).not.toMatch(/\+/);
+          }
+        }
+        expect(unpackLease(lease.id, hash)).toEqual({ ...lease, state: 'active', attempts: 0 });
+        expect(handleOf(lease.id, hash)).toEqual(handle);
+      }),
+      { numRuns: 200 },
     );
+  });
+
+  it('a request with a long reason and context reads back exactly, no value over 64 bytes (property)', () => {
+    fc.assert(
+      fc.property(request, long, long, (r0, reason, plan) => {
+        const r = { ...r0, reason, context: { plan } };
+        const { fields } = packRequest(r);
+        for (const [name, value] of Object.entries(fields)) {
+          if (/^(rs|cx)(\+\d+)?$/.test(name)) {
+            expect(Buffer.byteLength(value)).toBeLessThanOrEqual(64);
+          }
+        }
+        expect(roundTrip(r)).toEqual(JSON.parse(JSON.stringify(r)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('pieces never split a character; a value over 1 KiB and records of earlier versions (whole values) read as they are', () => {
+    const reason = '🔑 rotate the production signing key, then check the canary fleet — ' + 'é'.repeat(40);
+    const { fields, shared } = packRequest({ ...fc.sample(request, 1)[0], reason });
+    expect(Object.keys(fields).filter((k) => k.startsWith('rs'))).toEqual(['rs', 'rs+1', 'rs+2']);
+    for (const piece of [fields.rs, fields['rs+1'], fields['rs+2']]) {
+      expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(64);
+      expect(Buffer.from(piece, 'utf8').toString('utf8')).toBe(piece);
+    }
+    expect(unpackRequest('req-x', fields, shared.text)?.reason).toBe(reason);
+    const huge = 'x'.repeat(2000);
+    expect(packRequest({ ...fc.sample(request, 1)[0], reason: huge }).fields.rs).toBe(huge);
+    const whole = { rs: reason };
+    const { rs: _rs, 'rs+1': _1, 'rs+2': _2, ...rest } = fields;
+    expect(unpackRequest('req-x', { ...rest, ...whole }, shared.text)?.reason).toBe(reason);
   });
 });

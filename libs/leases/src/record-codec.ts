@@ -56,6 +56,77 @@ const SHARED_REQUEST_FIELDS: [keyof AccessRequest, string, Kind][] = [
   ['roleFingerprint', 'rf', 'str'],
 ];
 
+/**
+ * Redis keeps a hash in its compact listpack encoding only while every value is at most 64 bytes
+ * (`hash-max-listpack-value`, default 64); one longer value turns the whole record into a hash table, about
+ * twice the memory (an AWS lease's reference and handle, a reason or context of a few sentences). Such values of
+ * the fields below (none a script reads) are written in pieces of at most 64 bytes: `name`, `name+1`, `name+2`, ….
+ */
+const PIECE_BYTES = 64;
+/** Longer values stay whole (a hash table, as before): a script's argument list stays short. */
+const MAX_PIECED_BYTES = 1024;
+const LEASE_PIECED = new Set(['r', 'i', 'o', 's', 'ref', 'x', 'handle']);
+const REQUEST_PIECED = new Set(['rs', 'pr', 'o', 'cx', 'pg', 'pe', 'dr', 'rk', 'ss', 'si', 'sn', 'x']);
+
+/** `value` in pieces of at most PIECE_BYTES UTF-8 bytes, never splitting a character. */
+function pieces(value: string): string[] {
+  if (value.length * 3 <= PIECE_BYTES) {
+    return [value];
+  }
+  const total = Buffer.byteLength(value, 'utf8');
+  if (total <= PIECE_BYTES || total > MAX_PIECED_BYTES) {
+    return [value];
+  }
+  const out: string[] = [];
+  let piece = '';
+  let bytes = 0;
+  for (const ch of value) {
+    const size = Buffer.byteLength(ch, 'utf8');
+    if (bytes + size > PIECE_BYTES) {
+      out.push(piece);
+      piece = '';
+      bytes = 0;
+    }
+    piece += ch;
+    bytes += size;
+  }
+  out.push(piece);
+  return out;
+}
+
+/** Field/value pairs with the long values of `pieced` fields written in pieces. */
+function splitLong(pairs: string[], pieced: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const [name, value] = [pairs[i], pairs[i + 1]];
+    const parts = pieced.has(name) ? pieces(value) : [value];
+    out.push(name, parts[0]);
+    for (let n = 1; n < parts.length; n += 1) {
+      out.push(`${name}+${n}`, parts[n]);
+    }
+  }
+  return out;
+}
+
+/** A record's fields with the pieces of long values joined (records without pieces are returned as they are). */
+export function joinLong(hash: Record<string, string>): Record<string, string> {
+  if (!Object.keys(hash).some((k) => k.endsWith('+1'))) {
+    return hash;
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(hash)) {
+    if (/\+\d+$/.test(name)) {
+      continue;
+    }
+    let joined = value;
+    for (let n = 1; hash[`${name}+${n}`] !== undefined; n += 1) {
+      joined += hash[`${name}+${n}`];
+    }
+    out[name] = joined;
+  }
+  return out;
+}
+
 /** A shared part of requests: its id (a digest of `text`) and its JSON text. */
 export interface SharedRequestPart {
   id: string;
@@ -118,7 +189,8 @@ export function packHandle(id: string, handle: Record<string, unknown>): string 
 }
 
 /** The revocation handle of a lease record (see packHandle). */
-export function handleOf(id: string, hash: Record<string, string>): Record<string, unknown> {
+export function handleOf(id: string, record: Record<string, string>): Record<string, unknown> {
+  const hash = joinLong(record);
   return hash.handle === undefined ? { jti: id } : (JSON.parse(hash.handle) as Record<string, unknown>);
 }
 
@@ -173,8 +245,11 @@ function isPlainRisk(risk: AccessRequest['risk']): boolean {
   return JSON.stringify(risk) === JSON.stringify({ level: risk.level, reasons: [], findings: [] });
 }
 
-/** Field/value pairs of a lease's properties (state and counters are the scripts'); anything unknown goes to `x`. */
-export function packLease(lease: Omit<Lease, 'state' | 'attempts'>): string[] {
+/**
+ * Field/value pairs of a lease's properties (state and counters are the scripts'); anything unknown goes to `x`.
+ * With `handle`, its revocation handle too (packHandle: none when derived), long values in pieces (splitLong).
+ */
+export function packLease(lease: Omit<Lease, 'state' | 'attempts'>, handle?: Record<string, unknown>): string[] {
   const out: string[] = [];
   const known = new Set<string>(LEASE_SCRIPT_FIELDS);
   for (const [prop, name, kind] of LEASE_FIELDS) {
@@ -196,7 +271,11 @@ export function packLease(lease: Omit<Lease, 'state' | 'attempts'>): string[] {
   if (Object.keys(rest).length > 0) {
     out.push('x', JSON.stringify(rest));
   }
-  return out;
+  const packedHandle = handle === undefined ? '' : packHandle(lease.id, handle);
+  if (packedHandle !== '') {
+    out.push('handle', packedHandle);
+  }
+  return splitLong(out, LEASE_PIECED);
 }
 
 /**
@@ -205,9 +284,10 @@ export function packLease(lease: Omit<Lease, 'state' | 'attempts'>): string[] {
  */
 export function unpackLease(
   id: string,
-  hash: Record<string, string>,
+  record: Record<string, string>,
   issuers?: ReadonlyMap<string, string>,
 ): Lease | undefined {
+  const hash = joinLong(record);
   let data: Omit<Lease, 'state' | 'attempts'>;
   if (hash.data) {
     data = JSON.parse(hash.data) as Omit<Lease, 'state' | 'attempts'>;
@@ -299,9 +379,10 @@ export function packRequest(r: AccessRequest): { fields: Record<string, string>;
   if (Object.keys(rest).length > 0) {
     out.push('x', JSON.stringify(rest));
   }
+  const pairs = splitLong(out, REQUEST_PIECED);
   const fields: Record<string, string> = {};
-  for (let i = 0; i < out.length; i += 2) {
-    fields[out[i]] = out[i + 1];
+  for (let i = 0; i < pairs.length; i += 2) {
+    fields[pairs[i]] = pairs[i + 1];
   }
   return { fields, shared };
 }
@@ -333,7 +414,8 @@ export function sharedPartOf(hash: Record<string, string>): string | undefined {
  * The request of a record; `shared` is the JSON text of the shared part the record names (see
  * sharedPartOf), which the caller read.
  */
-export function unpackRequest(id: string, hash: Record<string, string>, shared?: string): AccessRequest | undefined {
+export function unpackRequest(id: string, record: Record<string, string>, shared?: string): AccessRequest | undefined {
+  const hash = joinLong(record);
   let base: Record<string, unknown>;
   if (hash.data) {
     base = JSON.parse(hash.data) as Record<string, unknown>;

@@ -31,7 +31,7 @@ import { leaseIndexOf } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
 import { IssuerNames } from './issuer-names';
-import { handleOf, packHandle, packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
+import { handleOf, packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
 
 type Reply = [string, ...unknown[]];
 
@@ -360,8 +360,9 @@ export class RedisLeaseStore implements LeaseStore {
       lease.requestId,
       lease.id,
       now,
-      JSON.stringify(packLease(data)),
-      packHandle(lease.id, handle),
+      // The handle goes with the record's fields (in pieces if long); the script's own handle argument stays ''.
+      JSON.stringify(packLease(data, handle)),
+      '',
       lease.expiresAt,
       lease.issuedAt,
       lease.sessionId ? '1' : '0',
