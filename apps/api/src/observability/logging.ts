@@ -14,31 +14,68 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * passed through the same redaction rules as the rest of Leash (`redact` in @leash/core), so
  * authorization headers, tokens, credentials and Slack secrets never reach the log.
  */
-export function createApiPino(level: string): Pino {
-  return pino({
-    level,
-    base: { service: 'leash-api' },
-    messageKey: 'msg',
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: {
-      level: (label) => ({ level: label }),
-      // Fastify's req/res serializers (method, url, status; never headers) run after this hook, so
-      // those two keep their live objects; everything else goes through the shared redaction.
-      log: ({ req, res, ...rest }) => ({
-        ...(redact(rest) as Record<string, unknown>),
-        ...(req !== undefined ? { req } : {}),
-        ...(res !== undefined ? { res } : {}),
-      }),
-    },
-    hooks: {
-      logMethod(args, method) {
-        method.apply(
-          this,
-          args.map((a) => (typeof a === 'string' ? (redact(a) as string) : a)) as Parameters<typeof method>,
-        );
+export function createApiPino(level: string, destination: pino.DestinationStream = new TurnBatchedStdout()): Pino {
+  return pino(
+    {
+      level,
+      base: { service: 'leash-api' },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        // Fastify's req/res serializers (method, url, status; never headers) run after this hook, so
+        // those two keep their live objects; everything else goes through the shared redaction.
+        log: ({ req, res, ...rest }) => ({
+          ...(redact(rest) as Record<string, unknown>),
+          ...(req !== undefined ? { req } : {}),
+          ...(res !== undefined ? { res } : {}),
+        }),
+      },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? (redact(a) as string) : a)) as Parameters<typeof method>,
+          );
+        },
       },
     },
-  });
+    destination,
+  );
+}
+
+/**
+ * Stdout for the API's log lines: the lines of one event-loop turn leave in one write(2), made at the end of that
+ * turn (setImmediate), instead of one write each. A write per line (two request lines per issuance) was ~4–9 % of
+ * the API's CPU under the issuance load (bench/RESULTS.md, r2-issuance). Lines are not held longer than the turn
+ * that logged them, keep their order, and what is pending is written synchronously when the process exits.
+ */
+export class TurnBatchedStdout implements pino.DestinationStream {
+  private pending = '';
+  private scheduled = false;
+
+  constructor(private readonly out: pino.DestinationStream = pino.destination({ dest: 1, sync: true })) {
+    process.once('exit', () => this.flush());
+  }
+
+  write(line: string): void {
+    this.pending += line;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes what is pending now (pino's `logger.flush(cb)` calls it with a callback). */
+  flush(done?: (err?: Error) => void): void {
+    this.scheduled = false;
+    if (this.pending !== '') {
+      const lines = this.pending;
+      this.pending = '';
+      this.out.write(lines);
+    }
+    done?.();
+  }
 }
 
 /**
