@@ -499,6 +499,20 @@ describe('docs/operations.md', () => {
     expect(files.length).toBeGreaterThan(0);
     expect(files.filter((f) => !OPERATIONS.includes(f))).toEqual([]);
   });
+
+  it('names, in each `kubectl set image`, a Deployment and a container the production overlay renders', () => {
+    // The upgrade order (workers first) is done with `set image`: a wrong container name fails mid-upgrade.
+    const commands = [
+      ...OPERATIONS.replace(/\n/g, ' ').matchAll(/kubectl -n leash set image deployment\/(\S+)\s+(\S+?)=/g),
+    ];
+    expect(commands.length).toBeGreaterThan(0);
+    for (const [, deployment, container] of commands) {
+      const names = (named(production, 'Deployment', deployment).spec.template.spec.containers as Any[]).map(
+        (c) => c.name,
+      );
+      expect(names).toContain(container);
+    }
+  });
 });
 
 function named_opt(objs: KubeObject[], kind: string, name: string): KubeObject | undefined {
