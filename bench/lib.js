@@ -36,15 +36,24 @@ function startProcess(name, cmd, args, env, ready) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let started = false;
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 30000);
     const onData = (c) => {
       out += c.toString();
+      if (started) {
+        // Once started, only the tail is kept (for the exit message): the load generator shares the cores with
+        // the servers it measures, so it must not rescan their log output on every chunk.
+        if (out.length > 6000) {
+          out = out.slice(-3000);
+        }
+        return;
+      }
       if (out.length > 1e6) {
         out = out.slice(-1e5);
       }
       if (ready.test(out)) {
         clearTimeout(timer);
-        ready = /$^/; // resolve once
+        started = true;
         child.startupOutput = out; // what it printed until ready (e.g. --inspect=…:0's "Debugger listening on ws://…")
         resolve(child);
       }
