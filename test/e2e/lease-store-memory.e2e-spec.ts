@@ -57,10 +57,19 @@ describe('lease store: compact indexes and records answer as before', () => {
     };
   }
 
-  /** Creates the request, takes the claim and records the lease, as a claim does. */
-  async function issue(r: AccessRequest, ttlMs = 3_600_000, at = Date.now()): Promise<Lease> {
+  /**
+   * Creates the request, takes the claim and records the lease, as a claim does; a JWT lease unless `provider` gives
+   * the lease's reference and revocation handle.
+   */
+  async function issue(
+    r: AccessRequest,
+    ttlMs = 3_600_000,
+    at = Date.now(),
+    provider?: (leaseId: string) => { ref: Record<string, string>; handle: Record<string, unknown> },
+  ): Promise<Lease> {
     await store.createRequest(r);
     const leaseId = ids.leaseId();
+    const given = provider?.(leaseId);
     const began = await store.beginClaim(
       {
         leaseId,
@@ -71,7 +80,7 @@ describe('lease store: compact indexes and records answer as before', () => {
         principal: r.principal,
         ...(r.session ? { sessionId: r.session.id } : {}),
         identity: {},
-        handle: { jti: leaseId },
+        handle: given?.handle ?? { jti: leaseId },
         ttlSeconds: r.ttlSeconds,
         owner: 'test',
         startedAt: at,
@@ -93,10 +102,10 @@ describe('lease store: compact indexes and records answer as before', () => {
       issuedAt: at,
       expiresAt: at + ttlMs,
       fingerprint: fingerprintSecret(`secret-${leaseId}`),
-      providerRef: { jti: leaseId, kid: 'k-2026-11' },
+      providerRef: given?.ref ?? { jti: leaseId, kid: 'k-2026-11' },
       attempts: 0,
     };
-    expect(await store.recordLease(lease, { jti: leaseId }, at)).toMatchObject({ ok: true });
+    expect(await store.recordLease(lease, given?.handle ?? { jti: leaseId }, at)).toMatchObject({ ok: true });
     return lease;
   }
 
@@ -236,63 +245,31 @@ describe('lease store: compact indexes and records answer as before', () => {
         reason,
         context: { plan: 'terraform plan -target=module.kms '.repeat(3) },
       });
-      await store.createRequest(r);
-      const leaseId = ids.leaseId();
-      const now = Date.now();
-      expect(
-        await store.beginClaim(
-          {
-            leaseId,
-            requestId: r.id,
-            provider: 'aws',
-            role: r.role,
-            environment: r.environment,
-            principal: r.principal,
-            identity: {},
-            handle: {},
-            ttlSeconds: 3600,
-            owner: 'test',
-            startedAt: now,
-            deadline: now + 60_000,
-          },
-          now,
-        ),
-      ).toEqual({ ok: true });
-      const lease: Lease = {
-        id: leaseId,
-        requestId: r.id,
-        state: 'active',
-        role: r.role,
-        environment: r.environment,
-        provider: 'aws',
-        principal: r.principal,
-        issuer: r.issuer,
-        sessionId: r.session!.id,
-        issuedAt: now,
-        expiresAt: now + 3_600_000,
-        fingerprint: fingerprintSecret(`secret-${leaseId}`),
-        providerRef: {
+      const handle = {
+        roleArn: 'arn:aws:iam::123456789012:role/leash-production-admin',
+        roleName: 'leash-production-admin',
+        budget: 2048,
+      };
+      const lease = await issue(r, 3_600_000, Date.now(), (leaseId) => ({
+        ref: {
           sourceIdentity: leaseId,
           accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
           roleSessionName: `leash-${leaseId}`,
           assumedRoleArn: `arn:aws:sts::123456789012:assumed-role/leash-production-admin/leash-${leaseId}`,
         },
-        attempts: 0,
-      };
-      const handle = {
-        roleArn: 'arn:aws:iam::123456789012:role/leash-production-admin',
-        roleName: 'leash-production-admin',
-        sourceIdentity: leaseId,
-        budget: 2048,
-      };
-      expect(await store.recordLease(lease, handle, now)).toMatchObject({ ok: true });
+        handle: { ...handle, sourceIdentity: leaseId },
+      }));
+      const leaseId = lease.id;
       expect(await client.object('ENCODING', `${PREFIX}:lease:${leaseId}`)).toBe('listpack');
       expect(await client.object('ENCODING', `${PREFIX}:req:${r.id}`)).toBe('listpack');
       const fresh = new RedisLeaseStore(client, PREFIX, RETENTION);
       try {
         expect(await fresh.getLease(leaseId)).toEqual(lease);
         expect((await fresh.getRequest(r.id))!.request).toMatchObject({ reason, context: r.context, leaseId });
-        expect(await fresh.beginRevoke(leaseId, 'manual', now)).toMatchObject({ ok: true, handle });
+        expect(await fresh.beginRevoke(leaseId, 'manual', Date.now())).toMatchObject({
+          ok: true,
+          handle: { ...handle, sourceIdentity: leaseId },
+        });
       } finally {
         await fresh.close();
       }
