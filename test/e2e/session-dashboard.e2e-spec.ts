@@ -231,7 +231,8 @@ describe('agent session events and the session dashboard (real API, CLI and Chro
         details: expect.objectContaining({ level: 'warn', step: 'execute', redacted: true }),
       }),
     ]);
-    // The audit export (JSON lines written by the worker) carries the event, redacted.
+    // The audit export (JSON lines written by the worker) carries the event, redacted. Wait for that event's own
+    // line: the session's registration is exported first, and may be all the export holds yet.
     const exported = await eventually(() => {
       const files = (() => {
         try {
@@ -241,7 +242,8 @@ describe('agent session events and the session dashboard (real API, CLI and Chro
         }
       })();
       const text = files.map((f) => readFileSync(join(auditDir, f), 'utf8')).join('\n');
-      return text.includes('"sessionId":"dash-redact"') ? text : undefined;
+      const line = text.split('\n').find((l) => l.includes('"action":"session.event"') && l.includes('"dash-redact"'));
+      return line === undefined ? undefined : text;
     }, 60_000);
     expect(exported).toContain('[redacted-aws-secret]');
     expect(exported).not.toContain(AWS_SECRET);
