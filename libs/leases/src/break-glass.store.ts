@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { defineScript, scriptCommand, type Lease } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import { IssuerNames } from './issuer-names';
-import { handleOf, unpackLease } from './record-codec';
+import { handleOf } from './record-codec';
 
 /** Which leases a break glass ends (absent fields match everything). */
 export interface GlassSelector {
@@ -288,9 +288,12 @@ export class BreakGlassStore {
       }
       return { kind, id, hash };
     });
-    const issuers = await this.issuers.resolve(rows.map((r) => r.hash));
-    for (const { kind, id, hash } of rows) {
-      const lease = unpackLease(id, hash, issuers);
+    const leases = await this.issuers.leases(
+      rows.map((r) => r.id),
+      rows.map((r) => r.hash),
+    );
+    for (const [i, { kind, id, hash }] of rows.entries()) {
+      const lease = leases[i];
       if (!lease) {
         continue;
       }

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Lease } from '@leash/core';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
+import { unpackLease } from './record-codec';
 
 /** How many issuer names a process keeps (the configured identity providers: a handful). */
 const CACHE_SIZE = 1000;
@@ -35,6 +37,15 @@ export class IssuerNames {
       this.ids.set(issuer, id);
     }
     return id;
+  }
+
+  /**
+   * The leases of records read together (undefined where a record is empty): their issuers' names read in one
+   * step (resolve), then each record unpacked with them.
+   */
+  async leases(ids: readonly string[], hashes: readonly Record<string, string>[]): Promise<(Lease | undefined)[]> {
+    const names = await this.resolve(hashes);
+    return hashes.map((hash, i) => unpackLease(ids[i], hash, names));
   }
 
   /**

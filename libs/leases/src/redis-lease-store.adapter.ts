@@ -31,7 +31,7 @@ import { leaseIndexOf } from './lease-store.port';
 import { LeaseError, LeaseErrorCode } from './lease.errors';
 import * as scripts from './redis-lease-store.scripts';
 import { IssuerNames } from './issuer-names';
-import { handleOf, packLease, packRequest, sharedPartOf, unpackLease, unpackRequest } from './record-codec';
+import { handleOf, packLease, packRequest, sharedPartOf, unpackRequest } from './record-codec';
 
 type Reply = [string, ...unknown[]];
 
@@ -535,8 +535,8 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async getLease(id: string): Promise<Lease | undefined> {
-    const hash = await this.guard(this.redis.hgetall(this.k.lease(id)));
-    return unpackLease(id, hash, await this.issuers.resolve([hash]));
+    const [lease] = await this.issuers.leases([id], [await this.guard(this.redis.hgetall(this.k.lease(id)))]);
+    return lease;
   }
 
   async listLeases(f: LeaseFilter): Promise<Lease[]> {
@@ -556,10 +556,7 @@ export class RedisLeaseStore implements LeaseStore {
       ])) as [string[] | null, string[] | null];
       ids = [...(recorded ?? []).reverse(), ...(legacy ?? [])].slice(0, 10000);
     }
-    const hashes = await this.leaseHashes(ids);
-    const issuers = await this.issuers.resolve(hashes);
-    return hashes
-      .map((hash, i) => unpackLease(ids[i], hash, issuers))
+    return (await this.issuers.leases(ids, await this.leaseHashes(ids)))
       .filter((l): l is Lease => l !== undefined)
       .filter(
         (l) =>
@@ -589,11 +586,10 @@ export class RedisLeaseStore implements LeaseStore {
         : index === 'all' && (!cursor || 'pos' in cursor)
           ? await this.recordedEntries(cursor?.pos, scan)
           : await this.zsetEntries(index, cursor as Extract<LeaseCursor, { score: number }> | undefined, scan);
-    const hashes = await this.leaseHashes(entries.map((e) => e.id));
-    const issuers = await this.issuers.resolve(hashes);
+    const ids = entries.map((e) => e.id);
+    const leases = await this.issuers.leases(ids, await this.leaseHashes(ids));
     const items: LeasePage['items'] = [];
-    for (const [i, hash] of hashes.entries()) {
-      const l = unpackLease(entries[i].id, hash, issuers);
+    for (const [i, l] of leases.entries()) {
       if (
         l &&
         (!f.principal || l.principal === f.principal) &&
@@ -763,11 +759,9 @@ export class RedisLeaseStore implements LeaseStore {
       const batch: { lease: Lease; handle: Record<string, unknown> }[] = [];
       const slice = ids.slice(i, i + batchSize);
       const hashes = await this.leaseHashes(slice);
-      const issuers = await this.issuers.resolve(hashes);
-      for (const [j, raw] of hashes.entries()) {
-        const lease = unpackLease(slice[j], raw, issuers);
+      for (const [j, lease] of (await this.issuers.leases(slice, hashes)).entries()) {
         if (lease && lease.state !== 'revoked') {
-          batch.push({ lease, handle: handleOf(slice[j], raw) });
+          batch.push({ lease, handle: handleOf(slice[j], hashes[j]) });
         }
       }
       yield batch;
@@ -813,7 +807,7 @@ export class RedisLeaseStore implements LeaseStore {
     for (let i = 0; i < flat.length; i += 2) {
       hash[flat[i]] = flat[i + 1];
     }
-    const lease = unpackLease(id, hash, await this.issuers.resolve([hash]));
+    const [lease] = await this.issuers.leases([id], [hash]);
     if (!lease) {
       throw new LeaseError(LeaseErrorCode.Corrupt, `lease ${id} has no data`);
     }
