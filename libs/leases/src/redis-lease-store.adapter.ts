@@ -360,7 +360,7 @@ export class RedisLeaseStore implements LeaseStore {
       lease.requestId,
       lease.id,
       now,
-      // The handle goes with the record's fields (in pieces if long); the script's own handle argument stays ''.
+      // The handle goes with the record's fields (in pieces if long); the script no longer reads this slot.
       JSON.stringify(packLease(data, handle)),
       '',
       lease.expiresAt,

@@ -132,9 +132,8 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[4])))
 -- No attempts field until the first revocation attempt counts one (HINCRBY): a lease reads 0 without it.
+-- The revocation handle, when stored at all (packHandle), is among the fields of ARGV[4]; ARGV[5] is not read.
 redis.call('HSET', KEYS[3], 'state', 'active')
--- No handle field when it is derived from the lease id (packHandle).
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], 'handle', ARGV[5]) end
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[3], 'trace', ARGV[11]) end
 -- The principal's issuer by its id (ARGV[13], derived from the issuer ARGV[12]: IssuerNames): the id -> issuer hash
 -- (KEYS[11]) gains it in this step, so the name exists whenever a lease names it; an id another issuer holds
