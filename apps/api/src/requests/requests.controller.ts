@@ -57,16 +57,7 @@ export class RequestsController {
     body: DecisionBody | undefined,
     @CurrentCall() call: HttpCall,
   ): Promise<RequestView> {
-    return this.idempotent.run(call, { storeBody: true, status: 200 }, () =>
-      this.decide.execute({
-        principal,
-        id,
-        decision: 'approve',
-        comment: body?.comment,
-        ttlSeconds: body?.ttlSeconds,
-        channel: 'api',
-      }),
-    );
+    return this.decideOnce(call, principal, id, 'approve', body);
   }
 
   @Post(':id/deny')
@@ -78,16 +69,7 @@ export class RequestsController {
     body: DecisionBody | undefined,
     @CurrentCall() call: HttpCall,
   ): Promise<RequestView> {
-    return this.idempotent.run(call, { storeBody: true, status: 200 }, () =>
-      this.decide.execute({
-        principal,
-        id,
-        decision: 'deny',
-        comment: body?.comment,
-        ttlSeconds: body?.ttlSeconds,
-        channel: 'api',
-      }),
-    );
+    return this.decideOnce(call, principal, id, 'deny', body);
   }
 
   @Post(':id/credentials')
@@ -107,5 +89,25 @@ export class RequestsController {
     @CurrentCall() call: HttpCall,
   ): Promise<RequestView> {
     return this.idempotent.run(call, { storeBody: true, status: 200 }, () => this.cancel.execute({ principal, id }));
+  }
+
+  /** An approval or denial through the API, honouring its Idempotency-Key. */
+  private decideOnce(
+    call: HttpCall,
+    principal: Principal,
+    id: string,
+    decision: 'approve' | 'deny',
+    body: DecisionBody | undefined,
+  ): Promise<RequestView> {
+    return this.idempotent.run(call, { storeBody: true, status: 200 }, () =>
+      this.decide.execute({
+        principal,
+        id,
+        decision,
+        comment: body?.comment,
+        ttlSeconds: body?.ttlSeconds,
+        channel: 'api',
+      }),
+    );
   }
 }
