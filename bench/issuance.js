@@ -47,17 +47,38 @@ function load(url, token, { concurrency, seconds }) {
   return closedLoop(() => issueOnce(url, token), { concurrency, seconds });
 }
 
-async function startBareFastify() {
+/** Starts bench/fixtures/<file> on a free port (its first argument, then `args`); resolves once it is listening. */
+async function startFixture(file, args = []) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'bare-fastify.js'), String(port)], {
+  const child = spawn(process.execPath, [join(__dirname, 'fixtures', file), String(port), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bare fastify exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${file} exited ${code}`)));
     child.stdout.on('data', (c) => /listening/.test(c.toString()) && resolve());
   });
   child.removeAllListeners('exit');
   return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill('SIGKILL') };
+}
+
+/**
+ * The minimal issuance must refuse what the API refuses, or its rate is no ceiling: a second claim of one request,
+ * a claim without the principal's token, a body of the wrong shape.
+ */
+async function checkMinimal(url, token) {
+  const auth = { authorization: `Bearer ${token}` };
+  const created = await request(`${url}/v1/requests`, { method: 'POST', headers: auth, body: ROLE });
+  const path = `${url}/v1/requests/${created.json().id}/credentials`;
+  const statuses = [
+    created.status,
+    (await request(path, { method: 'POST', headers: { authorization: 'Bearer forged' } })).status,
+    (await request(path, { method: 'POST', headers: auth })).status,
+    (await request(path, { method: 'POST', headers: auth })).status,
+    (await request(`${url}/v1/requests`, { method: 'POST', headers: auth, body: { ...ROLE, ttlSeconds: 'x' } })).status,
+  ];
+  if (statuses.join() !== '201,401,201,409,400') {
+    throw new Error(`minimal issuance: create, forged claim, claim, second claim, bad body answered ${statuses}`);
+  }
 }
 
 /** Signatures per second over `ms` of the stack's own key: jose (what the provider uses) and node:crypto. */
@@ -226,16 +247,28 @@ function redisBenchmark(port, commands, n) {
 
 async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env = {} } = {}) {
   const stack = await ctx.startStack({ nodeArgs, env });
-  const bare = await startBareFastify();
+  const bare = await startFixture('bare-fastify.js');
+  let minimal;
   try {
     const token = await devToken(stack.url, 'agent-bench');
+    // The stack's ceiling: the least an issuance can do on this stack (bench/fixtures/minimal-issuance.js), on the
+    // same Redis, signing with the stack's own key.
+    minimal = await startFixture('minimal-issuance.js', [
+      String(stack.redisPort),
+      join(stack.dir, 'jwt-keys.json'),
+      token,
+    ]);
     // Long enough for V8's optimising compiler to finish with the issuance path: with 3 s it was still compiling
     // on a background thread for a tenth of the API's CPU 3–11 s into the load (perf, run of 10:40).
     const warm = ctx.pick(1, 12);
     await closedLoop(() => issueOnce(stack.url, token), { concurrency, seconds: warm });
     await closedLoop(() => healthOnce(stack.url), { concurrency, seconds: ctx.pick(1, 3) });
     await closedLoop(() => healthOnce(bare.url), { concurrency, seconds: ctx.pick(1, 3) });
-    ctx.log(`bare fastify, healthz, issuance at concurrency ${concurrency}, in turns of 1 s, ${seconds} s each`);
+    await closedLoop(() => issueOnce(minimal.url, token), { concurrency, seconds: ctx.pick(1, warm) });
+    await checkMinimal(minimal.url, token);
+    ctx.log(
+      `bare fastify, healthz, issuance, minimal issuance at concurrency ${concurrency}, in turns of 1 s, ${seconds} s each`,
+    );
     const rssBefore = rssKb(stack.api.pid);
     // CPU of every process of the machine's work, per load: where an issuance's cost lands.
     const cpu = cpuMeter({
@@ -243,17 +276,20 @@ async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env 
       redis: stack.redis.pid,
       worker: stack.worker?.pid,
       'bare Fastify': bare.pid,
+      'minimal issuance': minimal.pid,
     });
-    const { fastify, health, issuance } = await interleaved(
+    const { fastify, health, issuance, floor } = await interleaved(
       {
         fastify: () => healthOnce(bare.url),
         health: () => healthOnce(stack.url),
         issuance: () => issueOnce(stack.url, token),
+        floor: () => issueOnce(minimal.url, token),
       },
       { concurrency, seconds, cpu },
     );
     const rssAfter = rssKb(stack.api.pid);
     bare.stop();
+    minimal.stop();
     const c4 = await closedLoop(() => issueOnce(stack.url, token), { concurrency: 4, seconds, cpu });
     const signing = await signingRates(join(stack.dir, 'jwt-keys.json'), ctx.pick(500, 3000));
     const commands = await commandsOfOneIssuance(stack, token);
@@ -264,6 +300,7 @@ async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env 
       fastify,
       health,
       issuance,
+      floor,
       c4,
       signing,
       commands,
@@ -273,6 +310,7 @@ async function runIssuance(ctx, { seconds, concurrency = 32, nodeArgs = [], env 
     };
   } finally {
     bare.stop();
+    minimal?.stop();
   }
 }
 
@@ -294,20 +332,40 @@ function rowsOf(ctx, r, label = '') {
     row(`1. server CPU (API + Redis + worker) per HTTP call, /healthz ÷ issuance${label}`, serverCpuRatio(r), {
       unit: '×',
     }),
+    // The stack's ceiling: what the issuance HTTP rate ÷ /healthz ratio would be if Leash's issuance cost no more
+    // than the least an issuance can do on this stack (bench/fixtures/minimal-issuance.js), same run, same client.
+    row(
+      `1. ceiling: minimal issuance HTTP rate (Fastify + ioredis + node:crypto, SPEC §8's writes) ÷ Leash GET /healthz rate${label}`,
+      // A load with errors measured something else: no number, so the verdict says error.
+      r.floor.errors === 0 ? r.floor.callsPerSecond / r.health.callsPerSecond : NaN,
+      { unit: '×' },
+    ),
+    row(
+      `1. minimal issuance HTTP rate ÷ bare Fastify rate${label}`,
+      r.floor.callsPerSecond / r.fastify.callsPerSecond,
+      {
+        unit: '×',
+      },
+    ),
+    row(`1. Leash issuance rate ÷ minimal issuance rate${label}`, r.issuance.perSecond / r.floor.perSecond, {
+      unit: '×',
+    }),
   ];
 }
 
 function section(ctx, r) {
   const line = (name, m, unit = 'req/s') =>
     `| ${name} | ${fmt(m.callsPerSecond, 0)} ${unit} | ${fmt(m.perSecond, 0)} | ${fmt(m.p50)} / ${fmt(m.p99)} | ${m.errors}${m.firstError ? ` (${m.firstError})` : ''} |`;
-  return `Same keep-alive client (node:http Agent) for every line; after a warm-up (issuance 12 s, so V8 has compiled its path; both health checks 3 s), the three concurrency-${r.concurrency} loads ran in turns of 1 s (bare, healthz, issuance, bare, …) until each had ${r.seconds} s, so they saw the same background load; then issuance at concurrency 4 for ${r.seconds} s.
+  return `Same keep-alive client (node:http Agent) for every line; after a warm-up (issuance and minimal issuance 12 s each, so V8 has compiled their paths; both health checks 3 s), the four concurrency-${r.concurrency} loads ran in turns of 1 s (bare, healthz, issuance, minimal issuance, bare, …) until each had ${r.seconds} s, so they saw the same background load; then issuance at concurrency 4 for ${r.seconds} s.
 One issuance = \`POST /v1/requests\` + \`POST /v1/requests/:id/credentials\` (auto-approved jwt, ${r.signing.alg}): two HTTP calls.
+The minimal issuance is the stack's ceiling: the same two calls answered with the same shapes by bare Fastify, ioredis and node:crypto doing only SPEC §8's writes (request record; the claim's intent before signing; ES256 signature; lease record, expiry index, recording list; hash-chained audit events group-committed), on the same Redis, with no Nest, policy, schema validation, logging, idempotency, metrics or tracing. Its rate ÷ Leash's /healthz rate is the highest ratio an issuance on this stack reaches on this machine.
 
 | load | HTTP calls/s | operations/s | latency p50 / p99 (ms per operation) | errors |
 |---|---|---|---|---|
 ${line(`bare Fastify GET /healthz, concurrency ${r.concurrency}`, r.fastify)}
 ${line(`Leash GET /healthz, concurrency ${r.concurrency}`, r.health)}
 ${line(`issuance, concurrency ${r.concurrency}`, r.issuance)}
+${line(`minimal issuance (bench/fixtures/minimal-issuance.js), concurrency ${r.concurrency}`, r.floor)}
 ${line('issuance, concurrency 4', r.c4)}
 
 | ceiling measured in the same run | value |
@@ -327,7 +385,7 @@ ${line('issuance, concurrency 4', r.c4)}
 ${cpuTable(r)}`;
 }
 
-const CPU_PROCESSES = ['api', 'redis', 'worker', 'client', 'bare Fastify'];
+const CPU_PROCESSES = ['api', 'redis', 'worker', 'client', 'bare Fastify', 'minimal issuance'];
 const SERVER_PROCESSES = ['api', 'redis', 'worker'];
 
 /** µs of CPU per operation of one process over a load (NaN when it was not measured or is gone). */
@@ -356,6 +414,7 @@ function cpuTable(r) {
     [`bare Fastify GET /healthz, c=${r.concurrency} (per request)`, r.fastify],
     [`Leash GET /healthz, c=${r.concurrency} (per request)`, r.health],
     [`issuance, c=${r.concurrency} (per issuance = 2 HTTP calls)`, r.issuance],
+    [`minimal issuance, c=${r.concurrency} (per issuance = 2 HTTP calls)`, r.floor],
     ['issuance, c=4 (per issuance)', r.c4],
   ];
   const lines = loads.map(([name, m]) => {

@@ -105,6 +105,7 @@ describe('benchmarks at tiny scale (npm run bench smoke test)', () => {
     for (const prefix of [
       '1. issuance HTTP rate',
       '1. issuance p99',
+      '1. ceiling: minimal issuance HTTP rate',
       '4. approval via API',
       '4. approval via console',
       '5. API RSS slope',
