@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { LeashStack } from '../support/leash-stack';
 import { RedisServer } from '../support/redis-server';
 import { eventually } from '../support/eventually';
@@ -102,6 +103,49 @@ describe('deadlines: approval timeout and claim window', () => {
       const view = await stack.call('GET', `/v1/requests/${next.body.id}`, { token: agent });
       return view.body.state === 'expired' ? true : undefined;
     }, 10_000);
+  });
+
+  it('revokes at expiry, as expired, a lease whose revocation job ran early (timed on another offset to Redis TIME)', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-staging-read', environment: 'staging', ttlSeconds: 10, reason: 'early job' },
+    });
+    const claim = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, { token: agent });
+    expect(claim.status).toBe(201);
+    const leaseId = claim.body.lease.id as string;
+    const queue = new Queue('leash-revocations', { connection: { url: stack.redis.url }, prefix: '{leash}:bull' });
+    try {
+      // The lease's delayed job (the claim's, or the hand-over's within 5 s of the expiry).
+      const job = await eventually(async () => {
+        const j = await queue.getJob(leaseId);
+        return j && (await j.isDelayed()) ? j : undefined;
+      }, 20_000);
+      // A job runs before the expiry when whoever timed it measured a larger offset to Redis TIME than
+      // the worker does when it runs (on a busy host the measurements move by tens of ms): run it now.
+      await job.promote();
+      const after = await eventually(async () => {
+        const j = await queue.getJob(leaseId);
+        if (!j) {
+          return 'gone (completed without revoking)';
+        }
+        return j.processedOn && (await j.isDelayed()) ? 'delayed again' : undefined;
+      }, 20_000);
+      expect(after).toBe('delayed again');
+    } finally {
+      await queue.close();
+    }
+    // Without the job the reconciler would revoke it a reconcile period late, recorded as 'reconciler'.
+    const lease = await eventually(async () => {
+      const l = await stack.call('GET', `/v1/leases/${leaseId}`, { token: agent });
+      return l.body?.state === 'revoked' ? l.body : undefined;
+    }, 30_000);
+    expect(lease.revokeReason).toBe('expired');
+    expect(Date.parse(lease.revokedAt)).toBeGreaterThanOrEqual(Date.parse(lease.expiresAt));
+  });
+
+  it('leaks no issued secret into logs or Redis', async () => {
+    expect(stack.issuedSecrets.length).toBeGreaterThan(0);
+    expect(await stack.leakedSecrets()).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { CoreError, CoreErrorCode, type JsonLogger } from '@leash/core';
 import { JobName, REVOCATION_QUEUE, type RevokeLeaseJob } from '@leash/contracts';
@@ -21,7 +21,7 @@ export function startRevocationWorker(
 ): Worker<RevokeLeaseJob> {
   const worker = new Worker<RevokeLeaseJob>(
     REVOCATION_QUEUE,
-    async (job: Job<RevokeLeaseJob>) => {
+    async (job: Job<RevokeLeaseJob>, token?: string) => {
       if (job.name === JobName.HandOverDue) {
         return handOver.execute();
       }
@@ -40,6 +40,13 @@ export function startRevocationWorker(
         if (result.outcome === 'retry') {
           // Throwing hands the job back to BullMQ's exponential backoff.
           throw new Error(`revocation of ${job.data.leaseId} failed: ${result.error}`);
+        }
+        if (result.outcome === 'not_due') {
+          // Early on this worker's clock (its offset to Redis TIME differs from the one the job was
+          // timed with): back to delayed until the expiry, not dropped. Completed, it would leave the
+          // lease to the reconciler's overdue scan, a reconcile period late and recorded as 'reconciler'.
+          await job.moveToDelayed(Date.now() + Math.max(1, result.dueInMs), token);
+          throw new DelayedError();
         }
         if (result.outcome === 'revoked') {
           logger.debug('lease revoked', {

@@ -23,7 +23,8 @@ export interface RevokeCommand {
 export type RevokeOutcome =
   | { outcome: 'revoked'; lease: Lease; lagMs?: number; report?: RevocationReport }
   | { outcome: 'already_revoked'; lease: Lease }
-  | { outcome: 'not_due'; lease: Lease }
+  /** An expiry job that ran before the lease's expiry on this process's clock: run it again in `dueInMs`. */
+  | { outcome: 'not_due'; lease: Lease; dueInMs: number }
   | { outcome: 'retry'; lease: Lease; error: string }
   | { outcome: 'failed'; lease: Lease; error: string };
 
@@ -50,9 +51,12 @@ export class RevokeLease {
     if (current.state === 'revoked') {
       return { outcome: 'already_revoked', lease: current };
     }
-    // A job that fires early for a lease still active (e.g. clock skew) is left alone.
-    if (cmd.reason === 'expired' && current.state === 'active' && current.expiresAt > this.clock.now()) {
-      return { outcome: 'not_due', lease: current };
+    // A job that fires early for a lease still active is left alone for now: whoever timed it (the
+    // hand-over, a claim) took its delay from its own measured offset to Redis TIME, which moves by a
+    // few ms to tens of ms between measurements on a busy host. The caller runs it again at expiry.
+    const checkedAt = this.clock.now();
+    if (cmd.reason === 'expired' && current.state === 'active' && current.expiresAt > checkedAt) {
+      return { outcome: 'not_due', lease: current, dueInMs: current.expiresAt - checkedAt };
     }
     const begun = await this.store.beginRevoke(cmd.leaseId, cmd.reason, this.clock.now());
     if (!begun.ok) {
