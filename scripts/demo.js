@@ -69,6 +69,8 @@ function shutdown(code) {
     return;
   }
   stopping = true;
+  // The exit timer below is unref'd: when the children are gone first, the process ends on its own, with this code.
+  process.exitCode = code;
   for (const child of children.reverse()) {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
@@ -80,6 +82,11 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
 async function main() {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(
+      `LEASH_PORT must be a TCP port number (1-65535), not "${process.env.LEASH_PORT}"; e.g. LEASH_PORT=8081 npm run demo`,
+    );
+  }
   if (!(await portFree(port))) {
     process.stderr.write(
       `[demo] port ${port} on ${host} is busy; stop what uses it or run LEASH_PORT=8081 npm run demo\n`,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadApiConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
@@ -42,9 +43,9 @@ async function bootstrap(): Promise<void> {
         : config.trustProxy,
     loggerInstance: pino,
     genReqId: requestId,
-    requestIdLogLabel: 'reqId',
-    // One line per request ("request completed", below) instead of Fastify's two.
-    disableRequestLogging: true,
+    // One line per request ("request completed", below) instead of Fastify's two. Through a LogController:
+    // Fastify 5 prints a deprecation warning (FSTDEP023/024, not JSON) at every start for the top-level options.
+    logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: true }),
     // Errors answered before routing are problem+json too.
     frameworkErrors,
     clientErrorHandler,
@@ -74,9 +75,13 @@ async function bootstrap(): Promise<void> {
       // Slack signs the raw bytes of its callbacks; keep them for verification.
       rawBody: true,
       bufferLogs: true,
+      // A start that fails (bad policy, unusable provider settings) is reported once, below, as one clear
+      // message: the buffered lines, with Nest's stack trace of the same error, are not printed.
+      autoFlushLogs: false,
     },
   );
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   installGracefulShutdown(app, logger);
   registerStoreGauges(metrics, app.get<typeof STORE_HEALTH, StoreHealth>(STORE_HEALTH));
   await app.listen(config.port, config.host);
@@ -103,6 +108,8 @@ bootstrap().catch((err: unknown) => {
     process.stderr.write(`leash-api: refusing to start: ${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`leash-api: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `leash-api: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

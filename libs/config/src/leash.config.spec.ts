@@ -41,6 +41,19 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ LEASH_POLICY: '/p' }).reconcileIntervalMs).toBeLessThanOrEqual(5000);
     expect(() => loadWorkerConfig({ LEASH_POLICY: '/p', LEASH_RECONCILE_INTERVAL_MS: '60000' })).toThrow(ConfigError);
   });
+
+  it("links approvals to the API's own address, as the API does, when LEASH_PUBLIC_URL is not set", () => {
+    // `LEASH_PORT=8097 npm run demo` gives both processes LEASH_PORT: the worker's notifications and Slack
+    // messages must not point at :8080, where nothing (or another service) listens.
+    const env = { LEASH_POLICY: '/p', LEASH_HOST: '127.0.0.1', LEASH_PORT: '8097' };
+    expect(loadWorkerConfig(env).publicUrl).toBe('http://127.0.0.1:8097');
+    expect(loadWorkerConfig(env).publicUrl).toBe(loadApiConfig(env).publicUrl);
+    expect(loadWorkerConfig({ LEASH_POLICY: '/p' }).publicUrl).toBe('http://127.0.0.1:8080');
+    expect(loadWorkerConfig({ ...env, LEASH_PUBLIC_URL: 'https://leash.example.com/' }).publicUrl).toBe(
+      'https://leash.example.com',
+    );
+    expect(() => loadWorkerConfig({ LEASH_POLICY: '/p', LEASH_PORT: 'eighty' })).toThrow(/LEASH_PORT/);
+  });
 });
 
 const base = { LEASH_POLICY: '/etc/leash/policy.yaml' };

@@ -224,6 +224,9 @@ const workerSchema = z
   .object({
     ...sharedShape,
     LEASH_WORKER_METRICS_PORT: int(0, 65535).optional(),
+    // The worker listens on neither, but its approval links (notifications, Slack) default to the API's address.
+    LEASH_HOST: z.string().min(1).default('127.0.0.1'),
+    LEASH_PORT: int(0, 65535).default(8080),
     LEASH_RECONCILE_INTERVAL_MS: int(200, 5000).default(2000),
     LEASH_WORKER_CONCURRENCY: int(1, 1000).default(50),
     LEASH_SWEEP_INTERVAL_MS: int(1000, 86400000).default(60000),
@@ -475,7 +478,7 @@ function consoleConfig(e: z.infer<typeof apiSchema>): ConsoleConfig {
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const e = parse(workerSchema, env);
   return {
-    ...withMetricsPort(shared(e, 'http://127.0.0.1:8080'), e.LEASH_WORKER_METRICS_PORT),
+    ...withMetricsPort(shared(e, `http://${e.LEASH_HOST}:${e.LEASH_PORT}`), e.LEASH_WORKER_METRICS_PORT),
     reconcileIntervalMs: e.LEASH_RECONCILE_INTERVAL_MS,
     concurrency: e.LEASH_WORKER_CONCURRENCY,
     sweepIntervalMs: e.LEASH_SWEEP_INTERVAL_MS,
