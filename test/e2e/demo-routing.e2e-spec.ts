@@ -69,6 +69,15 @@ describe('demo policy: risk routing of production requests', () => {
     const aliceNoMfa = await ConsoleSession.devLogin(stack.url, { subject: 'alice' });
     expect(await aliceNoMfa.decide(id, 'approve', CONFIRM)).toBe(403);
     expect(await view(id)).toMatchObject({ state: 'pending', approvals: [] });
+    // Its request page says how to get MFA here: the development sign-in again (the demo has no IdP, whose
+    // login page would be a 404), and that page offers the MFA box and comes back to the request.
+    const noMfaPage = await aliceNoMfa.get(`/console/requests/${id}`);
+    const mfaLink = /data-testid="mfa-login"\s+href="([^"]+)"/.exec(noMfaPage.html)?.[1]?.replace(/&amp;/g, '&');
+    expect(mfaLink).toBe(`/console/login?returnTo=${encodeURIComponent(`/console/requests/${id}`)}`);
+    const mfaSignIn = await aliceNoMfa.get(mfaLink ?? '');
+    expect(mfaSignIn.status).toBe(200);
+    expect(mfaSignIn.html).toContain('data-testid="dev-mfa"');
+    expect(mfaSignIn.html).toContain(`name="returnTo" value="/console/requests/${id}"`);
 
     // The owner who launched the agent never counts, MFA or not.
     const bob = await ConsoleSession.devLogin(stack.url, { subject: 'bob', mfa: true });

@@ -112,6 +112,12 @@ export class ConsoleSession {
     return new ConsoleSession(apiUrl, cookie, csrf);
   }
 
+  /** GETs a console page (e.g. `/console/requests/req-…`) as this session; resolves with its status and HTML. */
+  async get(path: string): Promise<{ status: number; html: string }> {
+    const res = await fetch(`${this.apiUrl}${path}`, { headers: { cookie: this.cookie, accept: 'text/html' } });
+    return { status: res.status, html: await res.text() };
+  }
+
   /**
    * Posts the approve or deny form of a request; resolves with the HTTP status (303 when done). `fields` adds
    * form fields, e.g. `{confirmEnvironment: 'production'}` that approving a high or critical request needs.

@@ -225,6 +225,25 @@ function auditTrail(detail: RequestDetail): SafeHtml {
   </section>`;
 }
 
+/**
+ * The way to an MFA sign-in: the IdP's login asking for MFA, or, for a development sign-in (the demo, where no IdP
+ * may be configured), the development sign-in again, whose MFA box is what counts there.
+ */
+function mfaLogin(page: RequestPage): SafeHtml {
+  const returnTo = encodeURIComponent(`/console/requests/${page.detail.view.id}`);
+  if (page.session.dev) {
+    return html`<p>
+      <a class="button" data-testid="mfa-login" href="/console/login?returnTo=${returnTo}">Sign in again with MFA</a>
+      <span class="sub">development sign-in: tick <em>Count this session as MFA</em></span>
+    </p>`;
+  }
+  return html`<p>
+    <a class="button" data-testid="mfa-login" href="/console/login/oidc?mfa=1&amp;returnTo=${returnTo}"
+      >Log in again with MFA</a
+    >
+  </p>`;
+}
+
 export function decision(page: RequestPage): SafeHtml {
   const { detail, session } = page;
   const { view } = detail;
@@ -236,18 +255,7 @@ export function decision(page: RequestPage): SafeHtml {
   const explain = d.allowed
     ? ''
     : html`<p class="explain" data-testid="decision-disabled" role="note">${d.reason}</p>
-        ${
-          d.needsMfaLogin
-            ? html`<p>
-                <a
-                  class="button"
-                  data-testid="mfa-login"
-                  href="/console/login/oidc?mfa=1&amp;returnTo=${encodeURIComponent(`/console/requests/${view.id}`)}"
-                  >Log in again with MFA</a
-                >
-              </p>`
-            : ''
-        }`;
+        ${d.needsMfaLogin ? mfaLogin(page) : ''}`;
   const narrowing = page.narrowingSupported
     ? html`<label
         >Shorter TTL (seconds, optional)
