@@ -164,6 +164,12 @@ describe('leash CLI end to end (built CLI against the real stack)', () => {
       const result = await runLeash(['whoami'], env({ LEASH_TOKEN: forged }));
       expect(result.code).toBe(6);
       expect(result.stderr).not.toContain(forged);
+      // The refusal says what to do about it, as a missing identity does (an expired token reads the same way).
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^leash: the token is invalid .*; the broker refused the identity token: get a fresh one \(LEASH_TOKEN, identityCommand or `leash login`\)$/,
+        ),
+      ]);
     });
 
     it('denied by policy → 3 with the reasons', async () => {

@@ -47,7 +47,12 @@ function report(err: unknown, command: string | undefined): number {
       ...(err.problem.errors ?? []).map((e) => `  - ${e.field}: ${e.message}`),
     ];
     const headline = extra.length > 1 ? `${err.problem.title ?? 'refused'}:` : err.message;
-    write(`${headline}${extra.length > 1 ? `\n${extra.join('\n')}` : ''}`);
+    // A refused token (expired, forged, untrusted issuer) is fixed on this side: say where a new one comes from.
+    const hint =
+      err.status === 401
+        ? '; the broker refused the identity token: get a fresh one (LEASH_TOKEN, identityCommand or `leash login`)'
+        : '';
+    write(`${headline}${extra.length > 1 ? `\n${extra.join('\n')}` : ''}${hint}`);
     if (err.problem.type?.endsWith('/expired')) {
       return Exit.Expired;
     }
