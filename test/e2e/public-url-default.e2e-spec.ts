@@ -1,0 +1,73 @@
+import { eventually } from '../support/eventually';
+import { LeashStack } from '../support/leash-stack';
+
+/**
+ * `LEASH_PORT=8097 npm run demo`: API and worker get LEASH_HOST and LEASH_PORT but no LEASH_PUBLIC_URL, whose
+ * documented default is `http://LEASH_HOST:LEASH_PORT` for both. The worker signs audit checkpoints with that URL as
+ * `iss` and renders approval links with it: on another default (:8080) the API refused every checkpoint the worker
+ * made (`GET /v1/audit/verify` → `checkpoint_invalid`) and the links pointed where no broker listens.
+ */
+describe('without LEASH_PUBLIC_URL, the worker uses the same default URL as the API (LEASH_HOST:LEASH_PORT)', () => {
+  let stack: LeashStack;
+  let admin: string;
+
+  beforeAll(async () => {
+    stack = await LeashStack.start({
+      name: 'public-url-default',
+      // As the demo runs them: no LEASH_PUBLIC_URL (undefined leaves it out of the child's environment).
+      env: { LEASH_PUBLIC_URL: undefined as unknown as string, LEASH_AUDIT_CHECKPOINT_INTERVAL_MS: '1000' },
+    });
+    admin = await stack.devToken({ subject: 'admin' });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("links the approval notification to this API's console", async () => {
+    const agent = await stack.devToken({ subject: 'agent-url', owner: 'bob' });
+    const created = await stack.call('POST', '/v1/requests', {
+      token: agent,
+      body: { role: 'demo-prod-write', environment: 'production', reason: 'roll out api 2.4.1', ttlSeconds: 60 },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect(created.body.approvalUrl).toBe(`${stack.url}/console/requests/${id}`);
+    // The worker delivers the notification (web console adapter: a log line; Slack: the message's link).
+    const line = await eventually(
+      () => stack.worker.log.split('\n').find((l) => l.includes('approval needed') && l.includes(id)),
+      30_000,
+    );
+    expect(line).toContain(`${stack.url}/console/requests/${id}`);
+  });
+
+  it('accepts the checkpoints the worker signs: the audit chain verifies at the API', async () => {
+    const claim = await stack.call('POST', '/v1/requests', {
+      token: await stack.devToken({ subject: 'agent-url' }),
+      body: { role: 'demo-staging-read', environment: 'staging', reason: 'read logs', ttlSeconds: 60 },
+    });
+    expect(claim.status).toBe(201);
+    const checkpoints = await eventually(async () => {
+      const res = await stack.call('GET', '/v1/audit/checkpoints', { token: admin });
+      return (res.body.checkpoints as unknown[]).length > 0 ? res.body.checkpoints : undefined;
+    }, 30_000);
+    expect(checkpoints.length).toBeGreaterThan(0);
+    const verified = await stack.call('GET', '/v1/audit/verify', { token: admin });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ ok: true });
+    expect(verified.body.broken).toBeUndefined();
+  });
+
+  it('leaks no issued credential into logs or Redis', async () => {
+    const created = await stack.call('POST', '/v1/requests', {
+      token: await stack.devToken({ subject: 'agent-url' }),
+      body: { role: 'demo-staging-read', environment: 'staging', reason: 'read logs', ttlSeconds: 60 },
+    });
+    const claimed = await stack.call('POST', `/v1/requests/${created.body.id}/credentials`, {
+      token: await stack.devToken({ subject: 'agent-url' }),
+    });
+    expect(claimed.status).toBe(201);
+    expect(stack.issuedSecrets.length).toBeGreaterThan(0);
+    expect(await stack.leakedSecrets()).toEqual([]);
+  });
+});
