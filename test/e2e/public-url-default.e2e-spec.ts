@@ -58,6 +58,24 @@ describe('without LEASH_PUBLIC_URL, the worker uses the same default URL as the 
     expect(verified.body.broken).toBeUndefined();
   });
 
+  it('starts on an empty Redis, as a first demo does, without a warning or a non-JSON line', () => {
+    for (const [name, log] of [
+      ['api', stack.api.log],
+      ['worker', stack.worker.log],
+    ] as const) {
+      const lines = log.split('\n').filter((l) => l.trim() !== '');
+      const noise = lines.filter((l) => !l.startsWith('{'));
+      expect({ name, noise }).toEqual({ name, noise: [] });
+      // Expected warnings of the demo: the development issuer is on; no cluster for the kubernetes sweep.
+      const warnings = lines
+        .map((l) => JSON.parse(l) as { level: string | number; msg: string })
+        .filter((e) => e.level === 'warn' || e.level === 40)
+        .map((e) => e.msg)
+        .filter((m) => !/development token issuer is ON|sweep could not list identities/.test(m));
+      expect({ name, warnings }).toEqual({ name, warnings: [] });
+    }
+  });
+
   it('leaks no issued credential into logs or Redis', async () => {
     const created = await stack.call('POST', '/v1/requests', {
       token: await stack.devToken({ subject: 'agent-url' }),

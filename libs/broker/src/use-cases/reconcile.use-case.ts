@@ -59,7 +59,8 @@ export class Reconcile {
     const resumedBreakGlass = await this.resumeBreakGlass.execute();
     // The hand-over's own job may be held by a worker that died: leases due soon still get their job in time.
     const caughtUp = await this.handOver.catchUp();
-    if (caughtUp) {
+    // A warning only when leases were late for their job; a first start (no hand-over yet) hands over nothing.
+    if (caughtUp && caughtUp.handedOver > 0) {
       this.logger.warn('revocation hand-over was behind; the reconciler ran it', { ...caughtUp });
     }
     const now = this.clock.now();
