@@ -24,6 +24,10 @@ async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
   const pino = createApiPino(config.logLevel);
   const logger = new PinoBrokerLogger(pino);
+  // Node's process warnings (e.g. google-auth-library's MetadataLookupWarning off Google Cloud) as JSON log lines:
+  // by default Node prints them as bare text on stderr, which breaks the JSON-lines log.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => logger.warn(`${w.name}: ${w.message}`, { warning: w.name }));
   if (config.devIssuer) {
     logger.warn(
       'LEASH_DEV_ISSUER=true: the development token issuer is ON; anyone reaching this API can mint identities. Never enable it in production.',

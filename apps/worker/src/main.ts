@@ -39,6 +39,10 @@ import { withStoreReadiness } from './store-readiness';
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = new JsonLogger('leash-worker', config.logLevel);
+  // Node's process warnings (e.g. google-auth-library's MetadataLookupWarning off Google Cloud) as JSON log lines:
+  // by default Node prints them as bare text on stderr, which breaks the JSON-lines log.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => logger.warn(`${w.name}: ${w.message}`, { warning: w.name }));
   const metrics = new BrokerMetrics('worker');
   const tracing = startTracing(config.tracing, 'leash-worker');
   const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger, metrics), {
