@@ -193,6 +193,20 @@ describe('leash request (CLI)', () => {
       return (JSON.parse(asked.stdout) as { id: string; state: string }).id;
     };
 
+    it('--format env without --wait: a pending request prints nothing for eval, exit 4 with the claim to run', async () => {
+      const asked = await leash(
+        ['request', 'demo-prod-write', '--env', 'production', '--reason', 'env later', '--format', 'env'],
+        env,
+      );
+      expect(asked.code).toBe(4);
+      expect(asked.stdout).toBe('');
+      const id = /(req-[a-z2-7]{20}) needs approval/.exec(asked.stderr)?.[1] as string;
+      expect(asked.stderr).toContain(`approve at ${stack.url}/console/requests/${id}`);
+      expect(asked.stderr).toContain(`once approved: leash claim ${id} --format env`);
+      // The request stays pending for that claim.
+      expect((await stack.call('GET', `/v1/requests/${id}`, { token: env.LEASH_TOKEN })).body.state).toBe('pending');
+    });
+
     it('claims once approved: pending is exit 4 without --wait, --wait waits for the approval', async () => {
       const id = await pendingRequest();
       const early = await leash(['claim', id], env);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { OUTPUT_FORMATS, type OutputFormat } from '../credential-formats';
 import { EXIT_CODES, action, duration, readOptionFile, timeoutOption } from '../cli-program';
-import { Exit } from '../cli-errors';
+import { Exit, ExitError } from '../cli-errors';
 
 interface RequestOptions {
   env: string;
@@ -44,7 +44,7 @@ export function requestCommand(program: Command): void {
     .summary('ask for a credential; --wait for approval')
     .description(
       'Creates an access request. Auto-approved requests are claimed at once; others print the pending request ' +
-        '(approval URL, risk, quorum) unless --wait, which shows progress on stderr (spinner, elapsed time, ' +
+        '(approval URL, risk, quorum; with --format other than json nothing, exit 4) unless --wait, which shows progress on stderr (spinner, elapsed time, ' +
         'approval URL, quorum) and claims the credential once approved. Ctrl-C while waiting cancels the request; ' +
         'so does --timeout (exit 4). A request left pending can be claimed later with leash claim REQUEST_ID.',
     )
@@ -73,6 +73,15 @@ export function requestCommand(program: Command): void {
           timeoutSeconds: options.timeout,
         });
         if (obtained.kind === 'pending') {
+          if (options.format !== 'json') {
+            // stdout carries only what was asked for: the request's JSON is no shell export (`eval` would run it).
+            const id = obtained.request.id;
+            throw new ExitError(
+              Exit.Expired,
+              `request ${id} is pending: no credential to print as ${options.format} yet; once approved: ` +
+                `leash claim ${id} --format ${options.format} (or ask with --wait)`,
+            );
+          }
           process.stdout.write(`${JSON.stringify(obtained.request, null, 2)}\n`);
           return Exit.Ok;
         }
