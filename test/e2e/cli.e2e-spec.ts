@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +118,16 @@ describe('leash CLI end to end (built CLI against the real stack)', () => {
         expect(viaHelp.code).toBe(0);
         expect(viaHelp.stdout).toContain(`Usage: leash ${command}`);
       }
+    });
+
+    it('a reader that stops early (`leash --help | head -1`) ends it quietly, without a stack trace', async () => {
+      const child = spawn(process.execPath, [LEASH_BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone before the first line
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
     });
 
     it('shows the same help for `CMD --help`, also before the `--` of leash run', async () => {
