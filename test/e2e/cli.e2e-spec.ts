@@ -130,6 +130,17 @@ describe('leash CLI end to end (built CLI against the real stack)', () => {
       expect(code).toBe(0);
     });
 
+    it('`leash help policy explain`, where a subcommand usage error points, shows that subcommand', async () => {
+      const usage = await runLeash(['policy', 'explain', '--bogus'], {});
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('(see: leash help policy explain)');
+      const viaHelp = await runLeash(['help', 'policy', 'explain'], {});
+      expect(viaHelp.code).toBe(0);
+      expect(viaHelp.stdout).toContain('Usage: leash policy explain');
+      expect(viaHelp.stdout).toBe((await runLeash(['policy', 'explain', '--help'], {})).stdout);
+      expect((await runLeash(['help', 'audit', 'verify'], {})).stdout).toContain('Usage: leash audit verify');
+    });
+
     it('shows the same help for `CMD --help`, also before the `--` of leash run', async () => {
       const viaFlag = await runLeash(['run', '--help', '--', 'true'], {});
       expect(viaFlag.code).toBe(0);

@@ -8,7 +8,9 @@ export { Exit } from './cli-errors';
 // commander's own outcomes that are not failures.
 const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+  // `leash help policy explain`, which usage errors of subcommands point at: commander's help command reads one word.
+  const argv = args[0] === 'help' && args.length > 2 ? [...args.slice(1), '--help'] : args;
   const program = buildProgram();
   if (argv.length === 0) {
     program.outputHelp({ error: true });
