@@ -21,6 +21,8 @@ async function main() {
     process.exit(2);
   }
   if (existsSync(out)) {
+    // Never replaces a key set (it may sign live credentials); say so rather than look as if a key was made.
+    process.stderr.write(`generate-jwt-keys: ${out} exists and was left unchanged; for a new key, name another file\n`);
     return;
   }
   const { generateKeyPair, exportJWK, calculateJwkThumbprint } = require('jose');

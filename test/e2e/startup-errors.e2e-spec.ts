@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/free-port';
@@ -84,6 +84,17 @@ describe('a start that cannot succeed says why, once, with the documented exit c
     expect(out.stderr).toContain('provider "jwt" is not enabled (set LEASH_JWT_KEYS');
     expect(out.stderr).toContain('scripts/generate-jwt-keys.js');
     expectNoNoise(out, 'leash-api: refusing to start');
+  });
+
+  it('generate-jwt-keys on an existing key set leaves it unchanged and says so (no silent no-op)', async () => {
+    const keys = join(dir, 'jwt-keys.json');
+    const first = await run([join(ROOT, 'scripts', 'generate-jwt-keys.js'), keys], {});
+    expect(first.code).toBe(0);
+    const before = readFileSync(keys, 'utf8');
+    const again = await run([join(ROOT, 'scripts', 'generate-jwt-keys.js'), keys, '--alg', 'EdDSA'], {});
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`${keys} exists and was left unchanged; for a new key, name another file`);
+    expect(readFileSync(keys, 'utf8')).toBe(before);
   });
 
   it('npm run demo: a LEASH_PORT that is not a port → a non-zero exit naming LEASH_PORT, nothing started', async () => {
