@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { startLeash, stopAllLeash } from '../support/leash-cli';
 import { LeashStack } from '../support/leash-stack';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'leash.js');
@@ -36,6 +37,7 @@ describe('leash request (CLI)', () => {
   });
 
   afterAll(async () => {
+    stopAllLeash();
     await stack?.stop();
   });
 
@@ -125,6 +127,25 @@ describe('leash request (CLI)', () => {
     const id = /(req-[a-z2-7]{20})/.exec(run.stderr)?.[1] as string;
     const view = await stack.call('GET', `/v1/requests/${id}`, { token: env.LEASH_TOKEN });
     expect(view.body.state).toBe('cancelled');
+  });
+
+  it('Ctrl-C while waiting cancels the request and exits 4, as the exit-code table says', async () => {
+    const run = startLeash(
+      ['request', 'demo-prod-write', '--env', 'production', '--reason', 'interrupted', '--wait', '--timeout', '60s'],
+      env,
+    );
+    try {
+      const id = (await run.waitFor(/approve at \S+\/(req-[a-z2-7]{20})/))[1];
+      await run.waitFor(/Ctrl-C cancels the request/);
+      run.kill('SIGINT');
+      const result = await run.exited;
+      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 4, stdout: '' });
+      expect(result.stderr).toContain(`cancelling ${id}`);
+      const view = await stack.call('GET', `/v1/requests/${id}`, { token: env.LEASH_TOKEN });
+      expect(view.body.state).toBe('cancelled');
+    } finally {
+      run.kill('SIGKILL');
+    }
   });
 
   it('exits 3 with the policy reasons when the policy denies', async () => {

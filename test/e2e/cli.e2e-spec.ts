@@ -111,7 +111,7 @@ describe('leash CLI end to end (built CLI against the real stack)', () => {
         expect(main.stdout).toContain(`  ${command}`);
       }
       expect(main.stdout).toContain(
-        '2 usage   3 denied   4 expired or timed out   5 broker unreachable   6 not authenticated',
+        '2 usage   3 denied   4 expired, timed out or cancelled   5 broker unreachable   6 not authenticated',
       );
       for (const command of commands) {
         const viaHelp = await runLeash(['help', command], {});

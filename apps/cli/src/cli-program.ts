@@ -9,7 +9,7 @@ import { Exit, UsageError } from './cli-errors';
  */
 
 export const EXIT_CODES = `Exit codes:
-  0 ok   2 usage   3 denied   4 expired or timed out   5 broker unreachable   6 not authenticated   1 other failure`;
+  0 ok   2 usage   3 denied   4 expired, timed out or cancelled   5 broker unreachable   6 not authenticated   1 other failure`;
 
 let exitCode: number = Exit.Ok;
 let currentCommand: string | undefined;
