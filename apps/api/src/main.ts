@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadApiConfig } from '@leash/config';
+import { logProcessWarnings } from '@leash/core';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
 import {
@@ -24,10 +25,7 @@ async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
   const pino = createApiPino(config.logLevel);
   const logger = new PinoBrokerLogger(pino);
-  // Node's process warnings (e.g. google-auth-library's MetadataLookupWarning off Google Cloud) as JSON log lines:
-  // by default Node prints them as bare text on stderr, which breaks the JSON-lines log.
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => logger.warn(`${w.name}: ${w.message}`, { warning: w.name }));
+  logProcessWarnings(logger);
   if (config.devIssuer) {
     logger.warn(
       'LEASH_DEV_ISSUER=true: the development token issuer is ON; anyone reaching this API can mint identities. Never enable it in production.',

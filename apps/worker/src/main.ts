@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { JsonLogger } from '@leash/core';
+import { JsonLogger, logProcessWarnings } from '@leash/core';
 import { ConfigError, loadWorkerConfig } from '@leash/config';
 import { PolicyError } from '@leash/policy';
 import { ProviderError } from '@leash/providers';
@@ -39,10 +39,7 @@ import { withStoreReadiness } from './store-readiness';
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = new JsonLogger('leash-worker', config.logLevel);
-  // Node's process warnings (e.g. google-auth-library's MetadataLookupWarning off Google Cloud) as JSON log lines:
-  // by default Node prints them as bare text on stderr, which breaks the JSON-lines log.
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => logger.warn(`${w.name}: ${w.message}`, { warning: w.name }));
+  logProcessWarnings(logger);
   const metrics = new BrokerMetrics('worker');
   const tracing = startTracing(config.tracing, 'leash-worker');
   const app = await NestFactory.createApplicationContext(WorkerModule.register(config, logger, metrics), {

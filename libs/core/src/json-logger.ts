@@ -78,3 +78,12 @@ export class JsonLogger {
     this.write('error', message, context);
   }
 }
+
+/**
+ * Node's process warnings (e.g. google-auth-library's MetadataLookupWarning off Google Cloud) as JSON log lines at
+ * warn: by default Node prints them as bare text on stderr, which breaks a JSON-lines log. One per process, at start.
+ */
+export function logProcessWarnings(logger: { warn(message: string, context?: Record<string, unknown>): void }): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => logger.warn(`${w.name}: ${w.message}`, { warning: w.name }));
+}
